@@ -1,0 +1,34 @@
+"""custvalue: personal customer value management for retail banking.
+
+Exact money (integer fen), immutable domain objects and a vectorised numpy
+core: tier customers, track status and churn, allocate them to account
+managers with exact shares and attribute performance.
+"""
+
+from __future__ import annotations
+
+from ._errors import CustvalueError, InputError
+from ._optional import MissingDependencyError
+from .money import MoneyError, format_yuan, from_float, parse_yuan_array, to_fen
+from .months import Month, MonthRange
+from .portfolio import CARD_LEVELS, MONEY_COLUMNS, Portfolio, PortfolioError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CARD_LEVELS",
+    "MONEY_COLUMNS",
+    "CustvalueError",
+    "InputError",
+    "MissingDependencyError",
+    "MoneyError",
+    "Month",
+    "MonthRange",
+    "Portfolio",
+    "PortfolioError",
+    "__version__",
+    "format_yuan",
+    "from_float",
+    "parse_yuan_array",
+    "to_fen",
+]

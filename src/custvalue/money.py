@@ -1,0 +1,267 @@
+"""Exact money: amounts are integers of fen (1/100 yuan).
+
+Every amount inside custvalue is an ``int`` (scalar) or an ``int64`` array of
+fen.  This module converts to and from that representation exactly:
+
+* :func:`to_fen` accepts ``int`` (already fen), :class:`~decimal.Decimal` and
+  decimal strings (yuan).  More than two decimals, non-finite values, values
+  outside ``int64`` and malformed text are errors, never rounded.
+* :func:`parse_yuan_array` parses a whole column of decimal strings into an
+  ``int64`` array without going through ``float``.
+* :func:`from_float` is the one door for floats, and it names its rounding.
+* :func:`format_yuan` renders fen back to a yuan string that round-trips.
+
+Thousands separators
+--------------------
+``"1,234.50"`` is accepted only when its commas group the integer digits in
+threes (``"1,234.5"`` is 123450 fen, ``"12,34.5"`` is an error).  Pass
+``thousands=False`` to reject any comma, which is what the file readers do:
+a CSV cell with a comma in it is almost always a quoting mistake.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import (
+    ROUND_CEILING,
+    ROUND_DOWN,
+    ROUND_FLOOR,
+    ROUND_HALF_EVEN,
+    ROUND_HALF_UP,
+    Decimal,
+    InvalidOperation,
+)
+from typing import Final
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ._errors import InputError
+
+__all__ = [
+    "FEN_PER_YUAN",
+    "INT64_MAX",
+    "INT64_MIN",
+    "MoneyError",
+    "format_yuan",
+    "from_float",
+    "parse_yuan_array",
+    "to_fen",
+    "yuan_to_fen",
+]
+
+FEN_PER_YUAN: Final = 100
+INT64_MAX: Final = 2**63 - 1
+INT64_MIN: Final = -(2**63)
+
+_YUAN_RE = re.compile(r"^([+-]?)(\d+|\d{1,3}(?:,\d{3})+)?(?:\.(\d*))?$")
+_ROUNDINGS: Final = {
+    "half_even": ROUND_HALF_EVEN,
+    "half_up": ROUND_HALF_UP,
+    "down": ROUND_DOWN,
+    "floor": ROUND_FLOOR,
+    "ceiling": ROUND_CEILING,
+}
+
+
+class MoneyError(InputError):
+    """An amount that cannot be represented exactly in fen."""
+
+
+def _check_range(fen: int, shown: object) -> int:
+    if not INT64_MIN <= fen <= INT64_MAX:
+        raise MoneyError(f"amount {shown!r} overflows int64 fen")
+    return fen
+
+
+def yuan_to_fen(text: str, *, thousands: bool = True) -> int:
+    """Parse a decimal yuan string into fen, exactly.
+
+    Parameters
+    ----------
+    text
+        ``"1234.5"``, ``"-0.01"``, ``"1,234.56"`` (see the module notes on
+        thousands separators).  Surrounding whitespace is ignored.
+    thousands
+        Accept commas grouping the integer digits in threes.
+
+    Returns
+    -------
+    int
+        The amount in fen.
+
+    Raises
+    ------
+    MoneyError
+        More than two decimals, malformed text, ``NaN``/``inf``, overflow.
+
+    Examples
+    --------
+    >>> yuan_to_fen("1,234.5")
+    123450
+    >>> yuan_to_fen("12.345")
+    Traceback (most recent call last):
+    ...
+    custvalue.money.MoneyError: '12.345' has more than two decimals
+    """
+    s = text.strip()
+    m = _YUAN_RE.match(s)
+    if m is None or (m.group(2) is None and not m.group(3)):
+        raise MoneyError(f"{text!r} is not a decimal yuan amount")
+    sign, whole, frac = m.group(1), m.group(2) or "0", m.group(3) or ""
+    if "," in whole and not thousands:
+        raise MoneyError(f"{text!r} has a thousands separator; write the amount without commas")
+    if len(frac) > 2:
+        raise MoneyError(f"{text!r} has more than two decimals")
+    fen = int(whole.replace(",", "")) * FEN_PER_YUAN + int(frac.ljust(2, "0"))
+    return _check_range(-fen if sign == "-" else fen, text)
+
+
+def to_fen(value: int | Decimal | str) -> int:
+    """Convert an amount to integer fen, exactly.
+
+    Parameters
+    ----------
+    value
+        ``int`` is already fen; :class:`~decimal.Decimal` and ``str`` are yuan.
+        ``bool`` and ``float`` are refused (use :func:`from_float`).
+
+    Examples
+    --------
+    >>> to_fen(150)
+    150
+    >>> to_fen(Decimal("500000.00"))
+    50000000
+    >>> to_fen("499999.99")
+    49999999
+    >>> to_fen(0.1)
+    Traceback (most recent call last):
+    ...
+    custvalue.money.MoneyError: float 0.1 is not an exact amount; use from_float(value, rounding=...)
+    """
+    if isinstance(value, bool):
+        raise MoneyError(f"boolean {value!r} is not an amount")
+    if isinstance(value, int | np.integer):
+        return _check_range(int(value), value)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise MoneyError(f"{value!r} is not a finite amount")
+        try:
+            fen = value.scaleb(2)
+            if fen != fen.to_integral_value():
+                raise MoneyError(f"{value!r} has more than two decimals")
+            return _check_range(int(fen), value)
+        except InvalidOperation as exc:  # pragma: no cover - exotic contexts
+            raise MoneyError(f"{value!r} is not a valid amount") from exc
+    if isinstance(value, str):
+        return yuan_to_fen(value)
+    if isinstance(value, float | np.floating):
+        raise MoneyError(
+            f"float {value!r} is not an exact amount; use from_float(value, rounding=...)"
+        )
+    raise MoneyError(f"{type(value).__name__} {value!r} is not an amount")
+
+
+def from_float(value: float, *, rounding: str) -> int:
+    """Convert a float yuan amount to fen, rounding as named.
+
+    Floats cannot hold most decimal amounts exactly, so the caller must say how
+    to round: ``"half_even"``, ``"half_up"``, ``"down"``, ``"floor"`` or
+    ``"ceiling"``.  The float is first taken at its shortest round-tripping
+    decimal form (``repr``), so ``0.1`` means 0.1 yuan, not 0.1000000000000000055.
+
+    Examples
+    --------
+    >>> from_float(0.125, rounding="half_even")
+    12
+    >>> from_float(0.125, rounding="half_up")
+    13
+    """
+    if rounding not in _ROUNDINGS:
+        raise ValueError(f"unknown rounding {rounding!r}; choose one of {sorted(_ROUNDINGS)}")
+    d = Decimal(repr(float(value)))
+    if not d.is_finite():
+        raise MoneyError(f"{value!r} is not a finite amount")
+    fen = d.scaleb(2).quantize(Decimal(1), rounding=_ROUNDINGS[rounding])
+    return _check_range(int(fen), value)
+
+
+def format_yuan(fen: int, *, thousands: bool = True) -> str:
+    """Render fen as a yuan string with exactly two decimals.
+
+    ``yuan_to_fen(format_yuan(x)) == x`` for every int64 ``x``.
+
+    Examples
+    --------
+    >>> format_yuan(61234500)
+    '612,345.00'
+    >>> format_yuan(-1, thousands=False)
+    '-0.01'
+    """
+    fen = int(fen)
+    sign = "-" if fen < 0 else ""
+    whole, frac = divmod(abs(fen), FEN_PER_YUAN)
+    w = f"{whole:,}" if thousands else str(whole)
+    return f"{sign}{w}.{frac:02d}"
+
+
+def parse_yuan_array(values: ArrayLike, *, column: str | None = None) -> NDArray[np.int64]:
+    """Parse a column of decimal yuan strings into an ``int64`` fen array.
+
+    Vectorised with numpy string functions; no value passes through
+    ``float``.  Commas are not accepted here (file columns must be plain
+    numbers).  On the first bad value the error names its row index.
+
+    Examples
+    --------
+    >>> parse_yuan_array(["1", "-2.5", "0.01", "500000.00"]).tolist()
+    [100, -250, 1, 50000000]
+    """
+    arr = np.asarray(values)
+    if arr.dtype.kind not in "UST":
+        arr = arr.astype(str)
+    if arr.dtype.kind == "S":
+        arr = np.char.decode(arr, "ascii")
+    arr = np.char.strip(arr.astype(str))
+    n = arr.shape[0] if arr.ndim else 1
+    arr = arr.reshape(n)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    try:
+        return _parse_fast(arr)
+    except (ValueError, OverflowError):
+        pass
+    # Slow path only to find and name the first offending value.
+    for i, s in enumerate(arr.tolist()):
+        try:
+            yuan_to_fen(s, thousands=False)
+        except MoneyError as exc:
+            raise MoneyError(f"row {i}: {exc.message}", column=column) from None
+    raise MoneyError("unparseable amount column", column=column)  # pragma: no cover
+
+
+def _parse_fast(arr: NDArray[np.str_]) -> NDArray[np.int64]:
+    neg = np.char.startswith(arr, "-")
+    body = np.where(neg | np.char.startswith(arr, "+"), np.char.lstrip(arr, "+-"), arr)
+    head, dot, frac = (np.asarray(x) for x in _partition(body))
+    # every character of head and frac must be a digit; at least one digit overall
+    if not (np.all(np.char.isdigit(head) | (head == "")) and np.all(np.char.isdigit(frac) | (frac == ""))):
+        raise ValueError("non-digit")
+    if np.any(np.char.str_len(frac) > 2) or np.any((head == "") & (frac == "")):
+        raise ValueError("bad shape")
+    if np.any(np.char.count(body, "-") + np.char.count(body, "+") > 0):
+        raise ValueError("sign")
+    lengths = np.char.str_len(head)
+    if np.any(lengths > 16):
+        # may overflow: let the scalar path decide exactly
+        raise OverflowError
+    whole = np.where(head == "", "0", head).astype(np.int64)
+    cents = np.char.ljust(np.where(frac == "", "0", frac), 2, "0").astype(np.int64)
+    fen = whole * FEN_PER_YUAN + cents
+    result: NDArray[np.int64] = np.where(neg, -fen, fen)
+    return result
+
+
+def _partition(arr: NDArray[np.str_]) -> tuple[NDArray[np.str_], NDArray[np.str_], NDArray[np.str_]]:
+    parts = np.char.partition(arr, ".")
+    return parts[:, 0], parts[:, 1], parts[:, 2]
