@@ -1,0 +1,34 @@
+"""Sphinx configuration for custvalue."""
+
+from __future__ import annotations
+
+import custvalue
+
+project = "custvalue"
+author = "custvalue developers"
+copyright = "2026, custvalue developers"
+release = custvalue.__version__
+version = release
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.napoleon",
+    "sphinx.ext.doctest",
+    "sphinx.ext.viewcode",
+]
+napoleon_google_docstring = False
+napoleon_numpy_docstring = True
+napoleon_use_rtype = False
+autodoc_typehints = "description"
+autodoc_member_order = "bysource"
+autodoc_default_options = {"members": True, "show-inheritance": False}
+nitpicky = False
+suppress_warnings = ["ref.python"]
+html_theme = "alabaster"
+html_static_path: list[str] = []
+exclude_patterns = ["_build"]
+doctest_global_setup = """
+import numpy as np
+import custvalue
+from custvalue import *
+"""

@@ -1,0 +1,123 @@
+"""Explanations and summaries of tier results (private; see TierResult.explain)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .features import compute_features
+from .money import format_yuan
+from .policy._document import EVENT_TYPES, STATUSES
+from .portfolio import CARD_LEVELS
+
+if TYPE_CHECKING:
+    from .tiering import Explanation, TierResult
+
+
+def _feature_value(result: TierResult, name: str, raw: int) -> tuple[Any, str]:
+    """(value in policy units for tests, display text) of a feature value."""
+    cp = result.compiled
+    spec = next(f for f in cp.features if f.name == name)
+    if spec.column == "card_level" and spec.op != "run":
+        level = CARD_LEVELS[raw]
+        return level, f'"{level}"'
+    if spec.op == "run":
+        return Decimal(raw), f"{raw} months"
+    return Decimal(raw) / cp.policy.scale, format_yuan(raw) if cp.policy.scale == 100 else str(raw)
+
+
+def explain_customer(result: TierResult, customer_id: str) -> Explanation:
+    from .rules import match_unary_tests
+    from .tiering import MOVEMENTS, Explanation, RuleCheck, RuleTrace
+
+    cp = result.compiled
+    policy = cp.policy
+    i = result.index_of(customer_id)
+    sub = result.portfolio.rows(i, i + 1)
+    feats = compute_features(sub, cp.features, result.as_of, aum=policy.aum)
+    table = cp.table
+    names = policy.tier_order
+    traces = []
+    for r, rule in enumerate(table.rules):
+        checks = []
+        for clause, ut in zip(table.inputs, table.rule_tests(r), strict=True):
+            if ut.is_any:
+                continue
+            raw = int(feats.values[clause.name][0])
+            value, shown = _feature_value(result, clause.name, raw)
+            checks.append(RuleCheck(clause.name, shown, ut.to_feel(), bool(match_unary_tests(ut, value))))
+        traces.append(RuleTrace(rule.id, names[int(cp.rule_tier[r])], all(c.passed for c in checks),
+                                tuple(checks), rule.annotation))
+    decided = tuple(t for t in traces if t.rule_id in result.reasons(i))
+    tier = names[int(result.tier[i])]
+    spec = policy.tier(tier)
+    status = STATUSES[int(result.status[i])]
+    k = int(result.months_below[i])
+    label = f" ({spec.label_zh})" if spec.label_zh else ""
+    lines = [f"customer {customer_id}, as of {result.as_of}: {tier}{label}, status {status}"]
+    for t in decided:
+        if t.checks:
+            tests = "; ".join(f"{c.feature} = {c.value} {c.test}" for c in t.checks)
+            lines.append(f"  {tier} because rule {t.rule_id} holds: {tests}")
+        else:
+            lines.append(f"  {tier}: no higher tier's criterion holds (rule {t.rule_id})")
+    if spec.aum_floor is not None and result.reasons(i) and result.reasons(i)[0].endswith(".aum"):
+        floor = format_yuan(int(cp.floor_fen[int(result.tier[i])]))
+        if k:
+            lines.append(f"  {status}: AUM below the {tier} floor {floor} for {k} month(s) in a row "
+                         f"(k = {k})")
+        else:
+            lines.append(f"  normal: AUM at the as-of month is at or above the {tier} floor {floor}")
+    mv = MOVEMENTS[int(result.movement[i])]
+    prev = names[int(result.previous_tier[i])] if result.previous_tier[i] >= 0 else None
+    lines.append(f"  movement {mv}" + (f" from {prev}" if prev else " (no data for the month before)"))
+    churned = names[int(result.churned_tier[i])] if result.churned_tier[i] >= 0 else None
+    if churned:
+        w = policy.tier(churned).window
+        lines.append(f"  churned {churned}: its AUM criterion lapsed (AUM below its floor for "
+                     f"{(w or 0) + 1} months in a row)")
+    if not result.history_complete[i]:
+        lines.append(f"  history incomplete: fewer than {cp.history_needed + 1} months of data; "
+                     "evaluated on the months that exist")
+    ev = result.events.for_customer(i)
+    if ev:
+        lines.append("  events: " + ", ".join(
+            f"{e} -> {', '.join(policy.actions(e)) or 'no action'}" for e in ev))
+    return Explanation(customer_id, result.as_of, tier, status, k, prev, mv, churned, decided,
+                       tuple(traces), tuple(lines))
+
+
+def summary_text(result: TierResult) -> str:
+    policy = result.policy
+    c = result.counts()
+    n = max(len(result), 1)
+    aum = result.portfolio.aum(policy.aum)[:, result.portfolio.months.index(result.as_of)]
+    total = int(aum.sum()) or 1
+    by_tier = np.zeros(len(policy.tier_order), dtype=np.int64)
+    np.add.at(by_tier, result.tier.astype(np.int64), aum) if len(result) < 4096 else None
+    if len(result) >= 4096:
+        order = np.argsort(result.tier, kind="stable")
+        t = result.tier[order]
+        starts = np.flatnonzero(np.r_[True, t[1:] != t[:-1]])
+        by_tier[t[starts]] = np.add.reduceat(aum[order], starts)
+    lines = [f"as of {result.as_of}, policy {policy.name!r}: {len(result):,} customers, "
+             f"AUM {format_yuan(int(aum.sum()))} yuan",
+             "", f"{'tier':<12}{'customers':>12}{'share':>9}{'AUM share':>11}"]
+    for k, tier in enumerate(policy.tier_order):
+        cnt = c["tier"][tier]
+        lines.append(f"{tier:<12}{cnt:>12,}{100 * cnt / n:>8.2f}%{100 * int(by_tier[k]) / total:>10.2f}%")
+    lines += ["", "status:    " + ", ".join(f"{k} {v:,}" for k, v in c["status"].items()),
+              "movement:  " + ", ".join(f"{k} {v:,}" for k, v in c["movement"].items()),
+              "churned:   " + (", ".join(f"{k} {v:,}" for k, v in c["churned"].items() if v) or "none"),
+              "", "events:"]
+    ev = result.events.counts()
+    for e in EVENT_TYPES:
+        acts = ", ".join(policy.actions(e)) or "no action"
+        lines.append(f"  {e:<20}{ev[e]:>10,}  -> {acts}")
+    incomplete = int(np.count_nonzero(~result.history_complete))
+    if incomplete:
+        lines.append(f"\n{incomplete:,} customers have less than {result.compiled.history_needed + 1} "
+                     "months of history (history_complete = False)")
+    return "\n".join(lines)

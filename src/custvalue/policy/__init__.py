@@ -1,0 +1,69 @@
+"""Tier policies as data: documents, validation, compilation and the default policy.
+
+A policy document is a plain dict (JSON or TOML on disk) naming the AUM
+definition, features, tiers (highest first) with their AUM floor, window,
+status bands and other criteria, and the actions of each event.  It is
+validated on load, round-trips exactly, and never executes code.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+from ._compiled import CompiledPolicy, compile_policy
+from ._document import (
+    EVENT_TYPES,
+    FEATURE_OPS,
+    STATUSES,
+    Criterion,
+    EventSpec,
+    FeatureSpec,
+    Policy,
+    PolicyError,
+    StatusBand,
+    TierSpec,
+    load_policy,
+)
+
+__all__ = [
+    "EVENT_TYPES",
+    "FEATURE_OPS",
+    "STATUSES",
+    "CompiledPolicy",
+    "Criterion",
+    "EventSpec",
+    "FeatureSpec",
+    "Policy",
+    "PolicyError",
+    "StatusBand",
+    "TierSpec",
+    "compile_policy",
+    "default_policy",
+    "default_policy_text",
+    "load_policy",
+]
+
+
+def default_policy_text() -> str:
+    """The shipped default policy document (TOML text, with its comments)."""
+    return resources.files(__package__).joinpath("default.toml").read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def default_policy() -> Policy:
+    """The default tier policy of the SPEC (section 3), loaded from the shipped document.
+
+    Examples
+    --------
+    >>> p = default_policy()
+    >>> [(t.id, t.aum_floor, t.window) for t in p.tiers][:2]
+    [('core', Decimal('10000000'), 12), ('growth', Decimal('5000000'), 12)]
+    >>> p.actions("entered_attention")[:2]
+    ('sms_rm', 'workstation_alert')
+    """
+    import tomllib
+    from decimal import Decimal
+
+    doc = tomllib.loads(default_policy_text(), parse_float=Decimal)
+    return Policy.from_dict(doc, source="custvalue/policy/default.toml")

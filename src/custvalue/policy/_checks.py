@@ -1,0 +1,180 @@
+"""Semantic checks of a policy, run whenever a :class:`Policy` is built.
+
+Each problem raises :class:`PolicyError` with the document path of the field
+(``tiers[2].criteria[1].when.mortgage_loan``), so a bank analyst editing a
+policy file knows exactly where to look.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ._document import (
+    _IDENT,
+    _RESERVED_PREFIX,
+    FEATURE_COLUMNS,
+    FEATURE_OPS,
+    STATUSES,
+    Policy,
+    PolicyError,
+)
+
+__all__ = ["check_policy"]
+
+
+def _fail(path: str, message: str) -> PolicyError:
+    return PolicyError(f"{path}: {message}", path=path)
+
+
+def _is_string_test(text: str) -> bool:
+    from ..rules import parse_unary_tests
+    from ..rules._feel import CompareTest, EqualTest, IntervalTest, StringLit
+
+    ut = parse_unary_tests(text)
+    for t in ut.tests:
+        if isinstance(t, CompareTest | EqualTest) and isinstance(t.endpoint, StringLit):
+            return True
+        if isinstance(t, IntervalTest) and isinstance(t.low, StringLit):
+            return True
+    return False
+
+
+def _parse(text: str, path: str) -> None:
+    from ..rules import FeelSyntaxError, parse_unary_tests
+
+    try:
+        parse_unary_tests(text)
+    except FeelSyntaxError as exc:
+        raise _fail(path, str(exc).splitlines()[0]) from None
+
+
+def check_policy(p: Policy) -> None:
+    """Raise :class:`PolicyError` for the first problem found in ``p``."""
+    from ..portfolio import CARD_LEVELS, MONEY_COLUMNS
+
+    if p.amount_unit not in ("yuan", "fen"):
+        raise _fail("amount_unit", f"must be 'yuan' or 'fen', got {p.amount_unit!r}")
+    if not p.aum:
+        raise _fail("aum", "name at least one column")
+    for i, c in enumerate(p.aum):
+        if c not in MONEY_COLUMNS:
+            raise _fail(f"aum[{i}]", f"unknown column {c!r}; known: {', '.join(MONEY_COLUMNS)}")
+        if c in p.aum[:i]:
+            raise _fail(f"aum[{i}]", f"column {c!r} listed twice")
+    names: set[str] = set()
+    for f in p.features:
+        path = f"features.{f.name}"
+        if not _IDENT.match(f.name):
+            raise _fail(path, "feature names are identifiers (letters, digits, _)")
+        if f.name.startswith(_RESERVED_PREFIX):
+            raise _fail(path, f"names starting with {_RESERVED_PREFIX!r} are reserved for AUM maxima")
+        if f.op not in FEATURE_OPS:
+            raise _fail(f"{path}.op", f"unknown op {f.op!r}; known: {', '.join(FEATURE_OPS)}")
+        if f.column not in FEATURE_COLUMNS:
+            raise _fail(f"{path}.column", f"unknown column {f.column!r}; known: {', '.join(FEATURE_COLUMNS)}")
+        if f.column == "card_level" and f.op in ("sum", "mean"):
+            raise _fail(f"{path}.op", "card levels are categories: use value, max, min or run")
+        if f.op == "run":
+            if f.test is None:
+                raise _fail(f"{path}.test", "a run feature needs a test, e.g. \"< 500000\"")
+            _parse(f.test, f"{path}.test")
+        elif f.test is not None:
+            raise _fail(f"{path}.test", f"only run features take a test, not {f.op}")
+        if f.op == "value" and f.window:
+            raise _fail(f"{path}.window", "a value feature has no window (use lag)")
+        names.add(f.name)
+    seen: set[str] = set()
+    n = len(p.tiers)
+    for i, t in enumerate(p.tiers):
+        path = f"tiers[{i}]"
+        if t.id in seen:
+            raise _fail(f"{path}.id", f"tier {t.id!r} appears twice")
+        seen.add(t.id)
+        if (t.aum_floor is None) != (t.window is None):
+            raise _fail(path, "aum_floor and window go together")
+        if t.aum_floor is not None:
+            if t.aum_floor <= 0:
+                raise _fail(f"{path}.aum_floor", "must be positive")
+            fen = t.aum_floor * (100 if p.amount_unit == "yuan" else 1)
+            if fen != fen.to_integral_value():
+                raise _fail(f"{path}.aum_floor",
+                            f"{t.aum_floor} is not a whole number of fen")
+            if t.window is not None and t.window > 120:
+                raise _fail(f"{path}.window", "windows longer than 120 months are not supported")
+            _check_bands(p, i)
+        elif t.status_bands:
+            raise _fail(f"{path}.status_bands", "only a tier with an AUM floor has statuses")
+        crit_ids: set[str] = set()
+        for j, c in enumerate(t.criteria):
+            cp = f"{path}.criteria[{j}]"
+            if c.id in crit_ids or c.id in ("aum", "default"):
+                raise _fail(f"{cp}.id", f"criterion id {c.id!r} is taken in tier {t.id!r}")
+            crit_ids.add(c.id)
+            for fname, test in c.when:
+                wp = f"{cp}.when.{fname}"
+                if fname not in names:
+                    raise _fail(wp, f"unknown feature {fname!r}; define it under [features]"
+                                + (f" (known: {', '.join(sorted(names))})" if names else ""))
+                _parse(test, wp)
+                feat = p.feature(fname)
+                is_card = feat.column == "card_level" and feat.op != "run"
+                if _is_string_test(test) and not is_card:
+                    raise _fail(wp, f"string test on the numeric feature {fname!r}")
+                if is_card:
+                    _check_card_test(test, wp, CARD_LEVELS)
+        if t.is_catch_all and i != n - 1:
+            raise _fail(path, f"tier {t.id!r} has no criteria, so every later tier is unreachable; "
+                              "only the last tier may be the catch-all")
+    if not p.tiers[-1].is_catch_all:
+        raise _fail(f"tiers[{n - 1}]", "the last tier must be the catch-all (no aum_floor, no "
+                                       "criteria) so that every customer gets a tier")
+    if p.minimum_allocation_tier is not None and p.minimum_allocation_tier not in seen:
+        raise _fail("minimum_allocation_tier", f"unknown tier {p.minimum_allocation_tier!r}")
+    ev_seen: set[str] = set()
+    for e in p.events:
+        if e.name in ev_seen:
+            raise _fail(f"events.{e.name}", "listed twice")
+        ev_seen.add(e.name)
+
+
+def _check_card_test(text: str, path: str, levels: tuple[str, ...]) -> None:
+    from ..rules import parse_unary_tests
+    from ..rules._feel import CompareTest, EqualTest, IntervalTest, StringLit
+
+    for t in parse_unary_tests(text).tests:
+        ends = [t.endpoint] if isinstance(t, CompareTest | EqualTest) else (
+            [t.low, t.high] if isinstance(t, IntervalTest) else [])
+        for e in ends:
+            if not isinstance(e, StringLit):
+                raise _fail(path, f"card level tests compare with level names ({', '.join(levels)})")
+            if e.value not in levels:
+                raise _fail(path, f"unknown card level {e.value!r}; known: {', '.join(levels)}")
+
+
+def _check_bands(p: Policy, i: int) -> None:
+    from ..rules import match_unary_tests, parse_unary_tests
+
+    t = p.tiers[i]
+    assert t.window is not None
+    path = f"tiers[{i}].status_bands"
+    parsed = []
+    for j, b in enumerate(t.status_bands):
+        if b.status not in STATUSES[1:]:
+            raise _fail(f"{path}[{j}].status",
+                        f"unknown status {b.status!r}; bands give {' or '.join(STATUSES[1:])} "
+                        "(normal is k = 0)")
+        _parse(b.months_below, f"{path}[{j}].months_below")
+        parsed.append(parse_unary_tests(b.months_below))
+    if not parsed:
+        return
+    for k in range(0, t.window + 2):
+        hits = [j for j, ut in enumerate(parsed) if match_unary_tests(ut, Decimal(k))]
+        if k in (0, t.window + 1) and hits:
+            what = "k = 0 is normal" if k == 0 else f"k = {k} = window + 1 loses the tier"
+            raise _fail(f"{path}[{hits[0]}].months_below", f"band covers k = {k}, but {what}")
+        if 1 <= k <= t.window:
+            if not hits:
+                raise _fail(path, f"no band covers k = {k} (bands must cover 1..{t.window})")
+            if len(hits) > 1:
+                raise _fail(f"{path}[{hits[1]}].months_below",
+                            f"bands {hits[0]} and {hits[1]} overlap at k = {k}")
