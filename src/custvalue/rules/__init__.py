@@ -1,0 +1,98 @@
+"""Rules engine: S-FEEL expressions, DMN decision tables, vectorised evaluation.
+
+See :doc:`/rules` for the user guide.
+"""
+
+from __future__ import annotations
+
+from ._columns import CodedColumn, NullableColumn
+from ._compile import CompiledTable, Plan, TableResult, compile_table
+from ._dmn import DmnDecision, DmnModel, read_dmn, table_from_dmn, write_dmn
+from ._feel import (
+    AnyTest,
+    And,
+    BinOp,
+    BoolLit,
+    Compare,
+    CompareTest,
+    EqualTest,
+    Expr,
+    FeelSyntaxError,
+    IntervalTest,
+    Name,
+    Neg,
+    Not,
+    NullLit,
+    NumberLit,
+    Or,
+    SimpleTest,
+    StringLit,
+    UnaryTests,
+    Value,
+    compare_values,
+    evaluate_expression,
+    match_unary_tests,
+    parse_expression,
+    parse_unary_tests,
+)
+from ._reference import DecisionResult, ResultValue, evaluate_table_scalar
+from ._table import (
+    Aggregation,
+    DecisionTable,
+    HitPolicy,
+    HitPolicyViolation,
+    InputClause,
+    OutputClause,
+    Rule,
+    TableError,
+)
+
+__all__ = [
+    "Aggregation",
+    "And",
+    "AnyTest",
+    "BinOp",
+    "BoolLit",
+    "CodedColumn",
+    "Compare",
+    "CompareTest",
+    "CompiledTable",
+    "DecisionResult",
+    "DecisionTable",
+    "DmnDecision",
+    "DmnModel",
+    "EqualTest",
+    "Expr",
+    "FeelSyntaxError",
+    "HitPolicy",
+    "HitPolicyViolation",
+    "InputClause",
+    "IntervalTest",
+    "Name",
+    "Neg",
+    "Not",
+    "NullLit",
+    "NullableColumn",
+    "NumberLit",
+    "Or",
+    "OutputClause",
+    "Plan",
+    "ResultValue",
+    "Rule",
+    "SimpleTest",
+    "StringLit",
+    "TableError",
+    "TableResult",
+    "UnaryTests",
+    "Value",
+    "compare_values",
+    "compile_table",
+    "evaluate_expression",
+    "evaluate_table_scalar",
+    "match_unary_tests",
+    "parse_expression",
+    "parse_unary_tests",
+    "read_dmn",
+    "table_from_dmn",
+    "write_dmn",
+]

@@ -1,0 +1,941 @@
+"""Vectorised compiler: decision tables to a fixed sequence of numpy passes.
+
+A compiled table turns each distinct (column, test) into one numpy pass,
+combines them per rule with constant folding, and applies the hit policy
+with one pass per rule.  Rows are processed in cache-sized blocks.
+
+Exactness: thresholds are converted once, at plan time, with exact rational
+arithmetic.  On an integer column stored in minor units (``scales``), a
+threshold becomes the equivalent integer comparison (``>= 500000.005`` at
+scale 100 is ``>= 50000001``); on a float column it becomes a comparison with
+the nearest float on the correct side.  No float rounding happens at run time.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any, TypeAlias
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from ._columns import CodedColumn, NullableColumn
+from ._feel import (
+    CompareTest,
+    EqualTest,
+    FeelSyntaxError,
+    IntervalTest,
+    SimpleTest,
+    UnaryTests,
+    Value,
+    evaluate_expression,
+    normalize_value,
+    test_truth,
+)
+from ._reference import ResultValue
+from ._table import (
+    Aggregation,
+    DecisionTable,
+    HitPolicy,
+    HitPolicyViolation,
+    TableError,
+    same_value,
+)
+
+__all__ = ["CompiledTable", "Plan", "TableResult", "compile_table"]
+
+BoolArray: TypeAlias = npt.NDArray[np.bool_]
+AnyArray: TypeAlias = npt.NDArray[Any]
+Mask: TypeAlias = bool | int  # a constant, or a register index
+ColumnLike: TypeAlias = Any
+
+_NEG = {"<": ">=", ">=": "<", ">": "<=", "<=": ">", "=": "!=", "!=": "="}
+_UFUNC: dict[str, Callable[..., Any]] = {
+    "<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal,
+    "=": np.equal, "!=": np.not_equal,
+}
+
+
+# --------------------------------------------------------------------------- columns
+
+
+@attrs.define
+class _Col:
+    name: str
+    kind: str  # "int", "float", "str", "coded"
+    values: AnyArray
+    valid: BoolArray | None
+    categories: tuple[Value, ...] = ()
+    scale: int = 1
+
+    def signature(self) -> tuple[object, ...]:
+        return (self.name, self.kind, self.values.dtype.str, self.valid is not None,
+                self.categories, self.scale)
+
+
+def _prepare(name: str, raw: ColumnLike, scale: int | None) -> tuple[_Col, int]:
+    """Normalise one input column; returns it and the passes spent."""
+    passes = 0
+    valid: BoolArray | None = None
+    if isinstance(raw, CodedColumn):
+        col = _Col(name, "coded", raw.codes, None, raw.categories)
+    else:
+        if isinstance(raw, NullableColumn):
+            values: AnyArray = raw.values
+            valid = raw.valid
+        elif isinstance(raw, np.ma.MaskedArray):
+            values = np.ma.getdata(raw)
+            if raw.mask is not np.ma.nomask:
+                valid = ~np.ma.getmaskarray(raw)
+                passes += 1
+        else:
+            values = np.asarray(raw)
+        kind = values.dtype.kind
+        if kind == "b":
+            codes = values.view(np.int8)
+            if valid is not None:
+                codes = np.where(valid, codes, np.int8(-1))
+                passes += 1
+            col = _Col(name, "coded", codes, None, (False, True))
+        elif kind in "iu":
+            col = _Col(name, "int", values, valid)
+        elif kind == "f":
+            col = _Col(name, "float", values, valid)
+        elif kind == "U":
+            col = _Col(name, "str", values, valid)
+        elif kind == "O":
+            ok = np.not_equal(values, None).astype(bool)
+            if valid is not None:
+                ok &= valid
+            passes += 2
+            cats, inverse = np.unique(values[ok], return_inverse=True)
+            for c in cats:
+                if not isinstance(c, str):
+                    raise TableError(f"object column holds {type(c).__name__} values; "
+                                     "use numeric arrays for numbers", column=name)
+            codes = np.full(len(values), -1, dtype=np.int32)
+            codes[ok] = inverse
+            col = _Col(name, "coded", codes, None, tuple(str(c) for c in cats))
+        else:
+            raise TableError(f"unsupported column dtype {values.dtype}", column=name)
+    if values_len(col) and col.values.ndim != 1:
+        raise TableError("columns must be one-dimensional", column=name)
+    if scale is not None and scale != 1:
+        if col.kind != "int":
+            raise TableError("scales apply to integer columns only", column=name)
+        col.scale = int(scale)
+    return col, passes
+
+
+def values_len(col: _Col) -> int:
+    return len(col.values)
+
+
+# --------------------------------------------------------------------------- thresholds
+
+
+def _int_compare(op: str, t: Value, scale: int, dtype: np.dtype[Any]) -> tuple[str, int] | bool:
+    """Exact integer form of ``v/scale op t``; a bool means constant."""
+    assert isinstance(t, Decimal)
+    if not t.is_finite():
+        if op in ("=", "!="):
+            return op == "!="
+        big = t > 0
+        return {"<": big, "<=": big, ">": not big, ">=": not big}[op]
+    x = Fraction(t) * scale
+    info = np.iinfo(dtype)
+    lo, hi = int(info.min), int(info.max)
+    if op in ("=", "!="):
+        if x.denominator != 1 or not lo <= x <= hi:
+            return op == "!="
+        return op, int(x)
+    c = math.ceil(x) if op in ("<", ">=") else math.floor(x)
+    if op == "<":
+        if c > hi:
+            return True
+        if c <= lo:
+            return False
+    elif op == ">=":
+        if c <= lo:
+            return True
+        if c > hi:
+            return False
+    elif op == "<=":
+        if c >= hi:
+            return True
+        if c < lo:
+            return False
+    else:  # ">"
+        if c >= hi:
+            return False
+        if c < lo:
+            return True
+    return op, c
+
+
+def _float_compare(op: str, t: Value, dtype: np.dtype[Any]) -> tuple[str, float] | bool:
+    """Exact float form of ``v op t``: compare with the nearest float on the right side."""
+    assert isinstance(t, Decimal)
+    ft = dtype.type
+    inf = ft(np.inf)
+
+    def dec(f: Any) -> Decimal:
+        return Decimal(float(f))
+
+    f = ft(float(t))
+    if op in ("=", "!="):
+        exact = bool(np.isfinite(f)) and dec(f) == t
+        if not exact:
+            return op == "!="
+        return op, float(f)
+    if op in (">=", ">"):
+        def ok(g: Any) -> bool:
+            return dec(g) >= t if op == ">=" else dec(g) > t
+        while not ok(f):
+            f = np.nextafter(f, inf)
+        while True:
+            g = np.nextafter(f, -inf)
+            if g != f and ok(g):
+                f = g
+            else:
+                break
+        return ">=", float(f)
+
+    def ok2(g: Any) -> bool:
+        return dec(g) <= t if op == "<=" else dec(g) < t
+    while not ok2(f):
+        f = np.nextafter(f, -inf)
+    while True:
+        g = np.nextafter(f, inf)
+        if g != f and ok2(g):
+            f = g
+        else:
+            break
+    return "<=", float(f)
+
+
+# --------------------------------------------------------------------------- plan
+
+
+class _Env:
+    __slots__ = ("out", "valid", "values")
+
+    def __init__(self) -> None:
+        self.values: dict[str, AnyArray] = {}
+        self.valid: dict[str, BoolArray | None] = {}
+        self.out: dict[str, AnyArray] = {}
+
+
+StepFn: TypeAlias = Callable[[_Env, list[Any]], Any]
+
+
+@attrs.frozen
+class _Step:
+    desc: str
+    passes: int
+    fn: StepFn
+
+
+@attrs.frozen
+class Plan:
+    """The numpy program of a compiled table for one column layout.
+
+    Attributes
+    ----------
+    steps : tuple of str
+        One description per step, in execution order.
+    n_passes : int
+        Number of elementwise numpy passes over the rows (preparation
+        included); each pass reads or writes every row once.
+    """
+
+    steps: tuple[str, ...]
+    n_passes: int
+
+    def __str__(self) -> str:
+        return "\n".join(self.steps) + f"\n-- {self.n_passes} passes"
+
+
+class _Builder:
+    def __init__(self, table: DecisionTable, cols: Mapping[str, _Col],
+                 resolve: Callable[[str], Value]) -> None:
+        self.table = table
+        self.cols = cols
+        self.resolve = resolve
+        self.steps: list[_Step] = []
+        self.memo: dict[object, int] = {}
+
+    def emit(self, key: object, desc: str, passes: int, fn: StepFn) -> int:
+        if key is not None and key in self.memo:
+            return self.memo[key]
+        self.steps.append(_Step(desc, passes, fn))
+        reg = len(self.steps) - 1
+        if key is not None:
+            self.memo[key] = reg
+        return reg
+
+    # boolean algebra with constant folding
+    def and_(self, a: Mask, b: Mask) -> Mask:
+        if a is False or b is False:
+            return False
+        if a is True:
+            return b
+        if b is True or a == b:
+            return a
+        lo, hi = sorted((int(a), int(b)))
+        return self.emit(("and", lo, hi), f"r{lo} & r{hi}", 1,
+                         lambda env, regs: np.logical_and(regs[lo], regs[hi]))
+
+    def or_(self, a: Mask, b: Mask) -> Mask:
+        if a is True or b is True:
+            return True
+        if a is False:
+            return b
+        if b is False or a == b:
+            return a
+        lo, hi = sorted((int(a), int(b)))
+        return self.emit(("or", lo, hi), f"r{lo} | r{hi}", 1,
+                         lambda env, regs: np.logical_or(regs[lo], regs[hi]))
+
+    def not_(self, a: Mask) -> Mask:
+        if isinstance(a, bool):
+            return not a
+        r = int(a)
+        return self.emit(("not", r), f"~r{r}", 1, lambda env, regs: np.logical_not(regs[r]))
+
+    def valid(self, col: _Col) -> Mask:
+        name = col.name
+        mask: Mask = True
+        if col.valid is not None:
+            mask = self.emit(("valid", name), f"valid({name})", 0,
+                             lambda env, regs: env.valid[name])
+        if col.kind == "float":
+            nan = self.emit(("notnan", name), f"{name} == {name} (not NaN)", 1,
+                            lambda env, regs: np.equal(env.values[name], env.values[name]))
+            mask = self.and_(mask, nan)
+        return mask
+
+    def raw(self, col: _Col, op: str, x: Value) -> Mask:
+        """``col op x`` on valid rows (x non-null, same kind as the column)."""
+        name = col.name
+        dtype = col.values.dtype
+        if col.kind == "int":
+            spec = _int_compare(op, x, col.scale, dtype)
+            if isinstance(spec, bool):
+                return spec
+            iop, c = spec
+            scalar = dtype.type(c)
+            ufunc = _UFUNC[iop]
+            return self.emit(("cmp", name, iop, c), f"{name} {iop} {c}", 1,
+                             lambda env, regs: ufunc(env.values[name], scalar))
+        if col.kind == "float":
+            fspec = _float_compare(op, x, dtype)
+            if isinstance(fspec, bool):
+                return fspec
+            fop, f = fspec
+            fscalar = dtype.type(f)
+            fufunc = _UFUNC[fop]
+            return self.emit(("cmp", name, fop, f), f"{name} {fop} {f!r}", 1,
+                             lambda env, regs: fufunc(env.values[name], fscalar))
+        # str
+        sufunc = _UFUNC[op]
+        return self.emit(("cmp", name, op, x), f"{name} {op} {x!r}", 1,
+                         lambda env, regs: sufunc(env.values[name], x))
+
+    def endpoint(self, expr: Any) -> Value:
+        return evaluate_expression(expr, self.resolve)
+
+    def compare_tf(self, col: _Col, op: str, x: Value, want: bool) -> Mask:
+        """T (want=True) or F mask of ``v op x`` under FEEL three-valued logic."""
+        colkind = "number" if col.kind in ("int", "float") else "string"
+        valid = self.valid(col)
+        if op == "!=":
+            return self.compare_tf(col, "=", x, not want)
+        if x is None:
+            if op == "=":
+                return self.not_(valid) if want else valid
+            return False
+        xkind = ("boolean" if isinstance(x, bool) else "number" if isinstance(x, Decimal)
+                 else "string")
+        if xkind != colkind:
+            if op == "=":
+                return False if want else self.not_(valid)
+            return False
+        if op == "=":
+            if want:
+                return self.and_(self.raw(col, "=", x), valid)
+            return self.or_(self.raw(col, "!=", x), self.not_(valid))
+        rop = op if want else _NEG[op]
+        return self.and_(self.raw(col, rop, x), valid)
+
+    def simple_tf(self, col: _Col, test: SimpleTest, want: bool) -> Mask:
+        if isinstance(test, CompareTest):
+            return self.compare_tf(col, test.op, self.endpoint(test.endpoint), want)
+        if isinstance(test, EqualTest):
+            return self.compare_tf(col, "=", self.endpoint(test.endpoint), want)
+        assert isinstance(test, IntervalTest)
+        lo = self.compare_tf(col, ">=" if test.low_closed else ">", self.endpoint(test.low), want)
+        hi = self.compare_tf(col, "<=" if test.high_closed else "<",
+                             self.endpoint(test.high), want)
+        return self.and_(lo, hi) if want else self.or_(lo, hi)
+
+    def tests_mask(self, col: _Col, tests: UnaryTests) -> Mask:
+        if tests.is_any:
+            return True
+        key = ("tests", col.name, tests)
+        if key in self.memo:
+            return self.memo[key]
+        if col.kind == "coded":
+            lut = np.array(
+                [test_truth(tests, v, self.resolve) is True for v in (*col.categories, None)],
+                dtype=bool,
+            )
+            if lut.all():
+                return True
+            if not lut.any():
+                return False
+            name = col.name
+            return self.emit(key, f"lut[{name}] for {tests.to_feel()}", 1,
+                             lambda env, regs: lut[env.values[name]])
+        acc: Mask
+        if tests.negated:
+            acc = True
+            for t in tests.tests:
+                acc = self.and_(acc, self.simple_tf(col, t, False))
+        else:
+            acc = False
+            for t in tests.tests:
+                acc = self.or_(acc, self.simple_tf(col, t, True))
+        if not isinstance(acc, bool):
+            self.memo[key] = acc
+        return acc
+
+    def rule_masks(self) -> list[Mask]:
+        masks: list[Mask] = []
+        for r, rule in enumerate(self.table.rules):
+            m: Mask = True
+            for clause, tests in zip(self.table.inputs, self.table.rule_tests(r), strict=True):
+                src = clause.source_name
+                assert src is not None
+                try:
+                    m = self.and_(m, self.tests_mask(self.cols[src], tests))
+                except (KeyError, FeelSyntaxError, TypeError) as err:
+                    raise TableError(f"cannot compile test: {err}", table=self.table.name,
+                                     rule_id=rule.id, column=clause.name) from err
+                if m is False:
+                    break
+            masks.append(m)
+        return masks
+
+
+# --------------------------------------------------------------------------- results
+
+
+def _row_slice(raw: ColumnLike, row: int) -> ColumnLike:
+    if isinstance(raw, CodedColumn):
+        return CodedColumn(raw.codes[row:row + 1], raw.categories)
+    if isinstance(raw, NullableColumn):
+        return NullableColumn(raw.values[row:row + 1], raw.valid[row:row + 1])
+    return np.asarray(raw)[row:row + 1] if not isinstance(raw, np.ma.MaskedArray) \
+        else raw[row:row + 1]
+
+
+@attrs.frozen(eq=False)
+class TableResult:
+    """Vectorised evaluation result.
+
+    Single-hit policies (UNIQUE, FIRST, PRIORITY, ANY) fill ``rule_index``
+    (``-1`` = no match) and ``outputs`` (one :class:`CodedColumn` per output,
+    code ``-1`` = null).  Multi-hit policies (COLLECT, RULE ORDER, OUTPUT
+    ORDER) fill ``matches`` (``n_rules x n`` booleans); COLLECT with an
+    aggregation also fills ``aggregate`` (int64, the exact value times
+    ``10**aggregate_exponent``) and ``aggregate_valid``.
+
+    ``violations`` flags rows breaking UNIQUE/ANY (None when impossible).
+    """
+
+    table: DecisionTable
+    rule_ids: tuple[str, ...]
+    n_rows: int
+    n_passes: int
+    rule_index: npt.NDArray[np.int32] | None = None
+    outputs: Mapping[str, CodedColumn] = attrs.field(factory=dict)
+    matches: BoolArray | None = None
+    aggregate: npt.NDArray[np.int64] | None = None
+    aggregate_exponent: int = 0
+    aggregate_valid: BoolArray | None = None
+    violations: BoolArray | None = None
+    _row_matcher: Callable[[int], BoolArray] | None = attrs.field(default=None, repr=False)
+
+    @property
+    def matched(self) -> BoolArray:
+        """Rows where at least one rule matched."""
+        if self.rule_index is not None:
+            return self.rule_index >= 0
+        assert self.matches is not None
+        return np.any(self.matches, axis=0)  # type: ignore[no-any-return]
+
+    def row_matches(self, row: int) -> BoolArray:
+        """Boolean per rule: did it match row ``row``?"""
+        if self.matches is not None:
+            return self.matches[:, row]
+        assert self._row_matcher is not None
+        return self._row_matcher(row)
+
+    def matched_rule_ids(self, row: int) -> tuple[str, ...]:
+        """Every rule matching ``row``, in rule order."""
+        m = self.row_matches(row)
+        return tuple(rid for rid, hit in zip(self.rule_ids, m.tolist(), strict=True) if hit)
+
+    def output_values(self, name: str) -> npt.NDArray[np.object_]:
+        """Decoded values of one output (single-hit policies)."""
+        return self.outputs[name].to_values()
+
+    def value(self, row: int) -> ResultValue:
+        """The decision value of ``row``, equal to the scalar reference result.
+
+        Raises
+        ------
+        HitPolicyViolation
+            If the row violates UNIQUE/ANY.
+        """
+        table = self.table
+        if self.violations is not None and bool(self.violations[row]):
+            ids = self.matched_rule_ids(row)
+            raise HitPolicyViolation(f"{table.hit_policy.value} violation", table=table.name,
+                                     rule_ids=ids, row=row)
+        if self.rule_index is not None:
+            vals = []
+            for o in table.outputs:
+                col = self.outputs[o.name]
+                code = int(col.codes[row])
+                vals.append(None if code < 0 else col.categories[code])
+            if int(self.rule_index[row]) < 0 and all(o.default is None for o in table.outputs):
+                return None
+            return table.row_value(vals)
+        assert self.matches is not None
+        hits = [r for r, hit in enumerate(self.matches[:, row].tolist()) if hit]
+        if self.aggregate is not None:
+            if table.aggregation is Aggregation.COUNT:
+                return Decimal(int(self.aggregate[row]))
+            assert self.aggregate_valid is not None
+            if not bool(self.aggregate_valid[row]):
+                return table.default_result()  # type: ignore[return-value]
+            return Decimal(int(self.aggregate[row])).scaleb(-self.aggregate_exponent)
+        if not hits:
+            return table.default_result()
+        if table.hit_policy is HitPolicy.OUTPUT_ORDER:
+            hits.sort(key=table.output_rank)
+        return [table.row_value(table.rule_outputs(r)) for r in hits]
+
+
+# --------------------------------------------------------------------------- compiled table
+
+
+def _decimal_exponent(values: Sequence[Value]) -> int:
+    exp = 0
+    for v in values:
+        if isinstance(v, Decimal):
+            e = v.as_tuple().exponent
+            if isinstance(e, int) and e < 0:
+                exp = max(exp, -e)
+    return exp
+
+
+@attrs.frozen(eq=False)
+class CompiledTable:
+    """A decision table compiled for vectorised evaluation.
+
+    Create with :func:`compile_table`.
+    """
+
+    table: DecisionTable
+    constants: Mapping[str, Value]
+    scales: Mapping[str, int]
+    _cache: dict[tuple[object, ...], tuple[list[_Step], int]] = attrs.field(
+        factory=dict, repr=False)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Names of the columns the table reads."""
+        seen: dict[str, None] = {}
+        for clause in self.table.inputs:
+            assert clause.source_name is not None
+            seen.setdefault(clause.source_name, None)
+        return tuple(seen)
+
+    def _resolve(self, name: str) -> Value:
+        if name in self.constants:
+            return self.constants[name]
+        raise KeyError(f"unknown name {name!r} (not a constant)")
+
+    def _prepare_all(self, columns: Mapping[str, ColumnLike]) -> tuple[dict[str, _Col], int, int]:
+        cols: dict[str, _Col] = {}
+        passes = 0
+        n: int | None = None
+        for name in self.columns:
+            if name not in columns:
+                raise TableError("missing input column", table=self.table.name, column=name)
+            col, p = _prepare(name, columns[name], self.scales.get(name))
+            passes += p
+            if n is None:
+                n = len(col.values)
+            elif len(col.values) != n:
+                raise TableError(f"column has {len(col.values)} rows, expected {n}",
+                                 table=self.table.name, column=name)
+            cols[name] = col
+        return cols, passes, n or 0
+
+    def _build(self, cols: Mapping[str, _Col], mode: str) -> tuple[list[_Step], int]:
+        key = (mode, *(c.signature() for c in cols.values()))
+        if key in self._cache:
+            return self._cache[key]
+        b = _Builder(self.table, cols, self._resolve)
+        masks = b.rule_masks()
+        table = self.table
+        n_rules = len(table.rules)
+        policy = table.hit_policy
+        finish = 0
+
+        def mref(m: Mask) -> Callable[[list[Any]], Any]:
+            if isinstance(m, bool):
+                return lambda regs: m
+            i = int(m)
+            return lambda regs: regs[i]
+
+        if mode == "matrix" or not policy.single_hit:
+            for r, m in enumerate(masks):
+                get = mref(m)
+
+                def put(env: _Env, regs: list[Any], r: int = r,
+                        get: Callable[[list[Any]], Any] = get) -> Any:
+                    env.out["matches"][r, :] = get(regs)
+                b.emit(None, f"matches[{r}] = {m}", 1, put)
+            if mode != "matrix" and table.aggregation is not None:
+                self._emit_aggregate(b, masks, mref)
+        else:
+            order = list(range(n_rules))
+            if policy is HitPolicy.PRIORITY:
+                order.sort(key=lambda i: (table.output_rank(i), i))
+
+            # assign in reverse priority order so that the first match wins
+            live = [r for r in order if masks[r] is not False]
+            cut = next((k for k, r in enumerate(live) if masks[r] is True), None)
+            if cut is not None:
+                live = live[:cut + 1]
+            else:
+                def init(env: _Env, regs: list[Any]) -> Any:
+                    env.out["rule_index"].fill(-1)
+                b.emit(None, "rule_index = -1", 1, init)
+            for r in reversed(live):
+                get = mref(masks[r])
+                if masks[r] is True:
+                    def fill(env: _Env, regs: list[Any], r: int = r) -> Any:
+                        env.out["rule_index"].fill(r)
+                    b.emit(None, f"rule_index = {r}", 1, fill)
+                else:
+                    def assign(env: _Env, regs: list[Any], r: int = r,
+                               get: Callable[[list[Any]], Any] = get) -> Any:
+                        np.copyto(env.out["rule_index"], np.int32(r), where=get(regs))
+                    b.emit(None, f"rule_index[r{masks[r]}] = {r}", 1, assign)
+            if policy is HitPolicy.UNIQUE:
+                self._emit_violation(b, [[m] for m in masks], mref)
+            elif policy is HitPolicy.ANY:
+                groups: list[list[int]] = []
+                for r in range(n_rules):
+                    for g in groups:
+                        if all(same_value(a, c) for a, c in zip(
+                                table.rule_outputs(g[0]), table.rule_outputs(r), strict=True)):
+                            g.append(r)
+                            break
+                    else:
+                        groups.append([r])
+                if len(groups) > 1:
+                    self._emit_violation(b, [[masks[r] for r in g] for g in groups], mref)
+            for j, o in enumerate(table.outputs):
+                cats, lut = self._output_lut(j)
+
+                def decode(env: _Env, regs: list[Any], lut: AnyArray = lut,
+                           name: str = o.name) -> Any:
+                    np.take(lut, env.out["rule_index"], out=env.out["out:" + name])
+                b.emit(None, f"{o.name} = lut[rule_index]", 1, decode)
+        steps = b.steps
+        finish = sum(s.passes for s in steps)
+        self._cache[key] = (steps, finish)
+        return steps, finish
+
+    def _output_lut(self, j: int) -> tuple[tuple[Value, ...], AnyArray]:
+        table = self.table
+        cats: list[Value] = []
+
+        def code(v: Value) -> int:
+            if v is None:
+                return -1
+            for i, c in enumerate(cats):
+                if same_value(c, v):
+                    return i
+            cats.append(v)
+            return len(cats) - 1
+
+        codes = [code(table.rule_outputs(r)[j]) for r in range(len(table.rules))]
+        clause = table.outputs[j]
+        codes.append(code(clause.default_value) if clause.default is not None else -1)
+        dtype = np.int16 if len(cats) < 32000 else np.int32
+        return tuple(cats), np.array(codes, dtype=dtype)
+
+    def _emit_violation(self, b: _Builder, groups: list[list[Mask]],
+                        mref: Callable[[Mask], Callable[[list[Any]], Any]]) -> None:
+        gm: list[Mask] = []
+        for g in groups:
+            acc: Mask = False
+            for m in g:
+                acc = b.or_(acc, m)
+            if acc is not False:
+                gm.append(acc)
+        if len(gm) < 2:
+            return
+        dtype = np.uint8 if len(gm) < 255 else np.uint16
+
+        def init(env: _Env, regs: list[Any]) -> Any:
+            return np.zeros(len(env.out["rule_index"]), dtype=dtype)
+        cnt = b.emit(None, "count = 0", 1, init)
+        for m in gm:
+            get = mref(m)
+
+            def add(env: _Env, regs: list[Any], get: Callable[[list[Any]], Any] = get) -> Any:
+                np.add(regs[cnt], get(regs), out=regs[cnt], casting="unsafe")
+            b.emit(None, f"count += {m}", 1, add)
+
+        def viol(env: _Env, regs: list[Any]) -> Any:
+            np.greater(regs[cnt], 1, out=env.out["violations"])
+        b.emit(None, "violations = count > 1", 1, viol)
+
+    def _emit_aggregate(self, b: _Builder, masks: list[Mask],
+                        mref: Callable[[Mask], Callable[[list[Any]], Any]]) -> None:
+        table = self.table
+        agg = table.aggregation
+        values = [table.rule_outputs(r)[0] for r in range(len(table.rules))]
+        exp = self._aggregate_exponent()
+        ints: list[int] = []
+        for v in values:
+            if agg is Aggregation.COUNT:
+                ints.append(1)
+            else:
+                assert isinstance(v, Decimal)
+                ints.append(int(v.scaleb(exp)))
+        big = np.iinfo(np.int64)
+        if any(abs(i) * max(1, len(ints)) >= big.max for i in ints):
+            raise TableError("aggregate values too large for int64", table=table.name)
+        if agg is Aggregation.MIN:
+            start, ufunc = big.max, np.minimum
+        elif agg is Aggregation.MAX:
+            start, ufunc = big.min, np.maximum
+        else:
+            start, ufunc = 0, np.add
+
+        def init(env: _Env, regs: list[Any]) -> Any:
+            env.out["aggregate"].fill(start)
+        b.emit(None, f"aggregate = {start}", 1, init)
+        anym: Mask = False
+        for r, m in enumerate(masks):
+            if m is False:
+                continue
+            anym = b.or_(anym, m)
+            get = mref(m)
+            val = np.int64(ints[r])
+
+            def step(env: _Env, regs: list[Any], get: Callable[[list[Any]], Any] = get,
+                     val: np.int64 = val) -> Any:
+                out = env.out["aggregate"]
+                w = get(regs)
+                if w is True:
+                    ufunc(out, val, out=out)
+                else:
+                    ufunc(out, val, out=out, where=w)
+            b.emit(None, f"aggregate {ufunc.__name__}= {ints[r]} where {m}", 1, step)
+        getany = mref(anym)
+
+        def fin(env: _Env, regs: list[Any]) -> Any:
+            env.out["aggregate_valid"][...] = getany(regs)
+        b.emit(None, "aggregate_valid = any match", 1, fin)
+
+    def _aggregate_exponent(self) -> int:
+        table = self.table
+        if table.aggregation in (None, Aggregation.COUNT):
+            return 0
+        return _decimal_exponent([table.rule_outputs(r)[0] for r in range(len(table.rules))])
+
+    def plan(self, columns: Mapping[str, ColumnLike]) -> Plan:
+        """The numpy program for this column layout (steps and pass count).
+
+        Examples
+        --------
+        >>> t = DecisionTable("t", "FIRST", ["x"], ["y"],
+        ...                   [("a", [">= 10"], ['"a"']), ("b", ["-"], ['"b"'])])
+        >>> p = compile_table(t).plan({"x": np.arange(5)})
+        >>> p.n_passes
+        4
+        """
+        cols, prep, _ = self._prepare_all(columns)
+        steps, finish = self._build(cols, "result")
+        return Plan(tuple(f"r{i}: {s.desc}" for i, s in enumerate(steps)), prep + finish)
+
+    def match_matrix(self, columns: Mapping[str, ColumnLike]) -> BoolArray:
+        """``n_rules x n`` boolean matrix: which rules match which rows."""
+        cols, _, n = self._prepare_all(columns)
+        steps, _ = self._build(cols, "matrix")
+        env = _Env()
+        matches = np.zeros((len(self.table.rules), n), dtype=bool)
+        self._run(steps, cols, env, 0, n, {"matches": matches})
+        return matches
+
+    @staticmethod
+    def _run(steps: Sequence[_Step], cols: Mapping[str, _Col], env: _Env, start: int,
+             stop: int, outs: Mapping[str, AnyArray]) -> None:
+        for name, col in cols.items():
+            env.values[name] = col.values[start:stop]
+            env.valid[name] = None if col.valid is None else col.valid[start:stop]
+        for key, arr in outs.items():
+            env.out[key] = arr[:, start:stop] if key == "matches" else arr[start:stop]
+        regs: list[Any] = []
+        for s in steps:
+            regs.append(s.fn(env, regs))
+
+    def evaluate(
+        self,
+        columns: Mapping[str, ColumnLike],
+        block_size: int | None = 65536,
+        raise_on_violation: bool = True,
+    ) -> TableResult:
+        """Evaluate every row.
+
+        Parameters
+        ----------
+        columns
+            Column per input name: numpy arrays (int, float, bool, str or
+            object-of-str), :class:`CodedColumn`, :class:`NullableColumn` or
+            :class:`numpy.ma.MaskedArray`.  Float NaN is null.
+        block_size
+            Rows per block (None: one block).
+        raise_on_violation
+            If True (default), a UNIQUE/ANY violation raises
+            :class:`HitPolicyViolation` naming the first offending row;
+            otherwise the rows are flagged in ``TableResult.violations`` and
+            ``TableResult.value(row)`` raises for them.
+
+        Examples
+        --------
+        >>> t = DecisionTable("t", "FIRST", ["x"], ["size"],
+        ...                   [("big", [">= 10.5"], ['"big"']), ("small", ["-"], ['"small"'])])
+        >>> res = compile_table(t, scales={"x": 100}).evaluate({"x": np.array([1049, 1050])})
+        >>> res.rule_index.tolist(), res.output_values("size").tolist()
+        ([1, 0], ['small', 'big'])
+        """
+        cols, prep, n = self._prepare_all(columns)
+        table = self.table
+        single = table.hit_policy.single_hit
+        steps, finish = self._build(cols, "result")
+        outs: dict[str, AnyArray] = {}
+        if single:
+            outs["rule_index"] = np.empty(n, dtype=np.int32)
+            luts = [self._output_lut(j) for j in range(len(table.outputs))]
+            for o, (_, lut) in zip(table.outputs, luts, strict=True):
+                outs["out:" + o.name] = np.empty(n, dtype=lut.dtype)
+            outs["violations"] = np.zeros(n, dtype=bool)
+        else:
+            outs["matches"] = np.empty((len(table.rules), n), dtype=bool)
+            if table.aggregation is not None:
+                outs["aggregate"] = np.empty(n, dtype=np.int64)
+                outs["aggregate_valid"] = np.empty(n, dtype=bool)
+        env = _Env()
+        step = n if not block_size else int(block_size)
+        for start in range(0, max(n, 1), max(step, 1)):
+            self._run(steps, cols, env, start, min(n, start + step), outs)
+        violations: BoolArray | None = None
+        if single and table.hit_policy in (HitPolicy.UNIQUE, HitPolicy.ANY):
+            violations = outs["violations"]
+
+        def row_matcher(row: int) -> BoolArray:
+            sliced = {k: _row_slice(columns[k], row) for k in self.columns}
+            return self.match_matrix(sliced)[:, 0]
+
+        result = TableResult(
+            table=table,
+            rule_ids=table.rule_ids,
+            n_rows=n,
+            n_passes=prep + finish,
+            rule_index=outs.get("rule_index"),
+            outputs={o.name: CodedColumn(outs["out:" + o.name], cats)
+                     for o, (cats, _) in zip(table.outputs, luts, strict=True)} if single else {},
+            matches=outs.get("matches"),
+            aggregate=outs.get("aggregate"),
+            aggregate_exponent=self._aggregate_exponent(),
+            aggregate_valid=outs.get("aggregate_valid"),
+            violations=violations,
+            row_matcher=row_matcher,
+        )
+        if raise_on_violation and violations is not None and n:
+            bad = np.flatnonzero(violations)
+            if len(bad):
+                row = int(bad[0])
+                raise HitPolicyViolation(
+                    f"{table.hit_policy.value} violation in {len(bad)} row(s), first",
+                    table=table.name, rule_ids=result.matched_rule_ids(row), row=row)
+        return result
+
+
+def compile_table(
+    table: DecisionTable,
+    constants: Mapping[str, object] | None = None,
+    scales: Mapping[str, int] | None = None,
+) -> CompiledTable:
+    """Compile a decision table for vectorised evaluation.
+
+    Parameters
+    ----------
+    table
+        The table.  Input expressions must be plain names (the column names).
+    constants
+        Values of names used in test endpoints (policy parameters).
+    scales
+        Per integer column, how many stored units make one table unit
+        (100: the column holds fen, the table's numbers are yuan).
+
+    Returns
+    -------
+    CompiledTable
+
+    Examples
+    --------
+    >>> t = DecisionTable("t", "FIRST", ["aum"], ["tier"], [
+    ...     ("gold", [">= floor"], ['"gold"']), ("other", ["-"], ['"potential"'])])
+    >>> ct = compile_table(t, constants={"floor": Decimal("200000")}, scales={"aum": 100})
+    >>> ct.evaluate({"aum": np.array([19999999, 20000000])}).output_values("tier").tolist()
+    ['potential', 'gold']
+    """
+    consts = {k: normalize_value(v) for k, v in (constants or {}).items()}
+    for clause in table.inputs:
+        if clause.source_name is None:
+            raise TableError("compiled tables need plain names as input expressions",
+                             table=table.name, column=clause.name)
+    for name, s in (scales or {}).items():
+        if int(s) <= 0:
+            raise TableError(f"scale must be positive, got {s}", table=table.name, column=name)
+    ct = CompiledTable(table, consts, dict(scales or {}))
+    # resolve every endpoint now so unknown names fail at compile time
+    for r, rule in enumerate(table.rules):
+        for clause, tests in zip(table.inputs, table.rule_tests(r), strict=True):
+            for t in tests.tests:
+                exprs = (t.low, t.high) if isinstance(t, IntervalTest) else (t.endpoint,)
+                for e in exprs:
+                    try:
+                        evaluate_expression(e, ct._resolve)
+                    except KeyError as err:
+                        raise TableError(f"unknown name in test: {err.args[0]}",
+                                         table=table.name, rule_id=rule.id,
+                                         column=clause.name) from err
+    return ct
