@@ -1,0 +1,13 @@
+"""Reading and writing custvalue's files.
+
+* :func:`read_balances` / :func:`write_balances`: the balances file of SPEC
+  section 7 (one row per customer-month), CSV or Parquet, exact money.
+
+Writers are atomic: a file is written completely or not at all.
+"""
+
+from __future__ import annotations
+
+from ._balances import BALANCE_COLUMNS, read_balances, write_balances
+
+__all__ = ["BALANCE_COLUMNS", "read_balances", "write_balances"]
