@@ -9,6 +9,7 @@ invariants, and failed operations must leave the book exactly as it was.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 from decimal import Decimal
 from fractions import Fraction
@@ -77,7 +78,7 @@ def share_specs(
             )
         )
         edges = [0, *cuts, 10000]
-        bps = [b - a for a, b in zip(edges, edges[1:], strict=False)]
+        bps = [b - a for a, b in itertools.pairwise(edges)]
     else:  # arbitrary, usually not summing to 10000, may contain 0 or negatives
         bps = draw(st.lists(st.integers(-10, 10000), min_size=len(mgrs), max_size=len(mgrs)))
     if draw(st.integers(0, 9)) == 0:

@@ -249,7 +249,7 @@ def attribute(
         btot_py[b] += int(mtot[m])
     for b, v in enumerate(btot_py):
         if not _INT64_MIN <= v <= _INT64_MAX:
-            raise AttributionError(f"branch {book.branch_ids[b]!r} total overflows int64: {v}")
+            raise AttributionError(f"branch {str(book.branch_ids[b])!r} total overflows int64: {v}")
     total = sum(btot_py)
     return Attribution(
         as_of=as_of,

@@ -602,7 +602,12 @@ class AllocationBook:
             )
         return int(idx[0])
 
-    def _manager_index(self, manager_id: str, customer_id: str | None = None) -> int:
+    def _manager_index(
+        self,
+        manager_id: str,
+        customer_id: str | None = None,
+        effective: _dt.date | None = None,
+    ) -> int:
         _text(manager_id, "manager id")
         pos = int(np.searchsorted(self.manager_ids, manager_id))
         if pos >= self.manager_ids.size or self.manager_ids[pos] != manager_id:
@@ -610,6 +615,7 @@ class AllocationBook:
                 "manager is not in the manager registry",
                 manager_id=manager_id,
                 customer_id=customer_id,
+                effective=effective,
             )
         return pos
 
@@ -679,7 +685,9 @@ class AllocationBook:
                 **ctx,
             )
         order = [primary, *sorted(m for m in seen if m != primary)]
-        mgr = np.array([self._manager_index(m, customer_id) for m in order], dtype=np.int32)
+        mgr = np.array(
+            [self._manager_index(m, customer_id, effective) for m in order], dtype=np.int32
+        )
         bps = np.array([seen[m] for m in order], dtype=np.int16)
         prim = np.zeros(len(order), dtype=np.bool_)
         prim[0] = True
@@ -817,8 +825,8 @@ class AllocationBook:
                 report(
                     found & (cbranch != mb),
                     lambda p, m=m, mb=mb: CrossBranchError(
-                        f"manager belongs to branch {self.branch_ids[mb]!r}, not the "
-                        f"customer's branch {self.branch_ids[int(cbranch[p])]!r}",
+                        f"manager belongs to branch {str(self.branch_ids[mb])!r}, not the "
+                        f"customer's branch {str(self.branch_ids[int(cbranch[p])])!r}",
                         customer_id=str(ids[p]),
                         manager_id=str(self.manager_ids[m]),
                         effective=eff,
@@ -835,7 +843,10 @@ class AllocationBook:
         if single:
             raise problems[0][1]
         raise BatchAllocationError(
-            [(str(ids[p]), e.message) for p, e in problems],
+            [
+                (str(ids[p]), e.message + (f" (manager {e.manager_id!r})" if e.manager_id else ""))
+                for p, e in problems
+            ],
             effective=eff,
             causes=[e for _, e in problems],
         )

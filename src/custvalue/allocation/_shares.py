@@ -134,6 +134,11 @@ def parse_share(value: object) -> int:
             dec = decimal.Decimal(text)
             if not dec.is_finite():
                 raise decimal.InvalidOperation
+            if abs(dec) > 1:
+                raise InvalidShareError(
+                    f"share {value!r} is a fraction of one greater than 1; write percentages "
+                    f"with a '%' sign ('{text}%')"
+                )
             return _fraction_to_bp(Fraction(dec), value)
         except decimal.InvalidOperation:
             raise InvalidShareError(
