@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from fractions import Fraction
 
 import hypothesis.strategies as st
@@ -29,7 +30,7 @@ def partitions(draw: st.DrawFn, max_parts: int = 6) -> list[int]:
     k = draw(st.integers(1, max_parts))
     cuts = sorted(draw(st.lists(st.integers(1, 9999), min_size=k - 1, max_size=k - 1, unique=True)))
     edges = [0, *cuts, 10000]
-    return [b - a for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    return [b - a for a, b in itertools.pairwise(edges)]
 
 
 @given(amount=AMOUNT, bps=partitions(), data=st.data())
@@ -112,7 +113,7 @@ def _book(
         chosen = list(rng.choice(mine, k, replace=False))
         cuts = sorted(rng.choice(np.arange(1, 10000), k - 1, replace=False).tolist())
         edges = [0, *cuts, 10000]
-        bps = [b2 - a for a, b2 in zip(edges[:-1], edges[1:], strict=True)]
+        bps = [b2 - a for a, b2 in itertools.pairwise(edges)]
         shares = dict(zip(chosen, bps, strict=True))
         book, _ = book.allocate(c, chosen[0], shares, tier="gold", effective=D, operator="BM")
         state[c] = (b, shares, chosen[0])

@@ -202,7 +202,7 @@ def test_cross_branch_policy_and_tier_order() -> None:
 
 def test_transfer_recalls_managers(book: AllocationBook) -> None:
     b, _ = book.allocate("C1", "M1", tier="gold", effective=OCT, operator="BM")
-    b, entry = b.transfer("C1", "B2", effective=NOV, operator="HQ", reason="moved")
+    b, _entry = b.transfer("C1", "B2", effective=NOV, operator="HQ", reason="moved")
     assert b.branch_of("C1", NOV) == "B2"
     assert b.shares_of("C1", NOV).primary is None
     assert b.shares_of("C1", OCT).primary == "M1"
@@ -223,7 +223,7 @@ def test_add_customers_errors(book: AllocationBook) -> None:
     assert [c for c, _ in info.value.errors] == ["C7", "C8"]
     with pytest.raises(AllocationError, match="must be str"):
         book.add_customers([1, 2], "B1", effective=OCT, operator="sys")
-    with pytest.raises(AllocationError, match="datetime.date"):
+    with pytest.raises(AllocationError, match=r"datetime\.date"):
         book.add_customers("C9", "B1", effective="2026-10-01", operator="sys")  # type: ignore[arg-type]
 
 
