@@ -36,7 +36,8 @@ def explain_customer(result: TierResult, customer_id: str) -> Explanation:
     policy = cp.policy
     i = result.index_of(customer_id)
     sub = result.portfolio.rows(i, i + 1)
-    feats = compute_features(sub, cp.features, result.as_of, aum=policy.aum)
+    feats = compute_features(sub, cp.features, result.as_of, aum=policy.aum,
+                             amount_scale=policy.scale)
     table = cp.table
     names = policy.tier_order
     traces = []

@@ -74,26 +74,51 @@ def _span(spec: FeatureSpec) -> tuple[int, int]:
 
 
 class _Block:
-    """Column slices of a row block, AUM computed once and shared by features."""
+    """Month-major column slices of a row block; AUM computed once and shared.
 
-    def __init__(self, portfolio: Portfolio, rows: slice, lo: int, hi: int, aum: Sequence[str]) -> None:
+    Slices are transposed to ``(months, rows)`` so that reductions over the
+    month axis run as a few contiguous element-wise passes (much faster than
+    reducing short rows).
+    """
+
+    def __init__(self, portfolio: Portfolio, rows: slice, lo: int, hi: int, aum: Sequence[str],
+                 amount_scale: int = 100) -> None:
         self.p, self.rows, self.lo, self.hi, self.aum_cols = portfolio, rows, lo, hi, aum
         self.hs = portfolio.history_start[rows].astype(np.int64)
         self.hs_max = int(self.hs.max()) if self.hs.size else 0
+        self.amount_scale = amount_scale
         self._cache: dict[str, NDArray[Any]] = {}
 
     def column(self, name: str) -> NDArray[Any]:
+        """``(months lo..hi, rows)`` C-contiguous slice of a column (or ``aum``)."""
         got = self._cache.get(name)
         if got is None:
             sl = (self.rows, slice(self.lo, self.hi + 1))
             if name == "aum":
                 parts = [getattr(self.p, c)[sl] for c in self.aum_cols]
-                got = parts[0].copy() if parts else np.zeros_like(self.p.deposits[sl])
+                acc = parts[0].copy() if parts else np.zeros_like(self.p.deposits[sl])
                 for part in parts[1:]:
-                    got += part
+                    acc += part
+                got = np.ascontiguousarray(acc.T)
             else:
-                got = self.p.column(name)[sl]
+                got = np.ascontiguousarray(self.p.column(name)[sl].T)
             self._cache[name] = got
+        return got
+
+    def at(self, name: str, j: int) -> NDArray[Any]:
+        """One month (absolute index ``j``) of a column, without transposing the rest."""
+        got = self._cache.get(name)
+        if got is not None:
+            return got[j - self.lo]
+        key = f"{name}@{j}"
+        got = self._cache.get(key)
+        if got is None:
+            if name == "aum":
+                got = self.column("aum")[j - self.lo]
+            else:
+                got = np.array(self.p.column(name)[self.rows, j])
+                got.setflags(write=False)
+            self._cache[key] = got
         return got
 
 
@@ -105,6 +130,7 @@ def compute_features(
     aum: Sequence[str] = ("deposits", "wealth", "investments"),
     tests: Mapping[str, Test] | None = None,
     rows: slice | None = None,
+    amount_scale: int = 100,
 ) -> FeatureFrame:
     """Compute features for every customer at ``as_of``.
 
@@ -124,6 +150,8 @@ def compute_features(
         the feature's S-FEEL ``test`` is compiled with the rules engine.
     rows
         Evaluate only a block of customers (``slice``), for chunked evaluation.
+    amount_scale
+        Fen per unit of the amounts in ``run`` tests (100: tests are in yuan).
 
     Examples
     --------
@@ -143,15 +171,21 @@ def compute_features(
     if not features:
         return FeatureFrame(month, {}, {})
     first = max(0, a - max(_span(f)[0] for f in features))
-    block = _Block(portfolio, rows, first, a, aum)
+    block = _Block(portfolio, rows, first, a, aum, amount_scale)
     return _compute(block, features, a, tests)
 
 
 def _compute(
-    block: _Block, features: Sequence[FeatureSpec], a: int, tests: Mapping[str, Test] | None
+    block: _Block, features: Sequence[FeatureSpec], a: int, tests: Mapping[str, Test] | None,
+    *, with_complete: bool = True,
 ) -> FeatureFrame:
-    """Features at absolute month index ``a`` from a block's cached column slices."""
-    month = block.p.months[a]
+    """Features at absolute month index ``a`` from a block's cached column slices.
+
+    Every portfolio column is non-negative and zero before a customer's
+    history start, so ``value``, ``max`` and ``sum`` need no masking; ``min``,
+    ``mean`` and ``run`` mask the months that are not data.
+    """
+    month = block.p.months[a] if with_complete else block.p.months.start
     hs = block.hs
     n = hs.shape[0]
     values: dict[str, NDArray[Any]] = {}
@@ -170,45 +204,54 @@ def _compute(
         start = max(first, 0)
         if start < lo or last > block.hi:
             raise ValueError(f"feature {f.name!r} needs months outside the block")
-        x = block.column(f.column)[:, start - lo: last - lo + 1]
         ok = hs <= first if first >= 0 else np.zeros(n, dtype=bool)
+        if f.op == "value":
+            v = block.at(f.column, last)
+            if block.hs_max > last:
+                v = np.where(hs <= last, v, 0).astype(v.dtype)
+            values[f.name] = _ro(np.array(v))
+            complete[f.name] = _ro(ok)
+            continue
+        x = block.column(f.column)[start - lo: last - lo + 1]
         # cells before a customer's history start are zero and are not data
         partial = bool(n) and block.hs_max > start
-        valid = (np.arange(start, last + 1)[None, :] >= hs[:, None]) if partial else None
-        values[f.name] = _ro(_reduce(f, x, valid, tests))
+        valid = (np.arange(start, last + 1)[:, None] >= hs[None, :]) if partial else None
+        values[f.name] = _ro(_reduce(f, x, valid, tests, block.amount_scale))
         complete[f.name] = _ro(ok & (hs <= last))
     return FeatureFrame(month, values, complete)
 
 
 def _reduce(
-    f: FeatureSpec, x: NDArray[Any], valid: NDArray[np.bool_] | None, tests: Mapping[str, Test] | None
+    f: FeatureSpec, x: NDArray[Any], valid: NDArray[np.bool_] | None,
+    tests: Mapping[str, Test] | None, amount_scale: int = 100,
 ) -> NDArray[Any]:
+    """Reduce a month-major ``(m, n)`` slice (oldest month first) to one value per row."""
     if f.op == "value":
-        v = x[:, -1]
-        if valid is not None:
-            v = np.where(valid[:, -1], v, 0).astype(x.dtype)
-        return np.array(v)
+        return np.array(x[-1])
     if f.op == "run":
-        test = (tests or {}).get(f.name) or _compile_test(f)
+        test = (tests or {}).get(f.name) or _compile_test(f, amount_scale)
         hit = test(x)
         if valid is not None:
             hit &= valid
         # length of the trailing run of True, from the as-of month backwards
-        return np.cumprod(hit[:, ::-1], axis=1, dtype=np.int64).sum(axis=1)
+        alive = hit[-1].copy()
+        run = alive.astype(np.int64)
+        for j in range(x.shape[0] - 2, -1, -1):
+            alive &= hit[j]
+            run += alive
+        return run
     xx = x.astype(np.int64, copy=False)
     if f.op == "max":
-        if valid is None:
-            return xx.max(axis=1)
-        return np.where(valid, xx, np.iinfo(np.int64).min).max(axis=1).clip(min=0)
+        return np.maximum.reduce(xx, axis=0)
     if f.op == "min":
         if valid is None:
-            return xx.min(axis=1)
-        m = np.where(valid, xx, np.iinfo(np.int64).max).min(axis=1)
-        return np.where(valid.any(axis=1), m, 0)
-    total = xx.sum(axis=1) if valid is None else np.where(valid, xx, 0).sum(axis=1)
+            return np.minimum.reduce(xx, axis=0)
+        m = np.minimum.reduce(np.where(valid, xx, np.iinfo(np.int64).max), axis=0)
+        return np.where(valid.any(axis=0), m, 0)
+    total = np.add.reduce(xx, axis=0)
     if f.op == "sum":
         return total
-    count = np.full(xx.shape[0], xx.shape[1], dtype=np.int64) if valid is None else valid.sum(axis=1)
+    count = np.full(xx.shape[1], xx.shape[0], dtype=np.int64) if valid is None else valid.sum(axis=0)
     return _mean_half_even(total, count)
 
 
@@ -221,12 +264,23 @@ def _mean_half_even(total: NDArray[np.int64], count: NDArray[np.int64]) -> NDArr
     return np.where(count > 0, q + up, 0)
 
 
-def _compile_test(f: FeatureSpec) -> Test:
-    from .rules import compile_unary_test
+def _compile_test(f: FeatureSpec, amount_scale: int = 100) -> Test:
+    """Compile a run feature's S-FEEL test into a vectorised predicate (rules engine)."""
+    from .portfolio import CARD_LEVELS
+    from .rules import CodedColumn, DecisionTable, compile_table
 
     assert f.test is not None
-    scale = 1 if f.column == "card_level" else 100
-    return compile_unary_test(f.test, scale=scale)
+    table = DecisionTable(f"feature {f.name}", "FIRST", ["x"], ["hit"], [("test", [f.test], ["true"])])
+    card = f.column == "card_level"
+    compiled = compile_table(table, scales=None if card else {"x": amount_scale})
+
+    def test(x: NDArray[Any]) -> NDArray[np.bool_]:
+        flat = x.reshape(-1)
+        col: Any = CodedColumn(flat, CARD_LEVELS) if card else flat
+        hit: NDArray[np.bool_] = compiled.match_matrix({"x": col})[0]
+        return hit.reshape(x.shape)
+
+    return test
 
 
 # --------------------------------------------------------------------------- reference

@@ -466,6 +466,17 @@ class Portfolio:
 
     def _validate(self) -> None:
         n = self.customer_ids.shape[0]
+        if n and int(self.history_start.max()) > 0:
+            before = np.arange(self.n_months)[None, :] < self.history_start[:, None]
+            for name in (*MONEY_COLUMNS, "card_level"):
+                arr: NDArray[Any] = getattr(self, name)
+                bad = before & (arr != 0)
+                if bad.any():
+                    r, c = np.argwhere(bad)[0]
+                    raise PortfolioError(
+                        "value before the customer's history start (cells before history_start "
+                        "must be zero: they are not data)", column=name,
+                        customer_id=str(self.customer_ids[r]), month=str(self.months[int(c)]))
         if n > 1:
             srt = np.sort(self.customer_ids)
             d = srt[1:] == srt[:-1]

@@ -48,7 +48,7 @@ __all__ = [
 MOVEMENTS: Final[tuple[str, ...]] = ("new", "up", "down", "same")
 NEW, UP, DOWN, SAME = 0, 1, 2, 3
 NO_TIER: Final = -1
-DEFAULT_CHUNK: Final = 32768
+DEFAULT_CHUNK: Final = 65536
 
 #: Result columns of a written result file, in order (SPEC section 7).
 RESULT_COLUMNS: Final[tuple[str, ...]] = (
@@ -98,23 +98,44 @@ def _rule_matches(cp: CompiledPolicy, values: Mapping[str, NDArray[Any]]) -> NDA
     return m
 
 
+_LOWEST_BIT: Final = np.array(
+    [(v & -v).bit_length() - 1 if v else -1 for v in range(1 << 16)], dtype=np.int16)
+
+
+def _first_and_bits(matches: NDArray[np.bool_]) -> tuple[NDArray[np.int16], NDArray[np.uint64]]:
+    """First matching rule (FIRST hit policy) and the bit set of all matching rules.
+
+    Up to 16 rules: OR the match rows into one ``uint16`` per customer and
+    look the lowest set bit up in a table (faster than ``argmax`` over rules).
+    """
+    n_rules = matches.shape[0]
+    if n_rules <= 16:
+        bits16 = np.zeros(matches.shape[1], dtype=np.uint16)
+        for r in range(n_rules):
+            bits16 |= matches[r].view(np.uint8).astype(np.uint16) << np.uint16(r)
+        return _LOWEST_BIT[bits16], bits16.astype(np.uint64)
+    first = np.argmax(matches, axis=0).astype(np.int16)
+    bits = np.zeros(matches.shape[1], dtype=np.uint64)
+    for r in range(min(n_rules, 64)):
+        bits |= matches[r].astype(np.uint64) << np.uint64(r)
+    return first, bits
+
+
 def _month(cp: CompiledPolicy, block: _Block, a: int, hs: NDArray[np.int64]) -> _Month:
     """Evaluate one as-of month (absolute index ``a``) for a block of rows."""
-    feats = _compute(block, cp.features, a, None)
+    feats = _compute(block, cp.features, a, None, with_complete=False)
     matches = _rule_matches(cp, feats.values)
-    first = np.argmax(matches, axis=0).astype(np.int16)
+    first, bits = _first_and_bits(matches)
     tier = cp.rule_tier[first]
-    bits = np.zeros(first.shape[0], dtype=np.uint64)
-    for r in range(matches.shape[0]):
-        bits |= matches[r].astype(np.uint64) << np.uint64(r)
     bits &= cp.tier_rule_bits[tier]
     k = np.zeros(first.shape[0], dtype=np.int16)
-    aum = block.column("aum")
+    aum = block.column("aum")  # month-major (months, rows)
     col = a - block.lo
+    now = aum[col]
     for ti in np.flatnonzero(cp.aum_rule >= 0):
         floor = cp.floor_fen[ti]
         # only customers held through this tier's AUM rule and below the floor now
-        sel = np.flatnonzero((first == cp.aum_rule[ti]) & (aum[:, col] < floor))
+        sel = np.flatnonzero((now < floor) & (first == cp.aum_rule[ti]))
         if sel.size == 0:
             continue
         alive = np.ones(sel.size, dtype=bool)
@@ -123,12 +144,12 @@ def _month(cp: CompiledPolicy, block: _Block, a: int, hs: NDArray[np.int64]) -> 
             c = col - back
             if c < 0:
                 break
-            alive &= (aum[sel, c] < floor) & (a - back >= hs[sel])
+            alive &= (aum[c, sel] < floor) & (a - back >= hs[sel])
             if not alive.any():
                 break
             ks += alive
         k[sel] = ks
-    status = cp.status_lut[tier, k]
+    status = cp.status_lut.ravel()[tier.astype(np.intp) * cp.status_lut.shape[1] + k]
     return _Month(tier, first, k, status, bits)
 
 
@@ -137,7 +158,7 @@ def _evaluate_block(
 ) -> dict[str, NDArray[Any]]:
     hs = portfolio.history_start[rows].astype(np.int64)
     lo = max(0, a - cp.history_needed)
-    block = _Block(portfolio, rows, lo, a, cp.policy.aum)
+    block = _Block(portfolio, rows, lo, a, cp.policy.aum, cp.policy.scale)
     cur = _month(cp, block, a, hs)
     n = hs.shape[0]
     prev_tier = np.full(n, NO_TIER, dtype=np.int8)
@@ -190,6 +211,7 @@ def evaluate(
     as_of: Month | str | None = None,
     chunk_size: int = DEFAULT_CHUNK,
     progress: Callable[[int, int], None] | None = None,
+    previous: bool = True,
 ) -> TierResult:
     """Evaluate a tier policy for every customer at the as-of month.
 
@@ -210,6 +232,10 @@ def evaluate(
         the CPU cache).  Results do not depend on it.
     progress
         Called as ``progress(done, total)`` after each block.
+    previous
+        Evaluate the month before too (the default), for previous tier,
+        movement, churn and events.  ``False`` computes tier and status only:
+        every movement is ``new`` and no churn or events are reported.
 
     Returns
     -------
@@ -246,7 +272,7 @@ def evaluate(
     ev_t: list[NDArray[np.int8]] = []
     for start in range(0, n, chunk_size):
         stop = min(n, start + chunk_size)
-        res = _evaluate_block(cp, portfolio, slice(start, stop), a, True)
+        res = _evaluate_block(cp, portfolio, slice(start, stop), a, previous)
         for key, arr in out.items():
             arr[start:stop] = res[key]
         c, t = _events(res, start)
@@ -532,7 +558,7 @@ class TierResult:
 
     def write(self, path: str, *, format: str | None = None) -> None:
         """Write the result file (CSV or Parquet), atomically."""
-        from .io import write_result
+        from ._result_file import write_result
 
         write_result(self, path, format=format)
 
@@ -647,7 +673,8 @@ def evaluate_path(
     for start in range(0, n, chunk_size):
         rows = slice(start, min(n, start + chunk_size))
         hs = portfolio.history_start[rows].astype(np.int64)
-        block = _Block(portfolio, rows, max(0, i0 - cp.history_needed), i1, cp.policy.aum)
+        block = _Block(portfolio, rows, max(0, i0 - cp.history_needed), i1, cp.policy.aum,
+                       cp.policy.scale)
         for j, a in enumerate(range(i0, i1 + 1)):
             m = _month(cp, block, a, hs)
             tier[rows, j] = np.where(hs <= a, m.tier, NO_TIER)

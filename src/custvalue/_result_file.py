@@ -1,0 +1,56 @@
+"""Writing tier results to CSV or Parquet (SPEC section 7), atomically."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ._errors import InputError
+from .io._atomic import _atomic_write
+
+if TYPE_CHECKING:
+    from .tiering import TierResult
+
+FORMATS = ("csv", "parquet")
+
+
+def file_format(path: str | Path, format: str | None) -> str:
+    """The file format named by ``format`` or by the path's suffix."""
+    fmt = (format or Path(path).suffix.lstrip(".")).lower()
+    if fmt == "pq":
+        fmt = "parquet"
+    if fmt not in FORMATS:
+        raise InputError(f"unknown file format {fmt!r}; use csv or parquet", file=str(path))
+    return fmt
+
+
+def write_result(result: TierResult, path: str | Path, *, format: str | None = None) -> None:
+    """Write one row per customer with the SPEC's result columns."""
+    from .tiering import RESULT_COLUMNS
+
+    fmt = file_format(path, format)
+    cols = result.columns()
+
+    def write_csv(tmp: Path) -> None:
+        out: list[Any] = []
+        for name in RESULT_COLUMNS:
+            col = cols[name]
+            if name == "history_complete":
+                out.append(["true" if v else "false" for v in col.tolist()])
+            else:
+                out.append(col.tolist())
+        with tmp.open("w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh, lineterminator="\n")
+            w.writerow(RESULT_COLUMNS)
+            w.writerows(zip(*out, strict=True))
+
+    def write_parquet(tmp: Path) -> None:
+        from ._optional import import_optional
+
+        pa = import_optional("pyarrow", extra="parquet", feature="Parquet output")
+        pq = import_optional("pyarrow.parquet", extra="parquet", feature="Parquet output")
+        table = pa.table({name: pa.array(cols[name]) for name in RESULT_COLUMNS})
+        pq.write_table(table, tmp)
+
+    _atomic_write(path, write_csv if fmt == "csv" else write_parquet)

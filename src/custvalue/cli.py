@@ -1,0 +1,234 @@
+"""The ``custvalue`` command: demo, evaluate and policy tools.
+
+Run ``custvalue --help`` or ``custvalue COMMAND --help``.  Errors print one
+line naming the file, line, column, customer or policy path, exit with status
+2, and leave no output file behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import TextIO
+
+from . import __version__
+from ._errors import CustvalueError
+
+__all__ = ["main"]
+
+_DESCRIPTION = """\
+Personal customer value management for retail banking.
+
+Sort customers into value tiers (core, growth, platinum, gold, potential) from
+their monthly assets, track whose value is slipping (observation, attention,
+churn) and emit the events a bank acts on.  Money is exact (integer fen) and
+policies are data.
+"""
+
+_EPILOG = """\
+examples:
+  custvalue demo
+  custvalue evaluate --balances balances.csv --as-of 2026-10 --out result.parquet
+  custvalue policy export --out my_policy.toml      (then edit a threshold)
+  custvalue evaluate --balances b.parquet --policy my_policy.toml --as-of 2026-10 --out r.csv
+  custvalue policy check my_policy.toml
+"""
+
+
+class _Progress:
+    """A one-line progress indicator on stderr (only when stderr is a terminal)."""
+
+    def __init__(self, label: str, stream: TextIO, enabled: bool) -> None:
+        self.label, self.stream, self.enabled = label, stream, enabled
+        self.t0 = time.perf_counter()
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.enabled and total:
+            pct = 100 * done // total
+            self.stream.write(f"\r{self.label}: {done:,}/{total:,} customers ({pct}%)")
+            if done >= total:
+                self.stream.write(f" in {time.perf_counter() - self.t0:.1f}s\n")
+            self.stream.flush()
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="custvalue", description=_DESCRIPTION, epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--version", action="version", version=f"custvalue {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    d = sub.add_parser("demo", help="evaluate a synthetic bank portfolio and print a summary",
+                       description="Build a deterministic synthetic portfolio, evaluate the default "
+                                   "policy and print tier distribution, statuses, movements, "
+                                   "churns, events and a few explained customers. Needs no input.")
+    d.add_argument("--customers", type=int, default=200_000, help="portfolio size (default 200,000)")
+    d.add_argument("--seed", type=int, default=20261024, help="random seed (default 20261024)")
+    d.add_argument("--as-of", default="2026-10", help="as-of month YYYY-MM (default 2026-10)")
+    d.add_argument("--explain", type=int, default=3, metavar="N",
+                   help="explain N customers with events (default 3)")
+
+    e = sub.add_parser("evaluate", help="evaluate a balances file with a policy",
+                       description="Evaluate a balances file (CSV or Parquet, one row per "
+                                   "customer-month) and write one result row per customer.")
+    e.add_argument("--balances", required=True, metavar="FILE", help="balances file (.csv or .parquet)")
+    e.add_argument("--policy", metavar="FILE", help="policy document (.toml or .json); default policy if omitted")
+    e.add_argument("--as-of", required=True, metavar="YYYY-MM", help="month to evaluate")
+    e.add_argument("--out", required=True, metavar="FILE", help="result file (.csv or .parquet)")
+    e.add_argument("--format", choices=("csv", "parquet"), help="output format (default: from --out suffix)")
+    e.add_argument("--quiet", action="store_true", help="no progress or summary on stderr")
+
+    po = sub.add_parser("policy", help="show, check or export a policy document")
+    psub = po.add_subparsers(dest="policy_command", metavar="ACTION")
+    sh = psub.add_parser("show", help="print a policy (the default policy if no file is given)")
+    sh.add_argument("file", nargs="?", help="policy file (.toml or .json)")
+    sh.add_argument("--format", choices=("summary", "toml", "json"), default="summary")
+    ck = psub.add_parser("check", help="validate a policy file; exit 0 if valid, 2 if not")
+    ck.add_argument("file", help="policy file (.toml or .json)")
+    ex = psub.add_parser("export", help="write a policy (the default if --policy is omitted) to a file")
+    ex.add_argument("--policy", metavar="FILE", help="policy to export (default policy if omitted)")
+    ex.add_argument("--out", required=True, metavar="FILE", help="output .toml or .json")
+    ex.add_argument("--format", choices=("toml", "json"), help="default: from the --out suffix")
+    return p
+
+
+def _demo(args: argparse.Namespace, out: TextIO) -> int:
+    import numpy as np
+
+    from .synthetic import generate
+    from .tiering import evaluate
+
+    t0 = time.perf_counter()
+    portfolio = generate(args.customers, seed=args.seed, end=args.as_of)
+    t1 = time.perf_counter()
+    result = evaluate(portfolio, as_of=args.as_of)
+    t2 = time.perf_counter()
+    out.write(f"custvalue {__version__} demo: synthetic portfolio of {portfolio.n_customers:,} "
+              f"customers × {portfolio.n_months} months ({portfolio.months}), seed {args.seed}\n")
+    out.write(f"generated in {t1 - t0:.2f}s, evaluated in {t2 - t1:.2f}s\n\n")
+    out.write(result.summary() + "\n")
+    shown = 0
+    picks = []
+    for code in (4, 3, 2, 1):  # churned, attention, observation, down
+        idx = np.unique(result.events.customer_index[result.events.event == code])
+        if idx.size:
+            picks.append(int(idx[0]))
+    for i in dict.fromkeys(picks):
+        if shown >= args.explain:
+            break
+        out.write("\n" + result.explain(str(result.customer_ids[i])).text + "\n")
+        shown += 1
+    return 0
+
+
+def _evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ._result_file import file_format
+    from .io import read_balances
+    from .policy import default_policy, load_policy
+    from .tiering import evaluate
+
+    file_format(args.out, args.format)  # fail before any work on a bad output name
+    policy = load_policy(args.policy) if args.policy else default_policy()
+    t0 = time.perf_counter()
+    portfolio = read_balances(args.balances)
+    t1 = time.perf_counter()
+    show = not args.quiet and err.isatty()
+    result = evaluate(portfolio, policy, as_of=args.as_of, progress=_Progress("evaluating", err, show))
+    t2 = time.perf_counter()
+    result.write(args.out, format=args.format)
+    t3 = time.perf_counter()
+    if not args.quiet:
+        c = result.counts()["tier"]
+        err.write(f"{portfolio.n_customers:,} customers evaluated as of {result.as_of} with policy "
+                  f"{policy.name!r}: " + ", ".join(f"{k} {v:,}" for k, v in c.items())
+                  + f"; {len(result.events):,} events\n"
+                  f"read {t1 - t0:.2f}s, evaluate {t2 - t1:.2f}s, write {t3 - t2:.2f}s -> {args.out}\n")
+    return 0
+
+
+def _policy(args: argparse.Namespace, out: TextIO, parser: Callable[[], None]) -> int:
+    from .policy import default_policy, default_policy_text, load_policy
+
+    if args.policy_command == "show":
+        if args.format == "toml" and not args.file:
+            out.write(default_policy_text())
+            return 0
+        pol = load_policy(args.file) if args.file else default_policy()
+        if args.format == "json":
+            out.write(pol.to_json())
+        elif args.format == "toml":
+            out.write(pol.to_toml())
+        else:
+            out.write(_policy_summary(pol))
+        return 0
+    if args.policy_command == "check":
+        pol = load_policy(args.file)
+        from .policy import compile_policy
+
+        cp = compile_policy(pol)
+        out.write(f"{args.file}: valid policy {pol.name!r} — {len(pol.tiers)} tiers, "
+                  f"{len(cp.rule_ids)} rules, needs {cp.history_needed + 1} months of history\n")
+        return 0
+    if args.policy_command == "export":
+        pol = load_policy(args.policy) if args.policy else default_policy()
+        pol.dump(args.out, format=args.format)
+        out.write(f"wrote policy {pol.name!r} to {args.out}\n")
+        return 0
+    parser()
+    return 2
+
+
+def _policy_summary(pol: object) -> str:
+    from .policy import Policy, compile_policy
+
+    assert isinstance(pol, Policy)
+    cp = compile_policy(pol)
+    lines = [f"policy {pol.name!r}" + (f" — {pol.title}" if pol.title else ""),
+             f"AUM = {' + '.join(pol.aum)}; amounts in {pol.amount_unit}", "",
+             "tier rules (FIRST hit, highest tier first):"]
+    for rule in cp.table.rules:
+        tests = [f"{clause.name} {ut.to_feel()}" for clause, ut in
+                 zip(cp.table.inputs, cp.table.rule_tests(cp.table.rules.index(rule)), strict=True)
+                 if not ut.is_any]
+        lines.append(f"  {rule.id:<24} {' and '.join(tests) or '(everyone else)'}")
+    lines += ["", "status bands (k = months in a row below the AUM floor):"]
+    for t in pol.tiers:
+        if t.aum_floor is not None:
+            bands = ", ".join(f"{b.status} {b.months_below}" for b in t.status_bands)
+            lines.append(f"  {t.id:<10} floor {t.aum_floor}, window {t.window}: normal k = 0, {bands}, "
+                         f"lost at k = {(t.window or 0) + 1}")
+    lines += ["", "events:"]
+    from .policy import EVENT_TYPES
+
+    for e in EVENT_TYPES:
+        lines.append(f"  {e:<20} -> {', '.join(pol.actions(e)) or 'no action'}")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
+         stderr: TextIO | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "demo":
+            return _demo(args, out)
+        if args.command == "evaluate":
+            return _evaluate(args, out, err)
+        if args.command == "policy":
+            return _policy(args, out, lambda: parser.parse_args(["policy", "--help"]))
+        parser.print_help(out)
+        return 0
+    except (CustvalueError, ValueError, OSError, KeyError) as exc:
+        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+        err.write(f"custvalue: error: {msg}\n")
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
