@@ -28,6 +28,42 @@ def _feature_value(result: TierResult, name: str, raw: int) -> tuple[Any, str]:
     return Decimal(raw) / cp.policy.scale, format_yuan(raw) if cp.policy.scale == 100 else str(raw)
 
 
+def _label(result: TierResult, name: str) -> str:
+    spec = next(f for f in result.compiled.features if f.name == name)
+    if name.startswith("max_aum_w") and spec.column == "aum" and spec.op == "max":
+        return f"max AUM in {spec.window}+1 months"
+    return name
+
+
+def _test_text(result: TierResult, name: str, ut: Any) -> str:
+    """A unary test with money endpoints shown in yuan (``>= 500,000.00``)."""
+    from .rules._feel import CompareTest, EqualTest, IntervalTest, NumberLit
+
+    cp = result.compiled
+    spec = next(f for f in cp.features if f.name == name)
+    if spec.column == "card_level" or spec.op == "run" or cp.policy.scale != 100:
+        return str(ut.to_feel())
+
+    def num(e: Any) -> str:
+        if isinstance(e, NumberLit) and (e.value * 100) == (e.value * 100).to_integral_value():
+            return format_yuan(int(e.value * 100))
+        return str(e.to_feel())
+
+    parts = []
+    for t in ut.tests:
+        if isinstance(t, CompareTest):
+            parts.append(f"{t.op} {num(t.endpoint)}")
+        elif isinstance(t, EqualTest):
+            parts.append(num(t.endpoint))
+        elif isinstance(t, IntervalTest):
+            parts.append(f"{'[' if t.low_closed else '('}{num(t.low)}..{num(t.high)}"
+                         f"{']' if t.high_closed else ')'}")
+        else:  # pragma: no cover - every simple test kind is handled above
+            parts.append(str(t.to_feel()))
+    body = ", ".join(parts)
+    return f"not({body})" if ut.negated else body
+
+
 def explain_customer(result: TierResult, customer_id: str) -> Explanation:
     from .rules import match_unary_tests
     from .tiering import MOVEMENTS, Explanation, RuleCheck, RuleTrace
@@ -48,7 +84,8 @@ def explain_customer(result: TierResult, customer_id: str) -> Explanation:
                 continue
             raw = int(feats.values[clause.name][0])
             value, shown = _feature_value(result, clause.name, raw)
-            checks.append(RuleCheck(clause.name, shown, ut.to_feel(), bool(match_unary_tests(ut, value))))
+            checks.append(RuleCheck(_label(result, clause.name), shown, _test_text(result, clause.name, ut),
+                                    bool(match_unary_tests(ut, value))))
         traces.append(RuleTrace(rule.id, names[int(cp.rule_tier[r])], all(c.passed for c in checks),
                                 tuple(checks), rule.annotation))
     decided = tuple(t for t in traces if t.rule_id in result.reasons(i))

@@ -576,7 +576,7 @@ class TierResult:
         ...                           deposits=aum)
         >>> print(evaluate(p).explain("A"))
         customer A, as of 2026-10: platinum (白金级), status attention
-          platinum because rule platinum.aum holds: max_aum_w6 = 612,345.00 >= 500000
+          platinum because rule platinum.aum holds: max AUM in 6+1 months = 612,345.00 >= 500,000.00
           attention: AUM below the platinum floor 500,000.00 for 4 month(s) in a row (k = 4)
           movement same from platinum
         """
