@@ -8,6 +8,14 @@ from __future__ import annotations
 from ._columns import CodedColumn, NullableColumn
 from ._compile import CompiledTable, Plan, TableResult, compile_table
 from ._dmn import DmnDecision, DmnModel, read_dmn, table_from_dmn, write_dmn
+from ._explain import (
+    ColumnCheck,
+    Explanation,
+    RuleExplanation,
+    explain_columns,
+    explain_row,
+    format_number,
+)
 from ._feel import (
     AnyTest,
     And,
@@ -36,6 +44,7 @@ from ._feel import (
     parse_unary_tests,
 )
 from ._reference import DecisionResult, ResultValue, evaluate_table_scalar
+from ._validate import Finding, validate_table
 from ._table import (
     Aggregation,
     DecisionTable,
@@ -54,6 +63,7 @@ __all__ = [
     "BinOp",
     "BoolLit",
     "CodedColumn",
+    "ColumnCheck",
     "Compare",
     "CompareTest",
     "CompiledTable",
@@ -62,8 +72,10 @@ __all__ = [
     "DmnDecision",
     "DmnModel",
     "EqualTest",
+    "Explanation",
     "Expr",
     "FeelSyntaxError",
+    "Finding",
     "HitPolicy",
     "HitPolicyViolation",
     "InputClause",
@@ -79,6 +91,7 @@ __all__ = [
     "Plan",
     "ResultValue",
     "Rule",
+    "RuleExplanation",
     "SimpleTest",
     "StringLit",
     "TableError",
@@ -89,10 +102,14 @@ __all__ = [
     "compile_table",
     "evaluate_expression",
     "evaluate_table_scalar",
+    "explain_columns",
+    "explain_row",
+    "format_number",
     "match_unary_tests",
     "parse_expression",
     "parse_unary_tests",
     "read_dmn",
     "table_from_dmn",
+    "validate_table",
     "write_dmn",
 ]
