@@ -231,18 +231,24 @@ def parse_yuan_array(values: ArrayLike, *, column: str | None = None) -> NDArray
         return _parse_fast(arr)
     except (ValueError, OverflowError):
         pass
-    # Slow path only to find and name the first offending value.
+    # Slow path: exact scalar parsing, naming the first offending value (also
+    # the path for valid amounts too long for the fast path, e.g. 17 digits).
+    out = np.empty(n, dtype=np.int64)
     for i, s in enumerate(arr.tolist()):
         try:
-            yuan_to_fen(s, thousands=False)
+            out[i] = yuan_to_fen(s, thousands=False)
         except MoneyError as exc:
             raise MoneyError(f"row {i}: {exc.message}", column=column) from None
-    raise MoneyError("unparseable amount column", column=column)  # pragma: no cover
+    return out
 
 
 def _parse_fast(arr: NDArray[np.str_]) -> NDArray[np.int64]:
     neg = np.char.startswith(arr, "-")
-    body = np.where(neg | np.char.startswith(arr, "+"), np.char.lstrip(arr, "+-"), arr)
+    signed = neg | np.char.startswith(arr, "+")
+    body = np.where(signed, np.char.lstrip(arr, "+-"), arr)
+    # exactly one sign character may go ("--1" is not an amount)
+    if np.any(np.char.str_len(arr) - np.char.str_len(body) != signed):
+        raise ValueError("sign")
     head, dot, frac = (np.asarray(x) for x in _partition(body))
     # every character of head and frac must be a digit; at least one digit overall
     if not (np.all(np.char.isdigit(head) | (head == "")) and np.all(np.char.isdigit(frac) | (frac == ""))):
