@@ -17,8 +17,8 @@ from ._explain import (
     format_number,
 )
 from ._feel import (
-    AnyTest,
     And,
+    AnyTest,
     BinOp,
     BoolLit,
     Compare,
@@ -44,7 +44,6 @@ from ._feel import (
     parse_unary_tests,
 )
 from ._reference import DecisionResult, ResultValue, evaluate_table_scalar
-from ._validate import Finding, validate_table
 from ._table import (
     Aggregation,
     DecisionTable,
@@ -55,6 +54,7 @@ from ._table import (
     Rule,
     TableError,
 )
+from ._validate import Finding, validate_table
 
 __all__ = [
     "Aggregation",

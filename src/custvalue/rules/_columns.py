@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import attrs
@@ -19,6 +19,10 @@ def _codes(value: Any) -> npt.NDArray[np.integer[Any]]:
     if arr.dtype.kind not in "iu":
         raise TypeError(f"codes must be an integer array, not {arr.dtype}")
     return arr
+
+
+def _categories(values: Iterable[Value]) -> tuple[Value, ...]:
+    return tuple(values)
 
 
 @attrs.frozen(eq=False)
@@ -38,7 +42,7 @@ class CodedColumn:
     """
 
     codes: npt.NDArray[np.integer[Any]] = attrs.field(converter=_codes)
-    categories: tuple[Value, ...] = attrs.field(converter=tuple)
+    categories: tuple[Value, ...] = attrs.field(converter=_categories)
 
     def __len__(self) -> int:
         return len(self.codes)

@@ -17,7 +17,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, cast
 
 import attrs
 import numpy as np
@@ -108,7 +108,7 @@ def _prepare(name: str, raw: ColumnLike, scale: int | None) -> tuple[_Col, int]:
         elif kind == "U":
             col = _Col(name, "str", values, valid)
         elif kind == "O":
-            ok = np.not_equal(values, None).astype(bool)
+            ok = np.asarray(cast(Any, np.not_equal)(values, None), dtype=bool)
             if valid is not None:
                 ok &= valid
             passes += 2
@@ -524,7 +524,7 @@ class TableResult:
                 return Decimal(int(self.aggregate[row]))
             assert self.aggregate_valid is not None
             if not bool(self.aggregate_valid[row]):
-                return table.default_result()  # type: ignore[return-value]
+                return table.default_result()
             return Decimal(int(self.aggregate[row])).scaleb(-self.aggregate_exponent)
         if not hits:
             return table.default_result()
@@ -657,7 +657,7 @@ class CompiledTable:
                 if len(groups) > 1:
                     self._emit_violation(b, [[masks[r] for r in g] for g in groups], mref)
             for j, o in enumerate(table.outputs):
-                cats, lut = self._output_lut(j)
+                _, lut = self._output_lut(j)
 
                 def decode(env: _Env, regs: list[Any], lut: AnyArray = lut,
                            name: str = o.name) -> Any:
@@ -730,6 +730,7 @@ class CompiledTable:
         big = np.iinfo(np.int64)
         if any(abs(i) * max(1, len(ints)) >= big.max for i in ints):
             raise TableError("aggregate values too large for int64", table=table.name)
+        ufunc: Any
         if agg is Aggregation.MIN:
             start, ufunc = big.max, np.minimum
         elif agg is Aggregation.MAX:

@@ -121,7 +121,7 @@ def _table(decision_name: str, el: ET.Element) -> DecisionTable:
         outputs.append(OutputClause(
             name=name,
             type_ref=out.get("typeRef"),
-            output_values=_text(_child(out, "outputValues")),  # type: ignore[arg-type]
+            output_values=_text(_child(out, "outputValues")),
             default=_text(_child(out, "defaultOutputEntry")),
         ))
     rules: list[Rule] = []

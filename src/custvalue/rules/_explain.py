@@ -14,7 +14,6 @@ from ._feel import (
     CompareTest,
     EqualTest,
     Expr,
-    IntervalTest,
     NumberLit,
     SimpleTest,
     UnaryTests,

@@ -12,7 +12,7 @@ Numbers are exact :class:`decimal.Decimal` values.  Values at run time are
 from __future__ import annotations
 
 import decimal
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Final, TypeAlias
 
@@ -21,8 +21,8 @@ import attrs
 from .._errors import CustvalueError
 
 __all__ = [
-    "AnyTest",
     "And",
+    "AnyTest",
     "BinOp",
     "BoolLit",
     "Compare",
@@ -264,7 +264,9 @@ class Not:
         return self.to_feel()
 
 
-Expr: TypeAlias = NumberLit | StringLit | BoolLit | NullLit | Name | Neg | BinOp | Compare | And | Or | Not
+Expr: TypeAlias = (
+    NumberLit | StringLit | BoolLit | NullLit | Name | Neg | BinOp | Compare | And | Or | Not
+)
 Literal: TypeAlias = NumberLit | StringLit | BoolLit | NullLit
 _LITERALS: Final = (NumberLit, StringLit, BoolLit, NullLit)
 
@@ -355,6 +357,10 @@ class AnyTest:
 SimpleTest: TypeAlias = CompareTest | EqualTest | IntervalTest
 
 
+def _tests_tuple(tests: Iterable[SimpleTest]) -> tuple[SimpleTest, ...]:
+    return tuple(tests)
+
+
 @attrs.frozen
 class UnaryTests:
     """Parsed input entry: ``-``, a list of simple tests, or ``not(list)``.
@@ -362,7 +368,7 @@ class UnaryTests:
     ``tests`` is empty exactly for ``-``.
     """
 
-    tests: tuple[SimpleTest, ...] = attrs.field(converter=tuple)
+    tests: tuple[SimpleTest, ...] = attrs.field(converter=_tests_tuple)
     negated: bool = False
 
     @property

@@ -275,8 +275,9 @@ class Rule:
 
     Examples
     --------
-    >>> Rule("r1", [">= 18", '"High"'], ['"Approved"'])
-    Rule(id='r1', input_entries=('>= 18', '"High"'), output_entries=('"Approved"',), annotation=None)
+    >>> r = Rule("r1", [">= 18", '"High"'], ['"Approved"'])
+    >>> r.input_entries, r.output_entries
+    (('>= 18', '"High"'), ('"Approved"',))
     """
 
     id: str
@@ -311,6 +312,14 @@ def _outputs(items: Iterable[OutputClause | str]) -> tuple[OutputClause, ...]:
     return tuple(OutputClause(o) if isinstance(o, str) else o for o in items)
 
 
+def _hit_policy(value: HitPolicy | str) -> HitPolicy:
+    return HitPolicy.parse(value)
+
+
+def _aggregation(value: Aggregation | str | None) -> Aggregation | None:
+    return Aggregation.parse(value)
+
+
 @attrs.frozen
 class DecisionTable:
     """An immutable DMN decision table, parsed and validated on construction.
@@ -339,20 +348,19 @@ class DecisionTable:
     ...                   [("big", [">= 100"], ['"big"']), ("small", ["-"], ['"small"'])])
     >>> t.rule_tests(0)[0].to_feel(), t.rule_outputs(1)
     ('>= 100', ('small',))
-    >>> DecisionTable("bad", "FIRST", ["x"], ["y"], [("r1", [">= 1 2"], ["1"])])
-    Traceback (most recent call last):
-    ...
-    custvalue.rules._table.TableError: unexpected trailing text, found '2' at line 1, column 6: >= 1 2
-                                                                                                 ^ \
-(table 'bad', rule 'r1', column 'x')
+    >>> try:
+    ...     DecisionTable("bad", "FIRST", ["x"], ["y"], [("r1", [">= 1 2"], ["1"])])
+    ... except TableError as err:
+    ...     print(err.path, err.reason.splitlines()[0])
+    bad/r1/x unexpected trailing text, found '2' at line 1, column 6: >= 1 2
     """
 
     name: str
-    hit_policy: HitPolicy = attrs.field(converter=HitPolicy.parse)
+    hit_policy: HitPolicy = attrs.field(converter=_hit_policy)
     inputs: tuple[InputClause, ...] = attrs.field(converter=_inputs)
     outputs: tuple[OutputClause, ...] = attrs.field(converter=_outputs)
     rules: tuple[Rule, ...] = attrs.field(converter=_rules)
-    aggregation: Aggregation | None = attrs.field(default=None, converter=Aggregation.parse)
+    aggregation: Aggregation | None = attrs.field(default=None, converter=_aggregation)
     _tests: tuple[tuple[UnaryTests, ...], ...] = attrs.field(init=False, eq=False, repr=False)
     _values: tuple[tuple[Value, ...], ...] = attrs.field(init=False, eq=False, repr=False)
 

@@ -264,9 +264,9 @@ def validate_table(
                     continue
                 inter = [match[i][c] & match[j][c] for c in range(n_cols)]  # type: ignore[operator]
                 if all(inter):
-                    cells = [min(s, key=lambda k, c=c: (k == len(reps[c]), k))
+                    picks = [min(s, key=lambda k, c=c: (k == len(reps[c]), k))
                              for c, s in enumerate(inter)]
-                    ex = example(cells)
+                    ex = example(picks)
                     ids = (table.rules[i].id, table.rules[j].id)
                     kind = "overlap" if policy is HitPolicy.UNIQUE else "conflict"
                     what = "overlap" if kind == "overlap" else "overlap with different outputs"
@@ -322,10 +322,10 @@ def validate_table(
                 break
     elif n_cols:
         for c in range(n_cols):
-            for k in range(len(reps[c])):
-                if not any(match[r][c] is None or k in match[r][c]  # type: ignore[operator]
+            for idx in range(len(reps[c])):
+                if not any(match[r][c] is None or idx in match[r][c]  # type: ignore[operator]
                            for r in live):
-                    ex = {table.inputs[c].source_name or table.inputs[c].name: reps[c][k]}
+                    ex = {table.inputs[c].source_name or table.inputs[c].name: reps[c][idx]}
                     findings.append(Finding(sev, name, None, table.inputs[c].name,
                                             f"no rule matches {fmt(ex)}", "gap", ex))
                     break
