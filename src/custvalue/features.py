@@ -161,7 +161,8 @@ def compute_features(
     >>> p = Portfolio.from_arrays(customer_ids=["a"], branch_ids=["b"], start="2026-07",
     ...                           deposits=np.array([[5, 9, 1, 2]]))
     >>> f = compute_features(p, [FeatureSpec("m", "max", "deposits", window=2),
-    ...                          FeatureSpec("low", "run", "deposits", test="< 0.05")], "2026-10")
+    ...                          FeatureSpec("low", "run", "deposits", window=3, test="< 0.05")],
+    ...                    "2026-10")
     >>> int(f["m"][0]), int(f["low"][0]), bool(f.complete["m"][0])
     (9, 2, True)
     """

@@ -80,7 +80,7 @@ class FeatureSpec:
     column
         A portfolio column, or ``aum``.
     window
-        W: the window covers W + 1 months.  For ``run`` it caps the walk back.
+        W: the window covers W + 1 months.  A ``run`` counts at most W + 1 months.
     lag
         Evaluate as of ``lag`` months before the as-of month.
     test
