@@ -126,7 +126,8 @@ def polars_impl(p: cv.Portfolio) -> tuple[np.ndarray, np.ndarray]:
     mort, cred, card = pl.col("mort"), pl.col("cred"), pl.col("card")
     tier = (pl.when(w12 >= F_CORE).then(0)
             .when((w12 >= F_GROWTH) | (spend >= 500_000 * Y) | (mort >= 5_000_000 * Y) | (card == 4)).then(1)
-            .when((w6 >= F_PLAT) | (spend >= 100_000 * Y) | mort.is_between(1_500_000 * Y, 5_000_000 * Y, closed="left")
+            .when((w6 >= F_PLAT) | (spend >= 100_000 * Y)
+                  | mort.is_between(1_500_000 * Y, 5_000_000 * Y, closed="left")
                   | (cred >= 600_000 * Y)).then(2)
             .when((w6 >= F_GOLD) | cred.is_between(300_000 * Y, 600_000 * Y, closed="left")).then(3)
             .otherwise(4)).alias("tier")
@@ -146,7 +147,8 @@ def polars_impl(p: cv.Portfolio) -> tuple[np.ndarray, np.ndarray]:
     for t, (hit, floor, w) in by.items():
         k = pl.when((pl.col("tier") == t) & hit).then(run_below(floor, w)).otherwise(k)
     half = pl.when(pl.col("tier") <= 1).then(6).otherwise(3)
-    status = (pl.when(pl.col("k") == 0).then(0).when(pl.col("k") <= half).then(1).otherwise(2)).alias("status")
+    status = (pl.when(pl.col("k") == 0).then(0).when(pl.col("k") <= half).then(1)
+              .otherwise(2)).alias("status")
     out = df.lazy().with_columns(tier).with_columns(k.alias("k")).select(["tier", status]).collect()
     return out["tier"].to_numpy(), out["status"].to_numpy()
 

@@ -11,8 +11,8 @@ from ._errors import CustvalueError, InputError
 from ._optional import MissingDependencyError
 from .money import MoneyError, format_yuan, from_float, parse_yuan_array, to_fen
 from .months import Month, MonthRange
-from .portfolio import CARD_LEVELS, MONEY_COLUMNS, Portfolio, PortfolioError
 from .policy import CompiledPolicy, Policy, PolicyError, compile_policy, default_policy, load_policy
+from .portfolio import CARD_LEVELS, MONEY_COLUMNS, Portfolio, PortfolioError
 from .tiering import (
     MOVEMENTS,
     EventTable,
@@ -32,36 +32,36 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CARD_LEVELS",
+    "MONEY_COLUMNS",
     "MOVEMENTS",
     "CompiledPolicy",
+    "CustvalueError",
     "EventTable",
     "Explanation",
+    "InputError",
     "MigrationMatrix",
+    "MissingDependencyError",
+    "MoneyError",
+    "Month",
+    "MonthRange",
     "Policy",
     "PolicyError",
+    "Portfolio",
+    "PortfolioError",
     "TierPath",
     "TierResult",
+    "__version__",
     "compile_policy",
     "default_policy",
     "evaluate",
     "evaluate_chunks",
     "evaluate_path",
-    "load_policy",
-    "migration_matrix",
-    "tier_migration",
-    "what_if",
-    "MONEY_COLUMNS",
-    "CustvalueError",
-    "InputError",
-    "MissingDependencyError",
-    "MoneyError",
-    "Month",
-    "MonthRange",
-    "Portfolio",
-    "PortfolioError",
-    "__version__",
     "format_yuan",
     "from_float",
+    "load_policy",
+    "migration_matrix",
     "parse_yuan_array",
+    "tier_migration",
     "to_fen",
+    "what_if",
 ]

@@ -75,7 +75,8 @@ def _parser() -> argparse.ArgumentParser:
                        description="Evaluate a balances file (CSV or Parquet, one row per "
                                    "customer-month) and write one result row per customer.")
     e.add_argument("--balances", required=True, metavar="FILE", help="balances file (.csv or .parquet)")
-    e.add_argument("--policy", metavar="FILE", help="policy document (.toml or .json); default policy if omitted")
+    e.add_argument("--policy", metavar="FILE",
+                   help="policy document (.toml or .json); default policy if omitted")
     e.add_argument("--as-of", required=True, metavar="YYYY-MM", help="month to evaluate")
     e.add_argument("--out", required=True, metavar="FILE", help="result file (.csv or .parquet)")
     e.add_argument("--format", choices=("csv", "parquet"), help="output format (default: from --out suffix)")
@@ -149,7 +150,7 @@ def _evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
-def _policy(args: argparse.Namespace, out: TextIO, parser: Callable[[], None]) -> int:
+def _policy(args: argparse.Namespace, out: TextIO, parser: Callable[[], object]) -> int:
     from .policy import default_policy, default_policy_text, load_policy
 
     if args.policy_command == "show":

@@ -107,9 +107,10 @@ class _Block:
 
     def at(self, name: str, j: int) -> NDArray[Any]:
         """One month (absolute index ``j``) of a column, without transposing the rest."""
-        got = self._cache.get(name)
-        if got is not None:
-            return got[j - self.lo]
+        whole = self._cache.get(name)
+        if whole is not None:
+            row: NDArray[Any] = whole[j - self.lo]
+            return row
         key = f"{name}@{j}"
         got = self._cache.get(key)
         if got is None:
@@ -236,20 +237,22 @@ def _reduce(
             hit &= valid
         # length of the trailing run of True, from the as-of month backwards
         alive = hit[-1].copy()
-        run = alive.astype(np.int64)
+        run: NDArray[np.int64] = alive.astype(np.int64)
         for j in range(x.shape[0] - 2, -1, -1):
             alive &= hit[j]
             run += alive
         return run
     xx = x.astype(np.int64, copy=False)
     if f.op == "max":
-        return np.maximum.reduce(xx, axis=0)
+        top: NDArray[np.int64] = np.maximum.reduce(xx, axis=0)
+        return top
     if f.op == "min":
         if valid is None:
-            return np.minimum.reduce(xx, axis=0)
+            low: NDArray[np.int64] = np.minimum.reduce(xx, axis=0)
+            return low
         m = np.minimum.reduce(np.where(valid, xx, np.iinfo(np.int64).max), axis=0)
         return np.where(valid.any(axis=0), m, 0)
-    total = np.add.reduce(xx, axis=0)
+    total: NDArray[np.int64] = np.add.reduce(xx, axis=0)
     if f.op == "sum":
         return total
     count = np.full(xx.shape[1], xx.shape[0], dtype=np.int64) if valid is None else valid.sum(axis=0)

@@ -249,7 +249,7 @@ def _parse_fast(arr: NDArray[np.str_]) -> NDArray[np.int64]:
     # exactly one sign character may go ("--1" is not an amount)
     if np.any(np.char.str_len(arr) - np.char.str_len(body) != signed):
         raise ValueError("sign")
-    head, dot, frac = (np.asarray(x) for x in _partition(body))
+    head, _dot, frac = (np.asarray(x) for x in _partition(body))
     # every character of head and frac must be a digit; at least one digit overall
     if not (np.all(np.char.isdigit(head) | (head == "")) and np.all(np.char.isdigit(frac) | (frac == ""))):
         raise ValueError("non-digit")

@@ -196,7 +196,7 @@ class Portfolio:
         for name, value in [*given.items(), ("card_level", card_level)]:
             if value is None:
                 continue
-            if np.ma.isMaskedArray(value) and np.ma.count_masked(value):
+            if np.ma.isMaskedArray(value) and np.ma.getmaskarray(value).any():
                 r, c = np.argwhere(np.ma.getmaskarray(value))[0]
                 raise PortfolioError(
                     "missing value", column=name, customer_id=str(ids[r]) if r < n else None,
@@ -231,7 +231,7 @@ class Portfolio:
                 f"history_start {int(hs[i])} is outside 0..{shape[1] - 1}",
                 column="history_start", customer_id=str(ids[i]),
             )
-        cols: dict[str, NDArray[Any]] = {}
+        cols: dict[str, Any] = {}
         for name in MONEY_COLUMNS:
             if name not in arrays:
                 cols[name] = _readonly(np.zeros(shape, dtype=np.int64))
@@ -437,7 +437,7 @@ class Portfolio:
                 "branch per customer (use the as-of month's branch)", column="branch_id", **where(r))
         hist = np.zeros(n, dtype=np.int16)
         hist[cust_of_run] = first_col.astype(np.int16)
-        out: dict[str, NDArray[Any]] = {}
+        out: dict[str, Any] = {}
         flat = cust * t_len + col
         for name, values in money.items():
             a = np.zeros(n * t_len, dtype=np.int64)
@@ -578,18 +578,19 @@ class Portfolio:
         return self._take(idx)
 
     def _take(self, idx: NDArray[Any] | slice) -> Portfolio:
-        def t(a: NDArray[Any] | None) -> NDArray[Any] | None:
-            return None if a is None else _readonly(a[idx])
+        def t(a: NDArray[Any]) -> NDArray[Any]:
+            return _readonly(a[idx])
 
+        columns: dict[str, Any] = {c: t(getattr(self, c)) for c in (*MONEY_COLUMNS, "card_level")}
         return attrs.evolve(
             self,
             customer_ids=t(self.customer_ids),
             branch_ids=t(self.branch_ids),
-            household_ids=t(self.household_ids),
-            opened=t(self.opened),
+            household_ids=None if self.household_ids is None else t(self.household_ids),
+            opened=None if self.opened is None else t(self.opened),
             history_start=t(self.history_start),
             _index=None,
-            **{c: t(getattr(self, c)) for c in (*MONEY_COLUMNS, "card_level")},
+            **columns,
         )
 
     def rows(self, start: int, stop: int) -> Portfolio:
@@ -612,11 +613,12 @@ class Portfolio:
             k = int(np.argmax(hs))
             raise PortfolioError("customer has no data in the window", customer_id=str(self.customer_ids[k]))
         sl = (slice(None), slice(i, j + 1))
+        columns: dict[str, Any] = {c: _readonly(getattr(self, c)[sl]) for c in (*MONEY_COLUMNS, "card_level")}
         return attrs.evolve(
             self,
             months=MonthRange(f, j - i + 1),
             history_start=_readonly(hs.astype(np.int16)),
-            **{c: _readonly(getattr(self, c)[sl]) for c in (*MONEY_COLUMNS, "card_level")},
+            **columns,
         )
 
     # ------------------------------------------------------------ convert

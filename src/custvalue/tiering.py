@@ -262,7 +262,7 @@ def evaluate(
     n = portfolio.n_customers
     if chunk_size < 1:
         raise ValueError("chunk_size must be positive")
-    out = {
+    out: dict[str, NDArray[Any]] = {
         "tier": np.empty(n, np.int8), "status": np.empty(n, np.int8),
         "months_below": np.empty(n, np.int16), "previous_tier": np.empty(n, np.int8),
         "movement": np.empty(n, np.int8), "churned_tier": np.empty(n, np.int8),

@@ -56,11 +56,11 @@ def check_policy(p: Policy) -> None:
         raise _fail("amount_unit", f"must be 'yuan' or 'fen', got {p.amount_unit!r}")
     if not p.aum:
         raise _fail("aum", "name at least one column")
-    for i, c in enumerate(p.aum):
-        if c not in MONEY_COLUMNS:
-            raise _fail(f"aum[{i}]", f"unknown column {c!r}; known: {', '.join(MONEY_COLUMNS)}")
-        if c in p.aum[:i]:
-            raise _fail(f"aum[{i}]", f"column {c!r} listed twice")
+    for i, col in enumerate(p.aum):
+        if col not in MONEY_COLUMNS:
+            raise _fail(f"aum[{i}]", f"unknown column {col!r}; known: {', '.join(MONEY_COLUMNS)}")
+        if col in p.aum[:i]:
+            raise _fail(f"aum[{i}]", f"column {col!r} listed twice")
     names: set[str] = set()
     for f in p.features:
         path = f"features.{f.name}"

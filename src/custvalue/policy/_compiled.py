@@ -190,7 +190,7 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
         policy=policy, table=table, compiled_table=compiled_table, features=features,
         rule_tier=_ro(np.array(rule_tier, dtype=np.int8)), aum_rule=_ro(aum_rule),
         floor_fen=_ro(floor), window=_ro(window), status_lut=_ro(lut),
-        tier_rule_bits=_ro(bits), history_needed=max(spans + [0]) + 1, coded_features=coded,
+        tier_rule_bits=_ro(bits), history_needed=max([*spans, 0]) + 1, coded_features=coded,
     )
 
 
