@@ -27,6 +27,9 @@ suppress_warnings = ["ref.python"]
 html_theme = "alabaster"
 html_static_path: list[str] = []
 exclude_patterns = ["_build"]
+# Doctests (docstrings and these pages) run under pytest: `python -m pytest`
+# collects src/ with --doctest-modules and docs/*.rst with --doctest-glob.
+doctest_test_doctest_blocks = ""
 doctest_global_setup = """
 import numpy as np
 import custvalue

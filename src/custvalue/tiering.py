@@ -579,6 +579,7 @@ class TierResult:
           platinum because rule platinum.aum holds: max AUM in 6+1 months = 612,345.00 >= 500,000.00
           attention: AUM below the platinum floor 500,000.00 for 4 month(s) in a row (k = 4)
           movement same from platinum
+          events: entered_attention -> sms_rm, workstation_alert, ...
         """
         from ._explain import explain_customer
 
