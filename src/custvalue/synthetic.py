@@ -36,8 +36,9 @@ customers only), so peak memory is about the size of the portfolio itself:
 ``6 × 8 × n × T`` bytes of money plus ``n × T`` bytes of card levels plus the
 id strings (``4 × 8`` bytes per id character).  Measured on a 2-core machine
 (``benchmarks/bench_synthetic.py``), ``T = 14``: 1,000,000 customers take
-about 1.5 s and 0.8 GB peak RSS; 10,000,000 customers about 16 s and 7.7 GB
-peak RSS.
+about 2.5 s and 0.85 GB peak RSS; 10,000,000 customers about 24 s (quiet
+machine; 36 s under load) and 7.8-8.1 GB peak RSS, of which 6.9 GB are the
+monthly arrays themselves.
 """
 
 from __future__ import annotations
