@@ -64,6 +64,26 @@ class PortfolioError(InputError):
     """A portfolio that cannot be built as given; the message says where."""
 
 
+@attrs.frozen(eq=False)
+class Coded:
+    """A dictionary-encoded string column: ``values[codes]`` are the strings.
+
+    ``values`` are in order of first appearance (private helper for readers).
+    """
+
+    codes: NDArray[np.intp]
+    values: NDArray[np.str_]
+
+    @classmethod
+    def encode(cls, strings: NDArray[np.str_]) -> Coded:
+        """Encode strings, numbering distinct values by first appearance."""
+        uniq, first, inverse = np.unique(strings, return_index=True, return_inverse=True)
+        by_first = np.argsort(first, kind="stable")
+        rank = np.empty_like(by_first)
+        rank[by_first] = np.arange(by_first.shape[0])
+        return cls(rank[inverse.reshape(-1)], uniq[by_first])
+
+
 def _readonly(a: NDArray[Any]) -> NDArray[Any]:
     if a.flags.writeable:
         a = a.view()
@@ -359,9 +379,9 @@ class Portfolio:
     @classmethod
     def _from_long(
         cls,
-        ids: NDArray[np.str_],
-        branches: NDArray[np.str_],
-        households: Sequence[str | None] | None,
+        ids: NDArray[np.str_] | Coded,
+        branches: NDArray[np.str_] | Coded,
+        households: Sequence[str | None] | NDArray[Any] | Coded | None,
         month_ord: NDArray[np.int64],
         money: Mapping[str, NDArray[np.int64]],
         cards: NDArray[np.int8],
@@ -370,31 +390,37 @@ class Portfolio:
     ) -> Portfolio:
         """Pivot validated long rows (one per customer-month) into a portfolio.
 
-        Vectorised: sorting and scattering, no per-row Python work.  Reports
-        duplicate rows, gaps, ragged ends and branch changes with the file
-        line of the offending row.
+        Vectorised: integer sorting and scattering, no per-row Python work.
+        ``ids``, ``branches`` and ``households`` may be string arrays or
+        :class:`Coded` (dictionary-encoded) columns, which file readers get
+        cheaply from Arrow.  Rows already in (customer, month) order are not
+        sorted again.  Reports duplicate rows, gaps, ragged ends and branch
+        changes with the file line of the offending row.
         """
-        n_rows = ids.shape[0]
+        n_rows = int(month_ord.shape[0])
         if n_rows == 0:
             raise PortfolioError("no rows", file=source)
+        cid = ids if isinstance(ids, Coded) else Coded.encode(ids)
+        cust = cid.codes
+        id_values = cid.values
 
         def where(row: int) -> dict[str, Any]:
             return {"file": source, "line": int(lines[row]) if lines is not None else None,
-                    "customer_id": str(ids[row]), "month": str(Month.from_ordinal(int(month_ord[row])))}
+                    "customer_id": str(id_values[cust[row]]),
+                    "month": str(Month.from_ordinal(int(month_ord[row])))}
 
-        uniq, first_row, inverse = np.unique(ids, return_index=True, return_inverse=True)
-        # keep customers in order of first appearance
-        order_of_first = np.argsort(first_row, kind="stable")
-        rank = np.empty_like(order_of_first)
-        rank[order_of_first] = np.arange(order_of_first.shape[0])
-        cust = rank[inverse]
-        n = uniq.shape[0]
+        n = int(id_values.shape[0])
         first_m, last_m = int(month_ord.min()), int(month_ord.max())
         t_len = last_m - first_m + 1
         col = month_ord - first_m
-        order = np.lexsort((col, cust))
-        cs, ms = cust[order], col[order]
-        dup = (cs[1:] == cs[:-1]) & (ms[1:] == ms[:-1])
+        key = cust.astype(np.int64) * t_len + col
+        if n_rows > 1 and bool(np.all(key[1:] > key[:-1])):
+            order: NDArray[np.intp] = np.arange(n_rows)
+            cs, ms, ks = cust, col, key
+        else:
+            order = np.argsort(key, kind="stable")
+            cs, ms, ks = cust[order], col[order], key[order]
+        dup = ks[1:] == ks[:-1]
         if dup.any():
             r = int(order[int(np.flatnonzero(dup)[0]) + 1])
             raise PortfolioError("duplicate row for this customer and month", **where(r))
@@ -405,17 +431,21 @@ class Portfolio:
         last_col = ms[end_idx]
         counts = end_idx - start_idx + 1
         cust_of_run = cs[start_idx]
+        if cust_of_run.shape[0] != n:
+            missing = np.setdiff1d(np.arange(n), cust_of_run)
+            raise PortfolioError("customer has no rows", customer_id=str(id_values[missing[0]]),
+                                 file=source)
         gaps = counts != (last_col - first_col + 1)
         if gaps.any():
             j = int(np.flatnonzero(gaps)[0])
             seg = ms[start_idx[j]: end_idx[j] + 1]
             hole = int(np.flatnonzero(np.diff(seg) > 1)[0])
-            missing = Month.from_ordinal(first_m + int(seg[hole]) + 1)
+            miss = Month.from_ordinal(first_m + int(seg[hole]) + 1)
             r = int(order[start_idx[j] + hole + 1])
             raise PortfolioError(
-                f"gap in monthly data: no row for {missing}", file=source,
+                f"gap in monthly data: no row for {miss}", file=source,
                 line=int(lines[r]) if lines is not None else None,
-                customer_id=str(ids[r]), month=str(missing),
+                customer_id=str(id_values[cust[r]]), month=str(miss),
             )
         short = last_col != t_len - 1
         if short.any():
@@ -428,17 +458,19 @@ class Portfolio:
                 **where(r),
             )
         # one branch (and household) per customer
-        br_sorted = branches[order]
-        change = (cs[1:] == cs[:-1]) & (br_sorted[1:] != br_sorted[:-1])
+        br = branches if isinstance(branches, Coded) else Coded.encode(branches)
+        bcodes = br.codes[order]
+        change = (cs[1:] == cs[:-1]) & (bcodes[1:] != bcodes[:-1])
         if change.any():
             r = int(order[int(np.flatnonzero(change)[0]) + 1])
             raise PortfolioError(
                 "branch_id differs from this customer's earlier rows; a portfolio holds one "
                 "branch per customer (use the as-of month's branch)", column="branch_id", **where(r))
+        branch_ids = br.values[bcodes[start_idx]]
         hist = np.zeros(n, dtype=np.int16)
         hist[cust_of_run] = first_col.astype(np.int16)
         out: dict[str, Any] = {}
-        flat = cust * t_len + col
+        flat = cust.astype(np.int64) * t_len + col
         for name, values in money.items():
             a = np.zeros(n * t_len, dtype=np.int64)
             a[flat] = values
@@ -446,21 +478,28 @@ class Portfolio:
         c = np.zeros(n * t_len, dtype=np.int8)
         c[flat] = cards
         out["card_level"] = c.reshape(n, t_len)
-        cust_ids = np.empty(n, dtype=ids.dtype)
-        cust_ids[cust] = ids
-        branch_ids = np.empty(n, dtype=branches.dtype)
-        branch_ids[cust] = branches
         hh_arr = None
-        if households is not None and any(h is not None for h in households):
-            hh_all = np.array(["" if h is None else h for h in households], dtype=str)
-            hh_arr = np.empty(n, dtype=hh_all.dtype)
-            hh_arr[cust] = hh_all
-            if np.any(hh_arr == ""):
-                i = int(np.flatnonzero(hh_arr == "")[0])
-                r = int(first_row[order_of_first[i]])
-                raise PortfolioError("missing value", column="household_id", **where(r))
+        if households is not None:
+            if isinstance(households, Coded):
+                hh = households
+            else:
+                raw = np.asarray(households, dtype=object)
+                raw = np.where(np.equal(raw, None), "", raw).astype(str)
+                hh = Coded.encode(raw)
+            if not bool(np.all(hh.values == "")):
+                hcodes = hh.codes[order]
+                hchange = (cs[1:] == cs[:-1]) & (hcodes[1:] != hcodes[:-1])
+                if hchange.any():
+                    r = int(order[int(np.flatnonzero(hchange)[0]) + 1])
+                    raise PortfolioError("household_id differs from this customer's earlier rows",
+                                         column="household_id", **where(r))
+                hh_arr = hh.values[hcodes[start_idx]]
+                if np.any(hh_arr == ""):
+                    i = int(np.flatnonzero(hh_arr == "")[0])
+                    raise PortfolioError("missing value", column="household_id",
+                                         **where(int(order[start_idx[i]])))
         return cls.from_arrays(
-            customer_ids=cust_ids, branch_ids=branch_ids, household_ids=hh_arr,
+            customer_ids=id_values, branch_ids=branch_ids, household_ids=hh_arr,
             start=Month.from_ordinal(first_m), history_start=hist, **out,
         )
 

@@ -98,8 +98,16 @@ def _rule_matches(cp: CompiledPolicy, values: Mapping[str, NDArray[Any]]) -> NDA
     return m
 
 
-_LOWEST_BIT: Final = np.array(
-    [(v & -v).bit_length() - 1 if v else -1 for v in range(1 << 16)], dtype=np.int16)
+def _lowest_bit_table() -> NDArray[np.int16]:
+    v = np.arange(1 << 16, dtype=np.int64)
+    low = v & -v
+    table = np.full(1 << 16, -1, dtype=np.int16)
+    table[1:] = np.log2(low[1:]).astype(np.int16)  # exact: powers of two below 2**16
+    table.setflags(write=False)
+    return table
+
+
+_LOWEST_BIT: Final = _lowest_bit_table()
 
 
 def _first_and_bits(matches: NDArray[np.bool_]) -> tuple[NDArray[np.int16], NDArray[np.uint64]]:

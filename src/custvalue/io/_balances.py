@@ -42,7 +42,7 @@ from .._errors import InputError
 from .._optional import import_optional
 from ..money import INT64_MAX, MoneyError, format_yuan, yuan_to_fen
 from ..months import Month
-from ..portfolio import CARD_LEVELS, MONEY_COLUMNS, Portfolio, PortfolioError
+from ..portfolio import CARD_LEVELS, MONEY_COLUMNS, Coded, Portfolio, PortfolioError
 from ._atomic import _atomic_write
 from ._fastmoney import parse_yuan_bytes
 
@@ -208,7 +208,7 @@ class _Ctx:
     def __init__(self, source: str, lines: NDArray[np.int64]) -> None:
         self.source = source
         self.lines = lines
-        self.ids: NDArray[np.str_] | None = None
+        self.ids: Any = None  # row -> customer id (an array, or a coded lookup)
         self.months: NDArray[np.int64] | None = None
 
     def fail(self, row: int, message: str, column: str, *, with_id: bool = True) -> None:
@@ -544,9 +544,26 @@ def _parse_chunk(
 
 
 # ---------------------------------------------------------------- parquet
+class _RowIds:
+    """Customer id of a row, looked up through the dictionary codes (for errors)."""
+
+    def __init__(self, codes: NDArray[np.intp], values: NDArray[np.str_]) -> None:
+        self.codes, self.values = codes, values
+
+    def __getitem__(self, row: int) -> str:
+        return str(self.values[self.codes[row]])
+
+
 def _read_parquet(path: Path) -> Portfolio:
+    """Read a Parquet balances file, whole-table and vectorised.
+
+    String columns are dictionary-encoded by Arrow (hashing, in order of first
+    appearance), so ids, months and card levels are validated once per
+    distinct value, and customers are pivoted by integer codes.
+    """
     pq = import_optional("pyarrow.parquet", extra="parquet", feature="reading Parquet")
     pa = import_optional("pyarrow", extra="parquet")
+    pc = import_optional("pyarrow.compute", extra="parquet")
     source = str(path)
     try:
         table = pq.read_table(path)
@@ -555,42 +572,63 @@ def _read_parquet(path: Path) -> Portfolio:
     names = [str(n) for n in table.column_names]
     _check_header(names, source)
     n = table.num_rows
-    acc = _Columns("household_id" in names)
     if n == 0:
-        return acc.build(source)
-    for lo in range(0, n, 4 * _CHUNK):
-        part = table.slice(lo, 4 * _CHUNK)
-        lines = np.arange(lo + 1, lo + part.num_rows + 1, dtype=np.int64)
-        ctx = _Ctx(source, lines)
-        cols = {name: part.column(name).combine_chunks() for name in names}
-        for name, arr in cols.items():
-            if arr.null_count:
-                i = int(np.flatnonzero(np.asarray(arr.is_null()))[0])
-                if name not in ("customer_id", "month"):
-                    ctx.ids = _arrow_strings(pa, cols["customer_id"], "customer_id", ctx)
-                    if name != "month" and not cols["month"].null_count:
-                        ctx.months = _month_column(
-                            _arrow_strings(pa, cols["month"], "month", ctx), ctx)
-                ctx.fail(i, "missing value", name, with_id=name != "customer_id")
-        ids = _id_column(_arrow_strings(pa, cols["customer_id"], "customer_id", ctx),
-                         "customer_id", ctx)
-        ctx.ids = ids
-        months = _month_column(_arrow_strings(pa, cols["month"], "month", ctx), ctx)
-        ctx.months = months
-        acc.ids.append(ids)
-        acc.months.append(months)
-        acc.branches.append(
-            _id_column(_arrow_strings(pa, cols["branch_id"], "branch_id", ctx), "branch_id", ctx))
-        if acc.households is not None:
-            acc.households.append(_id_column(
-                _arrow_strings(pa, cols["household_id"], "household_id", ctx),
-                "household_id", ctx, allow_empty=True))
-        for c in MONEY_COLUMNS:
-            acc.money[c].append(_arrow_money(pa, cols[c], c, ctx))
-        acc.cards.append(_card_column(_arrow_strings(pa, cols["card_level"], "card_level", ctx),
-                                      ctx))
-        acc.lines.append(lines)
-    return acc.build(source)
+        raise PortfolioError("no rows", file=source)
+    ctx = _Ctx(source, np.arange(1, n + 1, dtype=np.int64))
+
+    def encode(name: str, *, allow_empty: bool = False) -> Coded:
+        col = table.column(name).combine_chunks()
+        if pa.types.is_dictionary(col.type):
+            col = col.cast(col.type.value_type)
+        if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+            raise PortfolioError(f"must be a string column, got Parquet type {col.type}",
+                                 file=source, column=name)
+        enc = pc.dictionary_encode(col)
+        codes = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.intp)
+        raw = _arrow_strings(pa, enc.dictionary, name, ctx)
+        values = np.strings.strip(raw)
+        if not allow_empty and np.any(values == ""):
+            k = int(np.flatnonzero(values == "")[0])
+            ctx.fail(int(np.argmax(codes == k)), "missing value", name, with_id=name != "customer_id")
+        if not np.array_equal(values, raw):  # stripping may merge values: renumber
+            again = Coded.encode(values)
+            codes, values = again.codes[codes], again.values
+        return Coded(codes, values)
+
+    for name in names:
+        nulls = table.column(name).null_count
+        if nulls:
+            i = int(np.flatnonzero(np.asarray(table.column(name).is_null()))[0])
+            if name != "customer_id" and not table.column("customer_id").null_count:
+                ids0 = encode("customer_id")
+                ctx.ids = _RowIds(ids0.codes, ids0.values)
+            ctx.fail(i, "missing value", name, with_id=name != "customer_id")
+    ids = encode("customer_id")
+    ctx.ids = _RowIds(ids.codes, ids.values)
+    months_c = encode("month")
+    month_lut = _lookup(months_c.values, _month_of, "month",
+                        _FirstRowCtx(ctx, months_c.codes), np.int64)
+    month_ord = month_lut[months_c.codes]
+    ctx.months = month_ord
+    cards_c = encode("card_level", allow_empty=True)
+    cards = _lookup(cards_c.values, _card_of, "card_level", _FirstRowCtx(ctx, cards_c.codes),
+                    np.int8)[cards_c.codes]
+    branches = encode("branch_id")
+    households = encode("household_id", allow_empty=True) if "household_id" in names else None
+    money = {c: _arrow_money(pa, table.column(c).combine_chunks(), c, ctx) for c in MONEY_COLUMNS}
+    return Portfolio._from_long(ids, branches, households, month_ord, money, cards, ctx.lines,
+                                source)
+
+
+class _FirstRowCtx(_Ctx):
+    """Error context for a dictionary: value ``k`` is reported at its first row."""
+
+    def __init__(self, rows: _Ctx, codes: NDArray[np.intp]) -> None:
+        super().__init__(rows.source, rows.lines)
+        self.rows, self.codes = rows, codes
+
+    def fail(self, row: int, message: str, column: str, *, with_id: bool = True) -> None:
+        self.rows.fail(int(np.argmax(self.codes == row)), message, column, with_id=with_id)
 
 
 def _arrow_strings(pa: Any, arr: Any, name: str, ctx: _Ctx) -> NDArray[np.str_]:
