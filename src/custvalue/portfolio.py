@@ -484,7 +484,7 @@ class Portfolio:
                 hh = households
             else:
                 raw = np.asarray(households, dtype=object)
-                raw = np.where(np.equal(raw, None), "", raw).astype(str)
+                raw = np.where(raw == np.array(None), "", raw).astype(str)
                 hh = Coded.encode(raw)
             if not bool(np.all(hh.values == "")):
                 hcodes = hh.codes[order]
