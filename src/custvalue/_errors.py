@@ -8,7 +8,19 @@ that catch ``ValueError`` keep working.
 
 from __future__ import annotations
 
-__all__ = ["CustvalueError", "InputError"]
+from collections.abc import Iterable
+
+__all__ = ["CustvalueError", "InputError", "with_location"]
+
+
+def with_location(message: str, where: Iterable[tuple[str, object]]) -> str:
+    """``message (label value, ...)`` for the parts of ``where`` whose value is not None.
+
+    >>> with_location("bad", [("file", "a.csv"), ("line", 3), ("column", None)])
+    'bad (file a.csv, line 3)'
+    """
+    parts = [f"{label} {value}" for label, value in where if value is not None]
+    return f"{message} ({', '.join(parts)})" if parts else message
 
 
 class CustvalueError(Exception):
@@ -54,17 +66,11 @@ class InputError(CustvalueError, ValueError):
         super().__init__(self._render())
 
     def _render(self) -> str:
-        where: list[str] = []
-        if self.file is not None:
-            where.append(f"file {self.file}")
-        if self.line is not None:
-            where.append(f"line {self.line}")
-        if self.column is not None:
-            where.append(f"column {self.column!r}")
-        if self.customer_id is not None:
-            where.append(f"customer {self.customer_id!r}")
-        if self.month is not None:
-            where.append(f"month {self.month}")
-        if self.path is not None:
-            where.append(f"at {self.path}")
-        return f"{self.message} ({', '.join(where)})" if where else self.message
+        return with_location(self.message, [
+            ("file", self.file),
+            ("line", self.line),
+            ("column", None if self.column is None else repr(self.column)),
+            ("customer", None if self.customer_id is None else repr(self.customer_id)),
+            ("month", self.month),
+            ("at", self.path),
+        ])

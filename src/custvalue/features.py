@@ -30,6 +30,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from ._arrays import readonly as _ro
 from .months import Month
 from .policy._document import FEATURE_OPS, FeatureSpec
 from .portfolio import Portfolio
@@ -37,11 +38,6 @@ from .portfolio import Portfolio
 __all__ = ["FeatureFrame", "compute_features", "reference_feature"]
 
 Test = Callable[[NDArray[Any]], NDArray[np.bool_]]
-
-
-def _ro(a: NDArray[Any]) -> NDArray[Any]:
-    a.setflags(write=False)
-    return a
 
 
 @attrs.frozen(eq=False)

@@ -24,6 +24,7 @@ import attrs
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ._arrays import readonly as _readonly
 from ._errors import InputError
 from .money import MoneyError, to_fen
 from .months import Month, MonthRange
@@ -82,13 +83,6 @@ class Coded:
         rank = np.empty_like(by_first)
         rank[by_first] = np.arange(by_first.shape[0])
         return cls(rank[inverse.reshape(-1)], uniq[by_first])
-
-
-def _readonly(a: NDArray[Any]) -> NDArray[Any]:
-    if a.flags.writeable:
-        a = a.view()
-        a.setflags(write=False)
-    return a
 
 
 def _ids(values: ArrayLike, name: str) -> NDArray[np.str_]:

@@ -21,6 +21,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from ._arrays import readonly as _ro
 from .features import _Block, _compute
 from .money import format_yuan
 from .months import Month
@@ -55,11 +56,6 @@ RESULT_COLUMNS: Final[tuple[str, ...]] = (
     "customer_id", "as_of", "tier", "status", "months_below", "previous_tier", "movement",
     "churned_tier", "history_complete", "reasons",
 )
-
-
-def _ro(a: NDArray[Any]) -> NDArray[Any]:
-    a.setflags(write=False)
-    return a
 
 
 def _as_compiled(policy: Policy | CompiledPolicy | None) -> CompiledPolicy:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 
-from .._errors import CustvalueError
+from .._errors import CustvalueError, with_location
 
 __all__ = [
     "AllocationError",
@@ -75,16 +75,12 @@ class AllocationError(CustvalueError, ValueError):
         super().__init__(self._render())
 
     def _render(self) -> str:
-        where: list[str] = []
-        if self.customer_id is not None:
-            where.append(f"customer {self.customer_id!r}")
-        if self.manager_id is not None:
-            where.append(f"manager {self.manager_id!r}")
-        if self.branch_id is not None:
-            where.append(f"branch {self.branch_id!r}")
-        if self.effective is not None:
-            where.append(f"effective {self.effective.isoformat()}")
-        return f"{self.message} ({', '.join(where)})" if where else self.message
+        return with_location(self.message, [
+            ("customer", None if self.customer_id is None else repr(self.customer_id)),
+            ("manager", None if self.manager_id is None else repr(self.manager_id)),
+            ("branch", None if self.branch_id is None else repr(self.branch_id)),
+            ("effective", None if self.effective is None else self.effective.isoformat()),
+        ])
 
 
 class InvalidShareError(AllocationError):

@@ -25,16 +25,12 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from .._arrays import readonly as _ro
 from ._document import STATUSES, FeatureSpec, Policy
 
 __all__ = ["CompiledPolicy", "compile_policy"]
 
 NORMAL, OBSERVATION, ATTENTION = 0, 1, 2
-
-
-def _ro(a: NDArray[Any]) -> NDArray[Any]:
-    a.setflags(write=False)
-    return a
 
 
 def aum_feature_name(window: int) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 import attrs
 
-from .._errors import CustvalueError
+from .._errors import CustvalueError, with_location
 from ._feel import (
     EqualTest,
     Expr,
@@ -61,14 +61,11 @@ class TableError(CustvalueError, ValueError):
         self.column = column
         parts = [p for p in (table, rule_id, column) if p is not None]
         self.path = "/".join(parts)
-        where = []
-        if table is not None:
-            where.append(f"table {table!r}")
-        if rule_id is not None:
-            where.append(f"rule {rule_id!r}")
-        if column is not None:
-            where.append(f"column {column!r}")
-        super().__init__(f"{message} ({', '.join(where)})" if where else message)
+        super().__init__(with_location(message, [
+            ("table", None if table is None else repr(table)),
+            ("rule", None if rule_id is None else repr(rule_id)),
+            ("column", None if column is None else repr(column)),
+        ]))
 
 
 class HitPolicyViolation(TableError):
