@@ -10,8 +10,8 @@ from __future__ import annotations
 from . import allocation, features, io, rules, synthetic
 from ._errors import CustvalueError, InputError
 from ._optional import MissingDependencyError
-from .money import MoneyError, format_yuan, from_float, parse_yuan_array, to_fen
 from .io import read_balances, write_balances
+from .money import MoneyError, format_yuan, from_float, parse_yuan_array, to_fen
 from .months import Month, MonthRange
 from .policy import CompiledPolicy, Policy, PolicyError, compile_policy, default_policy, load_policy
 from .portfolio import CARD_LEVELS, MONEY_COLUMNS, Portfolio, PortfolioError
@@ -53,24 +53,24 @@ __all__ = [
     "TierPath",
     "TierResult",
     "__version__",
+    "allocation",
     "compile_policy",
     "default_policy",
     "evaluate",
     "evaluate_chunks",
     "evaluate_path",
-    "format_yuan",
-    "allocation",
     "features",
+    "format_yuan",
     "from_float",
     "io",
-    "read_balances",
-    "rules",
-    "synthetic",
-    "write_balances",
     "load_policy",
     "migration_matrix",
     "parse_yuan_array",
+    "read_balances",
+    "rules",
+    "synthetic",
     "tier_migration",
     "to_fen",
     "what_if",
+    "write_balances",
 ]
