@@ -1,17 +1,27 @@
 """Performance attribution: split per-customer amounts across managers, exactly.
 
-Vectorised over customers: the assignments in force on the date are selected
-with one comparison (they are stored sorted by customer, so each customer's
-managers are a contiguous run), split with the largest-remainder method of
-:func:`~custvalue.allocation._shares.split_amounts` and summed per manager and
-per branch with :func:`numpy.add.at`.  Totals are accumulated in two 31-bit
-halves and recombined with Python integers, so an int64 overflow of a total is
+Vectorised over customers.  The structure of a book on a date does not depend
+on the amounts, so it is derived once and cached per (book, date) (books are
+immutable; the cache holds them weakly): the assignments in force (stored
+sorted by customer, so each customer's managers are a contiguous run) are
+grouped by number of managers, with one column per manager in tie-break order.
+Each call then splits the amounts with the largest-remainder method of
+:func:`~custvalue.allocation._shares.split_amounts` (same results; ranks of at
+most three remainders by comparisons instead of sorts), in cache-sized chunks.
+
+Totals: every part has the sign of its amount and ``|part| <= |amount|``, so if
+``sum(|amount|)`` is safely below 2**63 no partial sum can overflow and int64
+accumulation is exact; otherwise totals are accumulated in two 31-bit halves
+and recombined with Python integers, so an int64 overflow of a total is
 detected and reported instead of wrapping.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
+import threading
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -130,7 +140,7 @@ def _amount_column(values: Any, n: int) -> NDArray[np.int64]:
     if arr.dtype.kind == "u" and arr.size and int(arr.max()) > _INT64_MAX:
         raise AttributionError("amounts exceed the int64 range")
     try:
-        out = arr.astype(np.int64) if arr.dtype != object else np.array(arr.tolist(), np.int64)
+        out = arr.astype(np.int64, copy=False) if arr.dtype != object else np.array(arr.tolist(), np.int64)
     except OverflowError:
         raise AttributionError("amounts exceed the int64 range") from None
     if out.shape != (n,):
@@ -140,6 +150,258 @@ def _amount_column(values: Any, n: int) -> NDArray[np.int64]:
 
 def _all_ints(arr: NDArray[Any]) -> bool:
     return all(isinstance(v, int) and not isinstance(v, bool) for v in arr.tolist())
+
+
+# ------------------------------------------------------------------ fast path
+
+_BP = 10_000
+#: Above this sum of |amount| a total might overflow int64: sum exactly instead.
+#: (2**63 is about 9.223e18; the margin dwarfs the float64 summation error.)
+_SAFE_ABS_SUM = 9.0e18
+#: Day layouts kept per book (each holds O(rows) index arrays).
+_LAYOUTS_PER_BOOK = 2
+#: Customers per chunk in :func:`_split` (temporaries of a few hundred KiB).
+_CHUNK = 1 << 15
+
+
+@attrs.frozen(eq=False)
+class _SizeClass:
+    """The customers with exactly ``size`` managers in force (``size`` <= 3).
+
+    ``rows[k]`` is the row (index into the day's rows) of each customer's
+    ``k``-th manager in tie-break order (primary first, then manager id
+    ascending), ``bp[k]`` its share; column 0 wins equal remainders.
+    """
+
+    size: int
+    cust: NDArray[np.intp]
+    rows: tuple[NDArray[np.intp], ...]
+    bp: tuple[NDArray[np.int16], ...]
+
+
+@attrs.frozen(eq=False)
+class _Layout:
+    """Static structure of a book on one day, independent of the amounts."""
+
+    cust: NDArray[np.int64]  # per row in force, sorted by customer
+    mgr: NDArray[np.int32]  # per row
+    absent: NDArray[np.intp]  # customers not in the book on the day
+    un_cust: NDArray[np.intp]  # present but unallocated customers ...
+    un_branch: NDArray[np.int32]  # ... and their branch
+    classes: tuple[_SizeClass, ...]
+    # customers with more than three managers: generic split_amounts
+    big_rows: NDArray[np.intp]
+    big_bp: NDArray[np.int64]
+    big_tiekey: NDArray[np.int64]
+    big_starts: NDArray[np.int64]
+    big_sizes: NDArray[np.int64]
+
+
+_layout_cache: weakref.WeakKeyDictionary[AllocationBook, dict[int, _Layout]] = weakref.WeakKeyDictionary()
+_layout_lock = threading.Lock()
+
+
+def _layout(book: AllocationBook, day: int) -> _Layout:
+    """The cached layout of ``book`` on ``day`` (the book is immutable)."""
+    with _layout_lock:
+        per_book = _layout_cache.get(book)
+        if per_book is not None and day in per_book:
+            lay = per_book.pop(day)
+            per_book[day] = lay  # most recently used last
+            return lay
+    lay = _build_layout(book, day)
+    with _layout_lock:
+        per_book = _layout_cache.setdefault(book, {})
+        per_book[day] = lay
+        while len(per_book) > _LAYOUTS_PER_BOOK:
+            del per_book[next(iter(per_book))]
+    return lay
+
+
+def _order3_table() -> NDArray[np.int8]:
+    """Row offsets in tie-break order of a 3-row customer, by comparison code.
+
+    The code is ``k1 < k0 | (k2 < k1) << 1 | (k2 < k0) << 2`` for the tie keys
+    ``k0, k1, k2`` of the customer's rows in storage order (all distinct).
+    """
+    table = np.zeros((8, 3), np.int8)
+    for ranks in itertools.permutations(range(3)):  # ranks[i]: sort position of row i
+        code = (ranks[1] < ranks[0]) | (ranks[2] < ranks[1]) << 1 | (ranks[2] < ranks[0]) << 2
+        for row, pos in enumerate(ranks):
+            table[code, pos] = row
+    return table
+
+
+_ORDER3 = _order3_table()
+
+
+def _build_layout(book: AllocationBook, day: int) -> _Layout:
+    n = book.customer_ids.size
+    present_cust, present_branch = book._present(day)
+    present = np.zeros(n, np.bool_)
+    present[present_cust] = True
+    absent = np.flatnonzero(~present)
+    del present
+
+    active = book._as_start <= day
+    active &= book._as_end > day
+    if active.all():
+        cust, mgr, bp, primary = book._as_cust, book._as_mgr, book._as_bp, book._as_primary
+    else:
+        rows = np.flatnonzero(active)
+        cust, mgr = _ro(book._as_cust[rows]), _ro(book._as_mgr[rows])
+        bp, primary = book._as_bp[rows], book._as_primary[rows]
+        del rows
+    del active
+
+    # Rows are sorted by customer: each customer's rows are a contiguous run.
+    n_rows = cust.size
+    change = np.empty(n_rows, np.bool_)
+    if n_rows:
+        change[0] = True
+        np.not_equal(cust[1:], cust[:-1], out=change[1:])
+    starts = np.flatnonzero(change)
+    del change
+    sizes = np.empty(starts.size, np.intp)
+    np.subtract(starts[1:], starts[:-1], out=sizes[:-1])
+    sizes[-1:] = n_rows - starts[-1:]
+    start_cust = cust[starts]
+    allocated = np.zeros(n, np.bool_)
+    allocated[start_cust] = True
+    un = np.flatnonzero(~allocated[present_cust])  # (flatnonzero + take beats masks)
+    del allocated
+
+    # Tie-break key (unique within a customer): primary before secondary, then
+    # manager id ascending (manager indices follow the sorted manager ids).
+    key = np.left_shift(~primary, 31, dtype=np.uint32)
+    key |= mgr.view(np.uint32)
+    next_lt = key[1:] < key[:-1]  # next_lt[i]: row i + 1 comes before row i
+    classes = []
+    for g in (1, 2, 3):
+        sel = np.flatnonzero(sizes == g)
+        first = starts[sel]
+        if g == 1:
+            cols: tuple[NDArray[np.intp], ...] = (first,)
+        elif g == 2:
+            later = next_lt[first].view(np.int8)  # 1 if the second row comes first
+            cols = (first + later, first + 1 - later)
+        else:
+            code = next_lt[first].view(np.int8) | next_lt[first + 1].view(np.int8) << 1
+            code |= (key[first + 2] < key[first]).view(np.int8) << 2
+            cols = tuple(first + _ORDER3[:, k].take(code) for k in range(3))
+        if first.size:
+            classes.append(
+                _SizeClass(
+                    size=g, cust=start_cust[sel], rows=cols, bp=tuple(bp[c] for c in cols) if g > 1 else ()
+                )
+            )
+    del key, next_lt
+
+    # Customers with more than three managers: rows concatenated, group i is
+    # big_rows[big_starts[i]:][:big_sizes[i]].
+    sel = np.flatnonzero(sizes > 3)
+    big_first, big_sizes = starts[sel], sizes[sel]
+    big_starts = np.cumsum(big_sizes) - big_sizes
+    big_rows = np.repeat(big_first - big_starts, big_sizes) + np.arange(int(big_sizes.sum()), dtype=np.intp)
+    big_key = (~primary[big_rows]).astype(np.int64) << 32
+    big_key |= mgr[big_rows]
+    return _Layout(
+        cust=_ro(cust),
+        mgr=_ro(mgr),
+        absent=absent,
+        un_cust=present_cust[un].astype(np.intp, copy=False),
+        un_branch=present_branch[un],
+        classes=tuple(sc for sc in classes if sc.cust.size),
+        big_rows=big_rows,
+        big_bp=bp[big_rows].astype(np.int64),
+        big_tiekey=big_key,
+        big_starts=big_starts.astype(np.int64),
+        big_sizes=big_sizes.astype(np.int64),
+    )
+
+
+def _split(lay: _Layout, amt: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Largest-remainder parts of every row of ``lay`` (see :func:`split_amounts`).
+
+    Per customer ``q, r = divmod(amount, 10000)``; a row's floor part is
+    ``q * bp + (r * bp) // 10000`` and its remainder ``(r * bp) % 10000``
+    (``r * bp < 1e8``: int32), the deficit ``r - sum((r * bp) // 10000)``.
+    Customers are handled by number of managers, one column per manager in
+    tie-break order, so the rank of a remainder is found with at most two
+    comparisons instead of a sort; in chunks small enough for the temporaries
+    to stay in cache.
+    """
+    out = np.empty(lay.cust.size, np.int64)
+    for sc in lay.classes:
+        n_g = sc.cust.size
+        for lo in range(0, n_g, _CHUNK):
+            hi = min(lo + _CHUNK, n_g)
+            a = amt[sc.cust[lo:hi]]
+            if sc.size == 1:
+                out[sc.rows[0][lo:hi]] = a
+                continue
+            q = a // _BP
+            a -= q * _BP
+            r = a.astype(np.int32)
+            deficit = r.copy()
+            parts: list[NDArray[np.int64]] = []
+            rems: list[NDArray[np.int32]] = []
+            for bp in sc.bp:
+                bpc = bp[lo:hi]
+                rbp = r * bpc
+                fl = rbp // _BP
+                rbp -= fl * _BP  # now the remainder
+                part = q * bpc
+                part += fl
+                deficit -= fl
+                parts.append(part)
+                rems.append(rbp)
+            # The rank of column k is the number of columns beating it: a larger
+            # remainder, or an equal one in an earlier column.
+            if sc.size == 2:
+                r0, r1 = rems
+                has = deficit > 0  # the deficit is 0 or 1
+                first = r0 >= r1
+                parts[0] += has & first
+                parts[1] += has & ~first
+            else:
+                r0, r1, r2 = rems
+                b01 = r0 >= r1  # column 0 beats column 1
+                b02 = r0 >= r2
+                b12 = r1 >= r2
+                rank0 = (~b01).view(np.int8) + (~b02).view(np.int8)
+                rank1 = b01.view(np.int8) + (~b12).view(np.int8)
+                rank2 = b02.view(np.int8) + b12.view(np.int8)
+                d8 = deficit.astype(np.int8)  # 0, 1 or 2
+                parts[0] += rank0 < d8
+                parts[1] += rank1 < d8
+                parts[2] += rank2 < d8
+            for rows, part in zip(sc.rows, parts, strict=True):
+                out[rows[lo:hi]] = part
+    if lay.big_rows.size:
+        out[lay.big_rows] = split_amounts(
+            amt[lay.cust[lay.big_rows]], lay.big_bp, lay.big_tiekey, lay.big_starts, lay.big_sizes
+        )
+    return out
+
+
+def _sums_fit(amt: NDArray[np.int64]) -> bool:
+    """True if no partial sum of any parts of ``amt`` can overflow int64.
+
+    Every part has the sign of its amount and ``|part| <= |amount|``, so every
+    partial sum of parts (and of unallocated amounts) is bounded by
+    ``sum(|amount|)``.
+    """
+    if amt.size == 0:
+        return True
+    bound = max(-int(amt.min()), int(amt.max()))
+    if bound * amt.size <= _INT64_MAX:
+        return True
+    total = 0.0
+    for lo in range(0, amt.size, _CHUNK):
+        # |INT64_MIN| = 2**63 is exact as uint64
+        total += float(np.abs(amt[lo : lo + _CHUNK]).view(np.uint64).sum(dtype=np.float64))
+    return total < _SAFE_ABS_SUM
 
 
 def attribute(
@@ -211,39 +473,30 @@ def attribute(
             raise AttributionError("customer_ids has duplicates")
         amt = np.zeros(n, np.int64)
         amt[idx] = col
-    present_cust, present_branch = book._present(day)
-    present = np.zeros(n, np.bool_)
-    present[present_cust] = True
-    absent = ~present & (amt != 0)
-    if absent.any():
-        bad = book.customer_ids[absent][:5].tolist()
-        raise AttributionError(
-            f"{int(absent.sum())} customer(s) with non-zero amounts are not in the book on "
-            f"{as_of.isoformat()}: {bad}"
-        )
-    rows = book._active(day)
-    cust = book._as_cust[rows]
-    mgr = book._as_mgr[rows]
-    bp = book._as_bp[rows]
-    if cust.size:
-        starts = np.flatnonzero(np.concatenate([[True], cust[1:] != cust[:-1]]))
-    else:
-        starts = np.empty(0, np.intp)
-    sizes = np.diff(np.append(starts, cust.size))
-    # Tie-break key: primary (0) before secondary (1), then manager id ascending
-    # (manager indices follow the sorted manager ids).
-    tiekey = ((~book._as_primary[rows]).astype(np.int64) << 32) | mgr.astype(np.int64)
-    parts = split_amounts(amt[cust], bp, tiekey, starts.astype(np.int64), sizes.astype(np.int64))
+    lay = _layout(book, day)
+    if lay.absent.size:
+        nonzero = amt[lay.absent] != 0
+        if nonzero.any():
+            bad = book.customer_ids[lay.absent[nonzero]][:5].tolist()
+            raise AttributionError(
+                f"{int(nonzero.sum())} customer(s) with non-zero amounts are not in the book on "
+                f"{as_of.isoformat()}: {bad}"
+            )
+    parts = _split(lay, amt)
+    cust, mgr = lay.cust, lay.mgr
 
     n_m = book.manager_ids.size
     n_b = book.branch_ids.size
-    mtot = exact_group_sums(mgr, parts, n_m, what="manager")
-    allocated = np.zeros(n, np.bool_)
-    allocated[cust] = True
-    un = ~allocated[present_cust]
-    utot = exact_group_sums(
-        present_branch[un], amt[present_cust[un]], n_b, what="branch unallocated"
-    )
+    un_amt = amt[lay.un_cust]
+    if _sums_fit(amt):
+        # No partial sum can overflow: plain int64 accumulation is exact.
+        mtot = np.zeros(n_m, np.int64)
+        np.add.at(mtot, mgr, parts)
+        utot = np.zeros(n_b, np.int64)
+        np.add.at(utot, lay.un_branch, un_amt)
+    else:
+        mtot = exact_group_sums(mgr, parts, n_m, what="manager")
+        utot = exact_group_sums(lay.un_branch, un_amt, n_b, what="branch unallocated")
     btot_py = [int(v) for v in utot.tolist()]
     for m, b in enumerate(book.manager_branch.tolist()):
         btot_py[b] += int(mtot[m])
