@@ -41,11 +41,17 @@ def _is_string_test(text: str) -> bool:
 
 def _parse(text: str, path: str) -> None:
     from ..rules import FeelSyntaxError, parse_unary_tests
+    from ..rules._feel import tests_names
 
     try:
-        parse_unary_tests(text)
+        ut = parse_unary_tests(text)
     except FeelSyntaxError as exc:
         raise _fail(path, str(exc).splitlines()[0]) from None
+    # a policy defines no constants: a name in a test could never be resolved
+    names = tests_names(ut)
+    if names:
+        raise _fail(path, f"unknown name(s) {', '.join(sorted(names))} in test {text!r}; "
+                          "policy tests compare with literal values only")
 
 
 def check_policy(p: Policy) -> None:
