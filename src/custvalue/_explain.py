@@ -89,6 +89,12 @@ def explain_customer(result: TierResult, customer_id: str) -> Explanation:
         traces.append(RuleTrace(rule.id, names[int(cp.rule_tier[r])], all(c.passed for c in checks),
                                 tuple(checks), rule.annotation))
     decided = tuple(t for t in traces if t.rule_id in result.reasons(i))
+    if result.tier[i] < 0:
+        first = result.portfolio.months[int(result.portfolio.history_start[i])]
+        line = (f"customer {customer_id}, as of {result.as_of}: no tier — the customer's data "
+                f"starts in {first}, after the as-of month")
+        return Explanation(customer_id, result.as_of, "", STATUSES[0], 0, None, "new", None, (),
+                           tuple(traces), (line,))
     tier = names[int(result.tier[i])]
     spec = policy.tier(tier)
     status = STATUSES[int(result.status[i])]
@@ -134,9 +140,9 @@ def summary_text(result: TierResult) -> str:
     aum = result.portfolio.aum(policy.aum)[:, result.portfolio.months.index(result.as_of)]
     total = int(aum.sum()) or 1
     by_tier = np.zeros(len(policy.tier_order), dtype=np.int64)
-    np.add.at(by_tier, result.tier.astype(np.int64), aum) if len(result) < 4096 else None
-    if len(result) >= 4096:
-        order = np.argsort(result.tier, kind="stable")
+    held = np.flatnonzero(result.tier >= 0)
+    if held.size:
+        order = held[np.argsort(result.tier[held], kind="stable")]
         t = result.tier[order]
         starts = np.flatnonzero(np.r_[True, t[1:] != t[:-1]])
         by_tier[t[starts]] = np.add.reduceat(aum[order], starts)

@@ -87,6 +87,9 @@ def reference_evaluate(
     cols["aum"] = [sum(int(columns[c][j]) for c in policy.aum) for j in range(len(columns["deposits"]))]
     names = policy.tier_order
     m = as_of_index
+    if m < history_start:  # no data at the as-of month: no tier
+        return {"tier": None, "status": "normal", "months_below": 0, "previous_tier": None,
+                "movement": "new", "churned_tier": None, "events": []}
     ti, why = _tier_at(policy, cols, history_start, m)
     k = _k(policy, cols["aum"], history_start, m, ti) if why == "aum" else 0
     status = _status(policy, ti, k) if why == "aum" else "normal"

@@ -182,6 +182,12 @@ def _evaluate_block(
         churned = np.where((movement == DOWN) & prev_by_aum, prv.tier, NO_TIER).astype(np.int8)
     need = a - cp.history_needed
     complete = (hs <= need) if need >= 0 else np.zeros(n, dtype=bool)
+    absent = hs > a  # no data at the as-of month: no tier, never an invented one
+    if absent.any():
+        cur = _Month(np.where(absent, NO_TIER, cur.tier).astype(np.int8), cur.first_rule,
+                     np.where(absent, 0, cur.k).astype(np.int16),
+                     np.where(absent, 0, cur.status).astype(np.int8),
+                     np.where(absent, np.uint64(0), cur.reasons))
     return {
         "tier": cur.tier, "status": cur.status, "months_below": cur.k,
         "previous_tier": prev_tier, "movement": movement, "churned_tier": churned,
@@ -410,7 +416,8 @@ class TierResult:
     Attributes
     ----------
     tier : ndarray of int8
-        Index into ``policy.tier_order``.
+        Index into ``policy.tier_order``; -1 for a customer with no data at
+        the as-of month (it joined later), whose name is ``""``.
     status : ndarray of int8
         Index into :data:`STATUSES` (normal, observation, attention).
     months_below : ndarray of int16
@@ -502,7 +509,8 @@ class TierResult:
         names = self.policy.tier_order
         return {
             "customer_id": customer_id, "as_of": str(self.as_of),
-            "tier": names[self.tier[i]], "status": STATUSES[self.status[i]],
+            "tier": names[self.tier[i]] if self.tier[i] >= 0 else None,
+            "status": STATUSES[self.status[i]],
             "months_below": int(self.months_below[i]),
             "previous_tier": names[self.previous_tier[i]] if self.previous_tier[i] >= 0 else None,
             "movement": MOVEMENTS[self.movement[i]],

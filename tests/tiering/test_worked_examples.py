@@ -162,3 +162,23 @@ def test_all_examples_in_one_portfolio_match_one_by_one() -> None:
     assert r.months_below.tolist() == [0, 0, 4, 0, 0, 0, 0, 12, 0]
     assert r.churned_tiers().tolist() == ["", "", "", "platinum", "", "", "", "", ""]
     assert r.movements().tolist() == ["same"] * 3 + ["down"] + ["same"] * 5
+
+
+def test_customer_without_data_at_the_as_of_month_gets_no_tier() -> None:
+    """A customer who joins after the as-of month has no tier then (nothing invented)."""
+    import numpy as np
+
+    from custvalue import Portfolio, evaluate
+
+    dep = np.full((2, 4), 600_000_00, dtype=np.int64)
+    dep[1, :3] = 0
+    p = Portfolio.from_arrays(customer_ids=["old", "late"], branch_ids=["B", "B"], start="2026-07",
+                              deposits=dep, history_start=np.array([0, 3], dtype=np.int16))
+    r = evaluate(p, as_of="2026-09")
+    assert r.tiers().tolist() == ["platinum", ""]
+    assert r.row("late")["tier"] is None and r.row("late")["movement"] == "new"
+    assert r.reasons(1) == ()
+    assert r.counts()["tier"]["potential"] == 0
+    assert "no tier" in r.explain("late").text
+    assert "platinum" in r.summary()
+    assert evaluate(p, as_of="2026-10").tiers().tolist() == ["platinum", "platinum"]
