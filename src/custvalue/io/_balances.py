@@ -566,24 +566,37 @@ def _read_parquet(path: Path) -> Portfolio:
     pc = import_optional("pyarrow.compute", extra="parquet")
     source = str(path)
     try:
-        table = pq.read_table(path)
+        pf = pq.ParquetFile(path)
+        names = [str(n) for n in pf.schema_arrow.names]
+        n = int(pf.metadata.num_rows)
     except (OSError, pa.ArrowException) as exc:
         raise PortfolioError(f"cannot read Parquet file: {exc}", file=source) from None
-    names = [str(n) for n in table.column_names]
     _check_header(names, source)
-    n = table.num_rows
     if n == 0:
         raise PortfolioError("no rows", file=source)
     ctx = _Ctx(source, np.arange(1, n + 1, dtype=np.int64))
 
+    def column(name: str) -> Any:
+        """One column as a single Arrow array; columns are read one at a time to bound memory."""
+        try:
+            col = pf.read(columns=[name]).column(0).combine_chunks()
+        except (OSError, pa.ArrowException) as exc:
+            raise PortfolioError(f"cannot read Parquet column: {exc}", file=source,
+                                 column=name) from None
+        if col.null_count:
+            i = int(np.flatnonzero(np.asarray(col.is_null()))[0])
+            ctx.fail(i, "missing value", name, with_id=name != "customer_id")
+        return col
+
     def encode(name: str, *, allow_empty: bool = False) -> Coded:
-        col = table.column(name).combine_chunks()
+        col = column(name)
         if pa.types.is_dictionary(col.type):
             col = col.cast(col.type.value_type)
         if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
             raise PortfolioError(f"must be a string column, got Parquet type {col.type}",
                                  file=source, column=name)
         enc = pc.dictionary_encode(col)
+        del col
         codes = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.intp)
         raw = _arrow_strings(pa, enc.dictionary, name, ctx)
         values = np.strings.strip(raw)
@@ -595,27 +608,21 @@ def _read_parquet(path: Path) -> Portfolio:
             codes, values = again.codes[codes], again.values
         return Coded(codes, values)
 
-    for name in names:
-        nulls = table.column(name).null_count
-        if nulls:
-            i = int(np.flatnonzero(np.asarray(table.column(name).is_null()))[0])
-            if name != "customer_id" and not table.column("customer_id").null_count:
-                ids0 = encode("customer_id")
-                ctx.ids = _RowIds(ids0.codes, ids0.values)
-            ctx.fail(i, "missing value", name, with_id=name != "customer_id")
     ids = encode("customer_id")
     ctx.ids = _RowIds(ids.codes, ids.values)
     months_c = encode("month")
     month_lut = _lookup(months_c.values, _month_of, "month",
                         _FirstRowCtx(ctx, months_c.codes), np.int64)
     month_ord = month_lut[months_c.codes]
+    del months_c
     ctx.months = month_ord
     cards_c = encode("card_level", allow_empty=True)
     cards = _lookup(cards_c.values, _card_of, "card_level", _FirstRowCtx(ctx, cards_c.codes),
                     np.int8)[cards_c.codes]
+    del cards_c
     branches = encode("branch_id")
     households = encode("household_id", allow_empty=True) if "household_id" in names else None
-    money = {c: _arrow_money(pa, table.column(c).combine_chunks(), c, ctx) for c in MONEY_COLUMNS}
+    money = {c: _arrow_money(pa, column(c), c, ctx) for c in MONEY_COLUMNS}
     return Portfolio._from_long(ids, branches, households, month_ord, money, cards, ctx.lines,
                                 source)
 
