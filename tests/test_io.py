@@ -191,3 +191,31 @@ def test_failed_write_leaves_nothing(tmp_path: Path) -> None:
         _atomic_write(target, boom)
     assert target.read_bytes() == before
     assert [x.name for x in tmp_path.iterdir()] == ["out.csv"]
+
+
+def test_arrow_and_standard_library_csv_readers_agree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pyarrow CSV path and the stdlib path read the same portfolio and report the same errors."""
+    from custvalue import synthetic
+    from custvalue.io import _balances
+
+    path = tmp_path / "b.csv"
+    write_balances(synthetic.generate(300, seed=11, households=True), path)
+    fast = read_balances(path)
+    with monkeypatch.context() as m:
+        m.setattr(_balances, "_read_csv_arrow", lambda p, s: None)
+        slow = read_balances(path)
+    assert fast == slow
+    lines = path.read_text(encoding="utf-8").splitlines()
+    cells = lines[41].split(",")
+    cells[lines[0].split(",").index("wealth")] = "1.234"  # three decimals, at file line 42
+    lines[41] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    errors = []
+    for arrow in (True, False):
+        with monkeypatch.context() as m:
+            if not arrow:
+                m.setattr(_balances, "_read_csv_arrow", lambda p, s: None)
+            with pytest.raises(PortfolioError) as exc:
+                read_balances(path)
+        errors.append((exc.value.line, exc.value.column, exc.value.customer_id))
+    assert errors[0] == errors[1] == (42, "wealth", cells[0])

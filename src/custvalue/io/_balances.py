@@ -306,6 +306,9 @@ def _money_text(values: Sequence[str] | NDArray[Any], column: str, ctx: _Ctx) ->
 
 def _read_csv(path: Path) -> Portfolio:
     source = str(path)
+    fast = _read_csv_arrow(path, source)
+    if fast is not None:
+        return fast
     try:
         simple = _csv_is_simple(path)
     except OSError as exc:
@@ -555,15 +558,9 @@ class _RowIds:
 
 
 def _read_parquet(path: Path) -> Portfolio:
-    """Read a Parquet balances file, whole-table and vectorised.
-
-    String columns are dictionary-encoded by Arrow (hashing, in order of first
-    appearance), so ids, months and card levels are validated once per
-    distinct value, and customers are pivoted by integer codes.
-    """
+    """Read a Parquet balances file, one column at a time (bounded memory)."""
     pq = import_optional("pyarrow.parquet", extra="parquet", feature="reading Parquet")
     pa = import_optional("pyarrow", extra="parquet")
-    pc = import_optional("pyarrow.compute", extra="parquet")
     source = str(path)
     try:
         pf = pq.ParquetFile(path)
@@ -571,18 +568,78 @@ def _read_parquet(path: Path) -> Portfolio:
         n = int(pf.metadata.num_rows)
     except (OSError, pa.ArrowException) as exc:
         raise PortfolioError(f"cannot read Parquet file: {exc}", file=source) from None
-    _check_header(names, source)
-    if n == 0:
-        raise PortfolioError("no rows", file=source)
-    ctx = _Ctx(source, np.arange(1, n + 1, dtype=np.int64))
 
-    def column(name: str) -> Any:
-        """One column as a single Arrow array; columns are read one at a time to bound memory."""
+    def read(name: str) -> Any:
         try:
-            col = pf.read(columns=[name]).column(0).combine_chunks()
+            return pf.read(columns=[name]).column(0)
         except (OSError, pa.ArrowException) as exc:
             raise PortfolioError(f"cannot read Parquet column: {exc}", file=source,
                                  column=name) from None
+
+    return _from_arrow(read, names, n, source, first_line=1)
+
+
+def _read_csv_arrow(path: Path, source: str) -> Portfolio | None:
+    """Read a CSV balances file with pyarrow's CSV reader, every column as text.
+
+    Money stays text until the exact fen parser reads it (never a float).
+    Returns ``None`` when pyarrow is not installed or cannot parse the file
+    (ragged rows, bad encoding...), so that the standard-library reader runs
+    and reports the exact line.
+    """
+    try:
+        pa = import_optional("pyarrow", extra="parquet")
+        pacsv = import_optional("pyarrow.csv", extra="parquet")
+    except ImportError:
+        return None
+    try:
+        with path.open("rb") as fh:
+            head = fh.readline()
+        if head.startswith(_BOM):
+            head = head[len(_BOM):]
+        names = next(csv.reader([head.decode("utf-8")]))
+    except (OSError, UnicodeDecodeError, StopIteration):
+        return None
+    _check_header(names, source)
+    if len(set(names)) != len(names):
+        return None
+    try:
+        table = pacsv.read_csv(
+            path,
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in names},
+                strings_can_be_null=False, quoted_strings_can_be_null=False, null_values=[]),
+            parse_options=pacsv.ParseOptions(newlines_in_values=False),
+        )
+    except (pa.ArrowException, OSError):
+        return None
+    columns = {name: table.column(name) for name in names}
+    del table
+
+    def read(name: str) -> Any:
+        return columns.pop(name)
+
+    return _from_arrow(read, names, len(columns[names[0]]), source, first_line=2)
+
+
+def _from_arrow(read: Callable[[str], Any], names: Sequence[str], n: int, source: str, *,
+                first_line: int) -> Portfolio:
+    """Build a portfolio from Arrow columns read one at a time by ``read(name)``.
+
+    String columns are dictionary-encoded by Arrow (hashing, in order of first
+    appearance), so ids, months and card levels are validated once per
+    distinct value, and customers are pivoted by integer codes.  Row ``i`` is
+    reported as line ``first_line + i``.
+    """
+    pa = import_optional("pyarrow", extra="parquet")
+    pc = import_optional("pyarrow.compute", extra="parquet")
+    _check_header(list(names), source)
+    if n == 0:
+        raise PortfolioError("no rows", file=source)
+    ctx = _Ctx(source, np.arange(first_line, first_line + n, dtype=np.int64))
+
+    def column(name: str) -> Any:
+        col = read(name).combine_chunks()
         if col.null_count:
             i = int(np.flatnonzero(np.asarray(col.is_null()))[0])
             ctx.fail(i, "missing value", name, with_id=name != "customer_id")
@@ -593,7 +650,7 @@ def _read_parquet(path: Path) -> Portfolio:
         if pa.types.is_dictionary(col.type):
             col = col.cast(col.type.value_type)
         if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
-            raise PortfolioError(f"must be a string column, got Parquet type {col.type}",
+            raise PortfolioError(f"must be a string column, got type {col.type}",
                                  file=source, column=name)
         enc = pc.dictionary_encode(col)
         del col
@@ -664,6 +721,37 @@ def _arrow_strings(pa: Any, arr: Any, name: str, ctx: _Ctx) -> NDArray[np.str_]:
     return np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object).astype(str)
 
 
+def _arrow_bytes(pa: Any, arr: Any, block: int = 1 << 20) -> NDArray[np.bytes_]:
+    """An Arrow string column as a fixed-width bytes array, without Python objects."""
+    pc = import_optional("pyarrow.compute", extra="parquet")
+    n = len(arr)
+    if n and pc.all(pc.string_is_ascii(arr)).as_py():
+        # pad to one width in Arrow, then view the data buffer directly
+        width = max(1, pc.max(pc.binary_length(arr)).as_py() or 1)
+        padded = pc.utf8_rpad(arr, width=width, padding=" ").cast(pa.large_string())
+        _, _, data_buf = padded.buffers()
+        start = padded.offset * width
+        raw = np.frombuffer(data_buf, dtype=np.uint8)[start: start + n * width].copy()
+        raw[raw == 32] = 0  # padding (and any blank) becomes trailing NUL, as numpy pads bytes
+        fixed: NDArray[np.bytes_] = raw.view(f"S{width}")
+        return fixed
+    arr = arr.cast(pa.large_string())
+    _, offsets_buf, data_buf = arr.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int64)[arr.offset: arr.offset + n + 1]
+    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+    lengths = np.diff(offsets)
+    width = max(1, int(lengths.max()) if n else 1)
+    out = np.zeros((n, width), dtype=np.uint8)
+    for lo in range(0, n, block):  # bounded temporaries
+        hi = min(n, lo + block)
+        lens = lengths[lo:hi]
+        rows = np.repeat(np.arange(lo, hi), lens)
+        within = np.arange(int(offsets[hi] - offsets[lo])) - np.repeat(offsets[lo:hi] - offsets[lo], lens)
+        out[rows, within] = data[offsets[lo]: offsets[hi]]
+    result: NDArray[np.bytes_] = out.view(f"S{width}").reshape(n)
+    return result
+
+
 def _arrow_money(pa: Any, arr: Any, name: str, ctx: _Ctx) -> NDArray[np.int64]:
     t = arr.type
     n = len(arr)
@@ -710,7 +798,7 @@ def _arrow_money(pa: Any, arr: Any, name: str, ctx: _Ctx) -> NDArray[np.int64]:
             ctx.fail(i, f"amount {int(yuan[i])} yuan overflows int64 fen", name)
         fen = yuan.astype(np.int64) * 100
     elif pa.types.is_string(t) or pa.types.is_large_string(t):
-        return _money_text(_arrow_strings(pa, arr, name, ctx), name, ctx)
+        return _money_text(_arrow_bytes(pa, arr), name, ctx)
     else:
         raise PortfolioError(
             f"unsupported Parquet type {t} for an amount; use decimal128, integer yuan or "

@@ -37,40 +37,64 @@ def parse_yuan_bytes(arr: NDArray[np.bytes_]) -> NDArray[np.int64] | None:
         return np.zeros(0, dtype=np.int64)
     if w == 0:
         return None
-    b = np.ascontiguousarray(arr).view(np.uint8).reshape(n, w)
-    nul = b == 0
-    # NUL only as trailing padding; first byte present
-    if nul[:, 0].any() or (w > 1 and np.any(nul[:, :-1] & ~nul[:, 1:])):
-        return None
-    length = w - np.count_nonzero(nul, axis=1)
-    digit = (b >= 48) & (b <= 57)
-    dot = b == 46
-    sign = (b == 45) | (b == 43)
-    if np.any(sign[:, 1:]):
-        return None
-    ok = digit | dot | nul
-    ok[:, 0] |= sign[:, 0]
-    if not ok.all():
-        return None
-    ndots = np.count_nonzero(dot, axis=1)
-    if np.any(ndots > 1):
-        return None
-    has_dot = ndots == 1
-    dotpos = np.where(has_dot, np.argmax(dot, axis=1), length)
-    frac_len = np.where(has_dot, length - dotpos - 1, 0)
-    first = sign[:, 0].astype(np.int64)
-    int_len = dotpos - first
-    if np.any(frac_len > 2) or np.any(int_len > _MAX_DIGITS) or np.any(int_len + frac_len == 0):
-        return None
-    # Horner over the columns: digits only, then scale by the missing decimals
+    if n > _BLOCK:  # cache-sized blocks: every pass below stays in cache
+        out = np.empty(n, dtype=np.int64)
+        for lo in range(0, n, _BLOCK):
+            part = _parse_block(arr[lo: lo + _BLOCK])
+            if part is None:
+                return None
+            out[lo: lo + _BLOCK] = part
+        return out
+    return _parse_block(arr)
+
+
+_BLOCK = 1 << 15
+
+
+def _parse_block(arr: NDArray[np.bytes_]) -> NDArray[np.int64] | None:
+    """Parse one cache-sized block, character column by character column.
+
+    The ``(n, w)`` byte matrix is transposed once so that each step is a
+    contiguous pass over the block: a small state machine (digits so far,
+    decimals so far, seen a dot, reached the NUL padding) runs across the
+    ``w`` character positions.
+    """
+    n = arr.shape[0]
+    w = arr.dtype.itemsize
+    cols = np.ascontiguousarray(np.ascontiguousarray(arr).view(np.uint8).reshape(n, w).T)
+    first = cols[0]
+    neg = first == 45
+    signed = neg | (first == 43)
+    valid = first != 0
     fen = np.zeros(n, dtype=np.int64)
+    digits = np.zeros(n, dtype=np.int8)
+    decimals = np.zeros(n, dtype=np.int8)
+    seen_dot = np.zeros(n, dtype=bool)
+    ended = np.zeros(n, dtype=bool)
+    value = np.empty(n, dtype=np.uint8)
     for j in range(w):
-        dj = digit[:, j]
-        if not dj.any():
-            continue
-        step = fen * 10 + (b[:, j].astype(np.int64) - 48)
-        np.copyto(fen, step, where=dj)
-    fen *= _POW10[2 - frac_len]
-    neg = b[:, 0] == 45
-    fen[neg] = -fen[neg]
+        c = cols[j]
+        np.subtract(c, 48, out=value)  # uint8 wrap-around: digits are exactly value <= 9
+        is_digit = value <= 9
+        is_nul = c == 0
+        is_dot = c == 46
+        allowed = is_digit | is_dot | is_nul
+        if j == 0:
+            allowed |= signed
+        # nothing but padding after the padding starts; at most one dot
+        valid &= allowed & ~(ended & ~is_nul) & ~(is_dot & seen_dot)
+        live = is_digit & ~ended
+        step = live.view(np.int8)  # 0/1
+        fen *= 1 + 9 * step.astype(np.int64)  # x10 where a digit follows
+        fen += value * step
+        digits += step
+        decimals += step & seen_dot.view(np.int8)
+        seen_dot |= is_dot
+        ended |= is_nul
+    int_digits = digits - decimals
+    valid &= (digits > 0) & (decimals <= 2) & (int_digits <= _MAX_DIGITS)
+    if not valid.all():
+        return None
+    fen *= _POW10[2 - decimals]
+    fen *= 1 - 2 * neg.view(np.int8).astype(np.int64)
     return fen
