@@ -193,7 +193,9 @@ def test_failed_write_leaves_nothing(tmp_path: Path) -> None:
     assert [x.name for x in tmp_path.iterdir()] == ["out.csv"]
 
 
-def test_arrow_and_standard_library_csv_readers_agree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_arrow_and_standard_library_csv_readers_agree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The pyarrow CSV path and the stdlib path read the same portfolio and report the same errors."""
     from custvalue import synthetic
     from custvalue.io import _balances
