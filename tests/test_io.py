@@ -221,3 +221,19 @@ def test_arrow_and_standard_library_csv_readers_agree(
                 read_balances(path)
         errors.append((exc.value.line, exc.value.column, exc.value.customer_id))
     assert errors[0] == errors[1] == (42, "wealth", cells[0])
+
+
+def test_blank_line_keeps_physical_line_numbers(tmp_path: Path) -> None:
+    from custvalue import synthetic
+
+    path = tmp_path / "b.csv"
+    write_balances(synthetic.generate(20, seed=3), path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    cells = lines[30].split(",")
+    cells[lines[0].split(",").index("deposits")] = "-5"
+    lines[30] = ",".join(cells)
+    lines.insert(10, "")  # the bad row moves to physical line 32
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(PortfolioError) as exc:
+        read_balances(path)
+    assert (exc.value.line, exc.value.column) == (32, "deposits")

@@ -609,7 +609,9 @@ def _read_csv_arrow(path: Path, source: str) -> Portfolio | None:
             convert_options=pacsv.ConvertOptions(
                 column_types={name: pa.string() for name in names},
                 strings_can_be_null=False, quoted_strings_can_be_null=False, null_values=[]),
-            parse_options=pacsv.ParseOptions(newlines_in_values=False),
+            # blank lines or quoted newlines would shift line numbers: leave those
+            # files to the standard-library reader, which counts physical lines
+            parse_options=pacsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=False),
         )
     except (pa.ArrowException, OSError):
         return None
