@@ -601,17 +601,17 @@ def _read_csv_arrow(path: Path, source: str) -> Portfolio | None:
     except (OSError, UnicodeDecodeError, StopIteration):
         return None
     _check_header(names, source)
-    if len(set(names)) != len(names):
-        return None
+    if len(set(names)) != len(names) or _has_blank_line(path):
+        return None  # pyarrow skips blank lines, which would shift reported line numbers
     try:
         table = pacsv.read_csv(
             path,
             convert_options=pacsv.ConvertOptions(
                 column_types={name: pa.string() for name in names},
                 strings_can_be_null=False, quoted_strings_can_be_null=False, null_values=[]),
-            # blank lines or quoted newlines would shift line numbers: leave those
-            # files to the standard-library reader, which counts physical lines
-            parse_options=pacsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=False),
+            # quoted newlines would shift line numbers: such files fail here and
+            # go to the standard-library reader, which counts physical lines
+            parse_options=pacsv.ParseOptions(newlines_in_values=False),
         )
     except (pa.ArrowException, OSError):
         return None
@@ -622,6 +622,20 @@ def _read_csv_arrow(path: Path, source: str) -> Portfolio | None:
         return columns.pop(name)
 
     return _from_arrow(read, names, len(columns[names[0]]), source, first_line=2)
+
+
+def _has_blank_line(path: Path, chunk: int = 1 << 26) -> bool:
+    """Whether the file has an empty line (a fast byte scan, no decoding)."""
+    with path.open("rb") as fh:
+        data = fh.read(chunk)
+        if data.startswith((b"\n", b"\r\n")):
+            return True
+        while data:
+            if b"\n\n" in data or b"\n\r\n" in data:
+                return True
+            block = fh.read(chunk)
+            data = data[-2:] + block if block else b""
+    return False
 
 
 def _from_arrow(read: Callable[[str], Any], names: Sequence[str], n: int, source: str, *,
