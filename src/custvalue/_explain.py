@@ -133,6 +133,12 @@ def explain_customer(result: TierResult, customer_id: str) -> Explanation:
                        tuple(traces), tuple(lines))
 
 
+def _pct(part: int, whole: int) -> str:
+    """``part / whole`` as a percentage with two decimals, rounded half up, in integers."""
+    hundredths = (2 * 10000 * part + whole) // (2 * whole) if whole else 0
+    return f"{hundredths // 100}.{hundredths % 100:02d}%"
+
+
 def summary_text(result: TierResult) -> str:
     policy = result.policy
     c = result.counts()
@@ -140,18 +146,14 @@ def summary_text(result: TierResult) -> str:
     aum = result.portfolio.aum(policy.aum)[:, result.portfolio.months.index(result.as_of)]
     total = int(aum.sum()) or 1
     by_tier = np.zeros(len(policy.tier_order), dtype=np.int64)
-    held = np.flatnonzero(result.tier >= 0)
-    if held.size:
-        order = held[np.argsort(result.tier[held], kind="stable")]
-        t = result.tier[order]
-        starts = np.flatnonzero(np.r_[True, t[1:] != t[:-1]])
-        by_tier[t[starts]] = np.add.reduceat(aum[order], starts)
+    held = result.tier >= 0
+    np.add.at(by_tier, result.tier[held].astype(np.intp), aum[held])  # exact int64
     lines = [f"as of {result.as_of}, policy {policy.name!r}: {len(result):,} customers, "
              f"AUM {format_yuan(int(aum.sum()))} yuan",
              "", f"{'tier':<12}{'customers':>12}{'share':>9}{'AUM share':>11}"]
     for k, tier in enumerate(policy.tier_order):
         cnt = c["tier"][tier]
-        lines.append(f"{tier:<12}{cnt:>12,}{100 * cnt / n:>8.2f}%{100 * int(by_tier[k]) / total:>10.2f}%")
+        lines.append(f"{tier:<12}{cnt:>12,}{_pct(cnt, n):>9}{_pct(int(by_tier[k]), total):>11}")
     lines += ["", "status:    " + ", ".join(f"{k} {v:,}" for k, v in c["status"].items()),
               "movement:  " + ", ".join(f"{k} {v:,}" for k, v in c["movement"].items()),
               "churned:   " + (", ".join(f"{k} {v:,}" for k, v in c["churned"].items() if v) or "none"),

@@ -748,16 +748,9 @@ def migration_matrix(
     cell = f * k + t
     counts = np.bincount(cell, minlength=k * k).reshape(k, k)
     total = np.zeros(k * k, dtype=np.int64)
-    np.add.at(total, cell, aum) if aum.size < 1024 else _add_sorted(total, cell, aum)
+    np.add.at(total, cell, aum)  # exact int64 accumulation
     return MigrationMatrix((*tier_order, "(none)"), _ro(counts), _ro(total.reshape(k, k)),
                            from_label, to_label)
-
-
-def _add_sorted(total: NDArray[np.int64], cell: NDArray[np.int64], aum: NDArray[np.int64]) -> None:
-    order = np.argsort(cell, kind="stable")
-    c, v = cell[order], aum[order]
-    starts = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
-    total[c[starts]] = np.add.reduceat(v, starts)
 
 
 def tier_migration(
