@@ -17,7 +17,6 @@ Every number comes from the policy document; nothing here is a threshold.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -188,9 +187,3 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
         floor_fen=_ro(floor), window=_ro(window), status_lut=_ro(lut),
         tier_rule_bits=_ro(bits), history_needed=max([*spans, 0]) + 1, coded_features=coded,
     )
-
-
-def feature_scales(policy: Policy, features: tuple[FeatureSpec, ...]) -> Mapping[str, int]:
-    """Fen per policy unit for each feature (1 for counts and card codes)."""
-    return {f.name: (1 if f.column == "card_level" or f.op == "run" else policy.scale)
-            for f in features}
