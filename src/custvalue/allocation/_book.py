@@ -179,6 +179,21 @@ class AllocationPolicy:
         if not isinstance(self.allow_cross_branch, bool):
             raise AllocationError("allow_cross_branch must be a bool")
 
+    @classmethod
+    def from_tier_policy(cls, policy: Any, *, allow_cross_branch: bool = False) -> AllocationPolicy:
+        """Take the minimum tier and tier order from a tier policy document.
+
+        ``policy`` is a :class:`custvalue.Policy`; its ``minimum_allocation_tier``
+        (default ``"gold"`` in the shipped policy) and ``tier_order`` are used.
+
+        >>> from custvalue import default_policy
+        >>> AllocationPolicy.from_tier_policy(default_policy()).eligible_tiers
+        ('core', 'growth', 'platinum', 'gold')
+        """
+        order = tuple(policy.tier_order)
+        minimum = policy.minimum_allocation_tier or order[-1]
+        return cls(min_tier=minimum, tier_order=order, allow_cross_branch=allow_cross_branch)
+
     @property
     def eligible_tiers(self) -> tuple[str, ...]:
         """Tiers at or above :attr:`min_tier`."""
