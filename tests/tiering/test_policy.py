@@ -382,3 +382,47 @@ def test_changing_a_number_in_the_document_changes_results(tmp_path: Path) -> No
     d["tiers"][2]["status_bands"] = _bands(("observation", "[1..1]"), ("attention", "[2..2]"))
     d["tiers"][2]["aum_floor"] = 400000
     assert evaluate(p, load_policy(d)).row("W7")["tier"] == "gold"
+
+
+def test_more_than_64_tier_rules_is_a_clear_error() -> None:
+    from custvalue import compile_policy, default_policy
+    from custvalue.policy import PolicyError
+
+    doc = default_policy().to_dict()
+    doc["tiers"][1]["criteria"] = [
+        {"id": f"c{i}", "when": {"mortgage_loan": f">= {i + 1}"}} for i in range(60)
+    ]
+    with pytest.raises(PolicyError) as exc:
+        compile_policy(load_policy(doc))
+    assert exc.value.path == "tiers" and "64" in str(exc.value)
+
+
+def test_policies_with_more_than_16_rules_agree_with_the_reference() -> None:
+    """Above 16 rules the kernel takes its general path (argmax, 64-bit reasons)."""
+    import numpy as np
+
+    from custvalue import MONEY_COLUMNS
+    from custvalue._tier_reference import reference_evaluate
+
+    doc = default_policy().to_dict()
+    doc["tiers"][2]["criteria"] = [
+        {"id": f"m{i}", "when": {"mortgage_loan": f"[{1_000_000 + 100_000 * i}..{1_100_000 + 100_000 * i})"}}
+        for i in range(12)
+    ]
+    policy = load_policy(doc)
+    assert len(compile_policy(policy).rule_ids) > 16
+    rng = np.random.default_rng(5)
+    n, t = 200, 15
+    arrays = {c: np.zeros((n, t), dtype=np.int64) for c in MONEY_COLUMNS}
+    arrays["deposits"] = rng.integers(0, 900_000_00, (n, t))
+    arrays["mortgage_loan"] = np.repeat(rng.integers(0, 2_500_000_00, (n, 1)), t, axis=1)
+    p = Portfolio.from_arrays(customer_ids=[f"c{i}" for i in range(n)], branch_ids=["b"] * n,
+                              start="2025-08", **arrays)
+    r = evaluate(p, policy)
+    for i in range(n):
+        cols = {c: p.column(c)[i].tolist() for c in (*MONEY_COLUMNS, "card_level")}
+        ref = reference_evaluate(policy, cols, 0, t - 1)
+        row = r.row(f"c{i}")
+        assert (row["tier"], row["status"], row["months_below"], row["churned_tier"]) == (
+            ref["tier"], ref["status"], ref["months_below"], ref["churned_tier"]), i
+        assert row["reasons"] and all(x.startswith(row["tier"] + ".") for x in row["reasons"])

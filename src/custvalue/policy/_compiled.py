@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._arrays import readonly as _ro
-from ._document import STATUSES, FeatureSpec, Policy
+from ._document import STATUSES, FeatureSpec, Policy, PolicyError
 
 __all__ = ["CompiledPolicy", "compile_policy"]
 
@@ -155,6 +155,10 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
     from ..rules import compile_table, match_unary_tests, parse_unary_tests
 
     table, features, rule_tier = build_tier_table(policy)
+    if len(rule_tier) > 64:
+        raise PolicyError(f"tiers: the policy has {len(rule_tier)} tier rules; at most 64 are "
+                          "supported (each result records its deciding rules as a 64-bit set)",
+                          path="tiers")
     scales = {f.name: (1 if f.column == "card_level" or f.op == "run" else policy.scale)
               for f in features}
     compiled_table = compile_table(table, scales=scales)
