@@ -733,6 +733,16 @@ class MigrationMatrix:
     def __repr__(self) -> str:
         return f"<MigrationMatrix {self.from_label} → {self.to_label}>\n{self.text()}"
 
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{html.escape(lab)}</th>" for lab in self.labels)
+        rows = "".join(
+            f"<tr><th>{html.escape(lab)}</th>"
+            + "".join(f"<td title='{format_yuan(int(a))} yuan'>{int(c):,}</td>"
+                      for c, a in zip(crow, arow, strict=True)) + "</tr>"
+            for lab, crow, arow in zip(self.labels, self.counts.tolist(), self.aum.tolist(), strict=True))
+        return (f"<div><b>Migration</b> {html.escape(self.from_label)} → {html.escape(self.to_label)} "
+                f"(customers; hover for AUM)<table><tr><th></th>{head}</tr>{rows}</table></div>")
+
 
 def migration_matrix(
     from_tier: NDArray[Any], to_tier: NDArray[Any], aum: NDArray[np.int64],

@@ -210,3 +210,17 @@ def test_what_if_floor_change_moves_the_explained_customer() -> None:
     assert r.row("B")["tier"] == "gold"
     text = str(r.explain("B"))
     assert "gold.aum" in text and "612,345.00" in text
+
+
+def test_migration_matrix_renders_in_notebooks() -> None:
+    import numpy as np
+
+    from custvalue import migration_matrix
+
+    m = migration_matrix(np.array([0, 1, -1]), np.array([1, 1, 0]), np.array([100, 250, 7]),
+                         ("a", "b"), from_label="x", to_label="y")
+    assert m.counts.tolist() == [[0, 1, 0], [0, 1, 0], [1, 0, 0]]
+    assert m.aum.tolist() == [[0, 100, 0], [0, 250, 0], [7, 0, 0]]
+    html = m._repr_html_()
+    assert "<table>" in html and "(none)" in html and "2.50 yuan" in html
+    assert "x → y" in repr(m)
