@@ -172,6 +172,8 @@ def _policy(args: argparse.Namespace, out: TextIO, parser: Callable[[], object])
         cp = compile_policy(pol)
         out.write(f"{args.file}: valid policy {pol.name!r} — {len(pol.tiers)} tiers, "
                   f"{len(cp.rule_ids)} rules, needs {cp.history_needed + 1} months of history\n")
+        for warning in cp.warnings():
+            out.write(f"warning: {warning}\n")
         return 0
     if args.policy_command == "export":
         pol = load_policy(args.policy) if args.policy else default_policy()

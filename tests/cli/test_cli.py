@@ -193,3 +193,16 @@ def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert __version__ in capsys.readouterr().out
     code, out, _ = _run()
     assert code == 0 and "evaluate" in out
+
+
+def test_policy_check_warns_about_a_shadowed_criterion(tmp_path: Path) -> None:
+    pol = tmp_path / "p.json"
+    assert _run("policy", "export", "--out", str(pol))[0] == 0
+    doc = json.loads(pol.read_text())
+    doc["tiers"][1]["criteria"][0]["when"] = {"card_spend_12m": ">= 50000"}  # below platinum's 100,000
+    pol.write_text(json.dumps(doc))
+    code, out, _ = _run("policy", "check", str(pol))
+    assert code == 0
+    assert "warning: tiers[2].criteria[0] (rule platinum.card_spend): rule can never fire" in out
+    code, out, _ = _run("policy", "show")
+    assert "warning" not in out

@@ -75,6 +75,29 @@ class CompiledPolicy:
     tier_rule_bits: NDArray[np.uint64]
     history_needed: int
     coded_features: tuple[str, ...] = ()
+    findings: tuple[Any, ...] = ()
+
+    def warnings(self) -> tuple[str, ...]:
+        """Static findings about the tier table, worded with document paths.
+
+        The rules engine's validation runs at compile time: a criterion that
+        can never decide a tier because an earlier (higher) rule always covers
+        it is reported here (``custvalue policy check`` prints these).
+
+        >>> from custvalue import default_policy, load_policy
+        >>> compile_policy(default_policy()).warnings()
+        ()
+        >>> doc = default_policy().to_dict()
+        >>> doc["tiers"][1]["criteria"][0]["when"] = {"card_spend_12m": ">= 50000"}
+        >>> print(compile_policy(load_policy(doc)).warnings()[0])  # doctest: +ELLIPSIS
+        tiers[2].criteria[0] (rule platinum.card_spend): rule can never fire: ...
+        """
+        paths = rule_paths(self.policy)
+        out = []
+        for f in self.findings:
+            where = paths.get(f.rule_id or "", "tiers")
+            out.append(f"{where} (rule {f.rule_id}): {f.message}" if f.rule_id else f"{where}: {f.message}")
+        return tuple(out)
 
     @property
     def rule_ids(self) -> tuple[str, ...]:
@@ -89,6 +112,19 @@ class CompiledPolicy:
 
 def _feature_span(f: FeatureSpec) -> int:
     return f.lag + (0 if f.op == "value" else f.window)
+
+
+def rule_paths(policy: Policy) -> dict[str, str]:
+    """Document path of each tier-table rule id (``platinum.card_spend`` -> ``tiers[2].criteria[0]``)."""
+    paths: dict[str, str] = {}
+    for i, t in enumerate(policy.tiers):
+        if t.aum_floor is not None:
+            paths[f"{t.id}.aum"] = f"tiers[{i}].aum_floor"
+        for j, c in enumerate(t.criteria):
+            paths[f"{t.id}.{c.id}"] = f"tiers[{i}].criteria[{j}]"
+        if t.is_catch_all:
+            paths[f"{t.id}.default"] = f"tiers[{i}]"
+    return paths
 
 
 def build_tier_table(policy: Policy) -> tuple[Any, tuple[FeatureSpec, ...], list[int]]:
@@ -152,7 +188,7 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
     >>> cp.history_needed
     13
     """
-    from ..rules import compile_table, match_unary_tests, parse_unary_tests
+    from ..rules import compile_table, match_unary_tests, parse_unary_tests, validate_table
 
     table, features, rule_tier = build_tier_table(policy)
     if len(rule_tier) > 64:
@@ -190,4 +226,6 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
         rule_tier=_ro(np.array(rule_tier, dtype=np.int8)), aum_rule=_ro(aum_rule),
         floor_fen=_ro(floor), window=_ro(window), status_lut=_ro(lut),
         tier_rule_bits=_ro(bits), history_needed=max([*spans, 0]) + 1, coded_features=coded,
+        # a FIRST table with a catch-all has no gaps; report what can matter to an analyst
+        findings=tuple(f for f in validate_table(table) if f.severity != "info"),
     )
