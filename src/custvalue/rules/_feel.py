@@ -11,6 +11,7 @@ Numbers are exact :class:`decimal.Decimal` values.  Values at run time are
 
 from __future__ import annotations
 
+import abc
 import decimal
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
@@ -96,6 +97,19 @@ class FeelSyntaxError(CustvalueError, ValueError):
 # --------------------------------------------------------------------------- AST
 
 
+class _Node(abc.ABC):
+    """Base of the syntax-tree nodes: ``str(node)`` is its canonical FEEL text."""
+
+    __slots__ = ()
+
+    @abc.abstractmethod
+    def to_feel(self) -> str:
+        """Render as canonical FEEL text."""
+
+    def __str__(self) -> str:
+        return self.to_feel()
+
+
 def _fmt_number(value: Decimal) -> str:
     text = format(value, "f")
     return text
@@ -106,7 +120,7 @@ def _fmt_string(value: str) -> str:
 
 
 @attrs.frozen
-class NumberLit:
+class NumberLit(_Node):
     """A number literal (exact :class:`~decimal.Decimal`, may be negative)."""
 
     value: Decimal
@@ -115,12 +129,9 @@ class NumberLit:
         """Render as canonical FEEL text."""
         return _fmt_number(self.value)
 
-    def __str__(self) -> str:
-        return self.to_feel()
-
 
 @attrs.frozen
-class StringLit:
+class StringLit(_Node):
     """A string literal."""
 
     value: str
@@ -129,12 +140,9 @@ class StringLit:
         """Render as canonical FEEL text."""
         return _fmt_string(self.value)
 
-    def __str__(self) -> str:
-        return self.to_feel()
-
 
 @attrs.frozen
-class BoolLit:
+class BoolLit(_Node):
     """``true`` or ``false``."""
 
     value: bool
@@ -143,24 +151,18 @@ class BoolLit:
         """Render as canonical FEEL text."""
         return "true" if self.value else "false"
 
-    def __str__(self) -> str:
-        return self.to_feel()
-
 
 @attrs.frozen
-class NullLit:
+class NullLit(_Node):
     """``null``."""
 
     def to_feel(self) -> str:
         """Render as canonical FEEL text."""
         return "null"
 
-    def __str__(self) -> str:
-        return self.to_feel()
-
 
 @attrs.frozen
-class Name:
+class Name(_Node):
     """A simple name (``[A-Za-z_][A-Za-z0-9_]*``, not a keyword)."""
 
     name: str
@@ -169,12 +171,9 @@ class Name:
         """Render as canonical FEEL text."""
         return self.name
 
-    def __str__(self) -> str:
-        return self.to_feel()
-
 
 @attrs.frozen
-class Neg:
+class Neg(_Node):
     """Unary minus of a non-literal operand."""
 
     operand: Expr
@@ -183,12 +182,9 @@ class Neg:
         """Render as canonical FEEL text."""
         return f"-({self.operand.to_feel()})"
 
-    def __str__(self) -> str:
-        return self.to_feel()
-
 
 @attrs.frozen
-class BinOp:
+class BinOp(_Node):
     """Arithmetic ``+ - * /``."""
 
     op: str
@@ -200,12 +196,9 @@ class BinOp:
         prec = _prec(self)
         return f"{_wrap(self.left, prec, False)} {self.op} {_wrap(self.right, prec, True)}"
 
-    def __str__(self) -> str:
-        return self.to_feel()
-
 
 @attrs.frozen
-class Compare:
+class Compare(_Node):
     """Comparison ``= != < <= > >=`` (non-associative)."""
 
     op: str
@@ -216,12 +209,9 @@ class Compare:
         """Render as canonical FEEL text."""
         return f"{_wrap(self.left, 3, True)} {self.op} {_wrap(self.right, 3, True)}"
 
-    def __str__(self) -> str:
-        return self.to_feel()
-
 
 @attrs.frozen
-class And:
+class And(_Node):
     """Three-valued conjunction."""
 
     left: Expr
@@ -231,12 +221,9 @@ class And:
         """Render as canonical FEEL text."""
         return f"{_wrap(self.left, 2, False)} and {_wrap(self.right, 2, True)}"
 
-    def __str__(self) -> str:
-        return self.to_feel()
-
 
 @attrs.frozen
-class Or:
+class Or(_Node):
     """Three-valued disjunction."""
 
     left: Expr
@@ -246,12 +233,9 @@ class Or:
         """Render as canonical FEEL text."""
         return f"{_wrap(self.left, 1, False)} or {_wrap(self.right, 1, True)}"
 
-    def __str__(self) -> str:
-        return self.to_feel()
-
 
 @attrs.frozen
-class Not:
+class Not(_Node):
     """``not(expr)``: three-valued negation."""
 
     operand: Expr
@@ -259,9 +243,6 @@ class Not:
     def to_feel(self) -> str:
         """Render as canonical FEEL text."""
         return f"not({self.operand.to_feel()})"
-
-    def __str__(self) -> str:
-        return self.to_feel()
 
 
 Expr: TypeAlias = (
@@ -295,7 +276,7 @@ def _wrap(expr: Expr, prec: int, right: bool) -> str:
 
 
 @attrs.frozen
-class CompareTest:
+class CompareTest(_Node):
     """``< x``, ``<= x``, ``> x``, ``>= x``, ``= x`` or ``!= x``."""
 
     op: str
@@ -305,12 +286,9 @@ class CompareTest:
         """Render as canonical FEEL text."""
         return f"{self.op} {self.endpoint.to_feel()}"
 
-    def __str__(self) -> str:
-        return self.to_feel()
-
 
 @attrs.frozen
-class EqualTest:
+class EqualTest(_Node):
     """A bare endpoint: the input must equal it (``"diamond"``, ``3``, ``null``)."""
 
     endpoint: Expr
@@ -319,12 +297,9 @@ class EqualTest:
         """Render as canonical FEEL text."""
         return self.endpoint.to_feel()
 
-    def __str__(self) -> str:
-        return self.to_feel()
-
 
 @attrs.frozen
-class IntervalTest:
+class IntervalTest(_Node):
     """An interval ``[a..b]``; ``low_closed``/``high_closed`` give the bracket kinds."""
 
     low: Expr
@@ -338,20 +313,14 @@ class IntervalTest:
         hb = "]" if self.high_closed else ")"
         return f"{lb}{self.low.to_feel()}..{self.high.to_feel()}{hb}"
 
-    def __str__(self) -> str:
-        return self.to_feel()
-
 
 @attrs.frozen
-class AnyTest:
+class AnyTest(_Node):
     """``-``: matches every value including null."""
 
     def to_feel(self) -> str:
         """Render as canonical FEEL text."""
         return "-"
-
-    def __str__(self) -> str:
-        return self.to_feel()
 
 
 SimpleTest: TypeAlias = CompareTest | EqualTest | IntervalTest
@@ -362,7 +331,7 @@ def _tests_tuple(tests: Iterable[SimpleTest]) -> tuple[SimpleTest, ...]:
 
 
 @attrs.frozen
-class UnaryTests:
+class UnaryTests(_Node):
     """Parsed input entry: ``-``, a list of simple tests, or ``not(list)``.
 
     ``tests`` is empty exactly for ``-``.
@@ -388,9 +357,6 @@ class UnaryTests:
             return "-"
         body = ", ".join(t.to_feel() for t in self.tests)
         return f"not({body})" if self.negated else body
-
-    def __str__(self) -> str:
-        return self.to_feel()
 
 
 # --------------------------------------------------------------------------- tokenizer
