@@ -7,7 +7,7 @@ import json
 
 import hypothesis.strategies as st
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 
 from custvalue.allocation import (
     DocumentError,
@@ -125,3 +125,67 @@ def test_ledger_round_trip_and_paths() -> None:
     bad["adjustments"][0]["credits"][0][1] += 1
     with pytest.raises(DocumentError, match=r"\$\.adjustments\[0\]"):
         SalesLedger.from_dict(bad)
+
+
+# --------------------------------------------------------------------------- batch registration
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(-(2**58), 2**58), st.sampled_from(["M1", "M2", "M3"]),
+                          st.sampled_from(["M1", "M2", "M3", None]), st.integers(0, 40)),
+                max_size=25),
+       st.sampled_from([(7000, 3000), (10000, 0), (3333, 6667), (5000, 5000)]))
+def test_register_many_equals_register_one_by_one(rows: list[tuple[int, str, str | None, int]],
+                                                   split: tuple[int, int]) -> None:
+    from custvalue.allocation import SalesLedger, SalesSplit
+
+    base = SalesLedger.create({"M1": "B1", "M2": "B1", "M3": "B2"},
+                              SalesSplit(seller_bp=split[0], referrer_bp=split[1]))
+    one = base
+    for i, (amount, seller, referrer, day) in enumerate(rows):
+        one = one.register(f"S{i}", customer_id=f"C{i}", product="fund", amount=amount,
+                           date=dt.date(2026, 1, 1) + dt.timedelta(days=day),
+                           seller=seller, referrer=referrer)
+    many = base.register_many(
+        [f"S{i}" for i in range(len(rows))], customer_ids=[f"C{i}" for i in range(len(rows))],
+        products=["fund"] * len(rows), amounts=[r[0] for r in rows],
+        dates=[dt.date(2026, 1, 1) + dt.timedelta(days=r[3]) for r in rows],
+        sellers=[r[1] for r in rows], referrers=[r[2] for r in rows])
+    assert many.sales == one.sales
+    for by in ("manager", "branch"):
+        assert many.performance(by).as_dict() == one.performance(by).as_dict()  # type: ignore[arg-type]
+
+
+def test_register_many_is_all_or_nothing() -> None:
+    from custvalue.allocation import SalesError, SalesLedger
+
+    ledger = SalesLedger.create({"M1": "B1"}).register(
+        "S0", customer_id="C0", product="p", amount=1, date=dt.date(2026, 1, 1), seller="M1")
+    kw = {"customer_ids": ["C1", "C2"], "products": ["p", "p"], "amounts": [1, 2],
+          "dates": [dt.date(2026, 1, 2)] * 2}
+    with pytest.raises(SalesError, match="'S2': seller is not in the manager registry"):
+        ledger.register_many(["S1", "S2"], sellers=["M1", "MX"], **kw)  # type: ignore[arg-type]
+    with pytest.raises(SalesError, match="'S0' is already registered"):
+        ledger.register_many(["S0", "S2"], sellers=["M1", "M1"], **kw)  # type: ignore[arg-type]
+    with pytest.raises(SalesError, match="appears twice"):
+        ledger.register_many(["S1", "S1"], sellers=["M1", "M1"], **kw)  # type: ignore[arg-type]
+    with pytest.raises(SalesError, match="amounts must be"):
+        ledger.register_many(["S1", "S2"], sellers=["M1", "M1"], customer_ids=["C1", "C2"],
+                             products=["p", "p"], amounts=[1.5, 2.0],
+                             dates=[dt.date(2026, 1, 2)] * 2)
+    assert len(ledger.sales) == 1
+
+
+def test_register_many_scales_linearly() -> None:
+    """100k sales in one batch (the one-by-one path would copy the ledger 100k times)."""
+    import numpy as np
+
+    from custvalue.allocation import SalesLedger
+
+    n = 100_000
+    ledger = SalesLedger.create({"M1": "B1", "M2": "B2"}).register_many(
+        np.char.add("S", np.arange(n).astype(str)), customer_ids=np.full(n, "C"),
+        products=np.full(n, "fund"), amounts=np.arange(n, dtype=np.int64),
+        dates=np.full(n, np.datetime64("2026-10-01")), sellers=np.full(n, "M1"),
+        referrers=np.full(n, "M2"))
+    perf = ledger.performance("branch").as_dict()
+    assert sum(perf.values()) == n * (n - 1) // 2

@@ -14,7 +14,7 @@ date, so a closed period's figures are never rewritten.
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import attrs
@@ -138,6 +138,22 @@ class Performance:
         return dict(zip(self.ids.tolist(), self.totals.tolist(), strict=True))
 
 
+def _str_column(values: object, name: str, n: int | None = None) -> NDArray[np.str_]:
+    """A column of strings as a numpy ``str`` array, checked for type and length."""
+    arr = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
+    if arr.ndim != 1 or (n is not None and arr.shape[0] != n):
+        raise SalesError(f"{name} must be a sequence of {n if n is not None else 'n'} strings")
+    if arr.dtype.kind == "O":
+        items = arr.tolist()
+        bad = next((i for i, v in enumerate(items) if not isinstance(v, str)), None)
+        if bad is not None:
+            raise SalesError(f"{name} must hold strings, got {items[bad]!r} at position {bad}")
+        return np.array(items, dtype=str) if items else np.empty(0, "<U1")
+    if arr.dtype.kind != "U":
+        raise SalesError(f"{name} must hold strings, got dtype {arr.dtype}")
+    return arr
+
+
 def _check_amount(amount: object, sale_id: str) -> int:
     if not isinstance(amount, int | np.integer) or isinstance(amount, bool | np.bool_):
         raise SalesError(
@@ -177,6 +193,8 @@ class SalesLedger:
     sales: tuple[Sale, ...] = ()
     adjustments: tuple[CreditAdjustment, ...] = ()
     _index: Mapping[str, int] = attrs.field(factory=dict, repr=False)
+    _rows: tuple[NDArray[np.int32], NDArray[np.str_], NDArray[np.int64]] | None = attrs.field(
+        default=None, init=False, repr=False)
 
     @classmethod
     def create(cls, managers: Mapping[str, str], split: SalesSplit | None = None) -> SalesLedger:
@@ -238,6 +256,103 @@ class SalesLedger:
             sales=(*self.sales, sale),
             index={**self._index, sale_id: len(self.sales)},
         )
+
+    def register_many(
+        self,
+        sale_ids: Sequence[str] | NDArray[Any],
+        *,
+        customer_ids: Sequence[str] | NDArray[Any],
+        products: Sequence[str] | NDArray[Any],
+        amounts: Sequence[int] | NDArray[np.integer[Any]],
+        dates: Sequence[_dt.date] | NDArray[np.datetime64],
+        sellers: Sequence[str] | NDArray[Any],
+        referrers: Sequence[str | None] | NDArray[Any] | None = None,
+    ) -> SalesLedger:
+        """Register many sales at once: all-or-nothing, linear in the batch.
+
+        Validation and the seller/referrer credit split are vectorised (the
+        same largest-remainder split as :meth:`register`, seller first on
+        ties).  A referrer of ``None`` or ``""`` means no referrer.  Any bad
+        sale raises :class:`SalesError` naming it and registers nothing.
+
+        Examples
+        --------
+        >>> import datetime
+        >>> ledger = SalesLedger.create({"M1": "B1", "M2": "B1"})
+        >>> ledger = ledger.register_many(
+        ...     ["S1", "S2"], customer_ids=["C1", "C2"], products=["fund", "bond"],
+        ...     amounts=[100_001, 5], dates=[datetime.date(2026, 10, 3)] * 2,
+        ...     sellers=["M1", "M2"], referrers=["M2", None])
+        >>> ledger.credits_of("S1"), ledger.credits_of("S2")
+        ({'M1': 70001, 'M2': 30000}, {'M2': 5})
+        """
+        ids = _str_column(sale_ids, "sale_ids")
+        n = ids.shape[0]
+        if n == 0:
+            return self
+        cust = _str_column(customer_ids, "customer_ids", n)
+        prod = _str_column(products, "products", n)
+        sell = _str_column(sellers, "sellers", n)
+        if referrers is None:
+            ref = np.full(n, "", dtype=str)
+        else:
+            raw = np.asarray(referrers, dtype=object)
+            if raw.shape != (n,):
+                raise SalesError(f"referrers has {raw.size} entries, expected {n}")
+            ref = _str_column(np.where(raw == np.array(None), "", raw), "referrers", n)
+        amt_raw = np.asarray(amounts)
+        if amt_raw.shape != (n,) or amt_raw.dtype.kind not in "iu":
+            raise SalesError("amounts must be n integers of fen (convert money with custvalue.to_fen)")
+        if amt_raw.dtype.kind == "u" and n and int(amt_raw.max()) > _INT64_MAX:
+            raise SalesError(f"sale {str(ids[int(np.argmax(amt_raw))])!r}: amount is outside the int64 range")
+        amt = amt_raw.astype(np.int64)
+        if isinstance(dates, np.ndarray) and dates.dtype.kind == "M":
+            days = dates.astype("datetime64[D]")
+        else:
+            seq = list(dates)
+            bad = next((i for i, d in enumerate(seq) if not isinstance(d, _dt.date)
+                        or isinstance(d, _dt.datetime)), None)
+            if bad is not None:
+                raise SalesError(f"sale {str(ids[bad])!r}: date must be a datetime.date, got {seq[bad]!r}")
+            days = np.array(seq, dtype="datetime64[D]")
+        if days.shape != (n,):
+            raise SalesError(f"dates has {days.size} entries, expected {n}")
+        uniq, counts = np.unique(ids, return_counts=True)
+        if (counts > 1).any():
+            raise SalesError(f"sale {str(uniq[int(np.argmax(counts > 1))])!r} appears twice in the batch")
+        taken = self._index.keys() & set(ids.tolist())
+        if taken:
+            raise SalesError(f"sale {sorted(taken)[0]!r} is already registered")
+        mids = np.array([m for m, _ in self.managers], dtype=str)
+        for role, col, optional in (("seller", sell, False), ("referrer", ref, True)):
+            unknown = ~np.isin(col, mids) & ~((col == "") if optional else False)
+            if unknown.any():
+                i = int(np.argmax(unknown))
+                raise SalesError(f"sale {str(ids[i])!r}: {role} is not in the manager registry",
+                                 manager_id=str(col[i]))
+        two = (ref != "") & (ref != sell) & (self.split.referrer_bp > 0)
+        seller_part = amt.copy()
+        referrer_part = np.zeros(n, dtype=np.int64)
+        k = int(np.count_nonzero(two))
+        if k:
+            rows = np.repeat(amt[two], 2)
+            bp = np.tile(np.array([self.split.seller_bp, self.split.referrer_bp], np.int64), k)
+            parts = split_amounts(rows, bp, np.tile(np.array([0, 1], np.int64), k),
+                                  np.arange(0, 2 * k, 2, dtype=np.int64), np.full(k, 2, np.int64))
+            seller_part[two] = parts[0::2]
+            referrer_part[two] = parts[1::2]
+        start = len(self.sales)
+        new_sales = tuple(
+            Sale(sid, c, pr, int(a), d, sl, rf or None,
+                 ((sl, int(sp)), (rf, int(rp))) if t else ((sl, int(sp)),))
+            for sid, c, pr, a, d, sl, rf, sp, rp, t in zip(
+                ids.tolist(), cust.tolist(), prod.tolist(), amt.tolist(), days.tolist(),
+                sell.tolist(), ref.tolist(), seller_part.tolist(), referrer_part.tolist(),
+                two.tolist(), strict=True)
+        )
+        index = dict(self._index)
+        index.update(zip(ids.tolist(), range(start, start + n), strict=True))
+        return attrs.evolve(self, sales=(*self.sales, *new_sales), index=index)
 
     def sale(self, sale_id: str) -> Sale:
         """The registered sale ``sale_id``."""
@@ -308,6 +423,13 @@ class SalesLedger:
         return attrs.evolve(self, adjustments=(*self.adjustments, adj))
 
     def _credit_rows(self) -> tuple[NDArray[np.int32], NDArray[np.str_], NDArray[np.int64]]:
+        if self._rows is not None:
+            return self._rows
+        rows = self._build_credit_rows()
+        object.__setattr__(self, "_rows", rows)  # a cache on an immutable ledger
+        return rows
+
+    def _build_credit_rows(self) -> tuple[NDArray[np.int32], NDArray[np.str_], NDArray[np.int64]]:
         days: list[int] = []
         mgrs: list[str] = []
         amts: list[int] = []
