@@ -13,6 +13,7 @@ over customers in Python.
 
 from __future__ import annotations
 
+import functools
 import html
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, Final
@@ -58,13 +59,19 @@ RESULT_COLUMNS: Final[tuple[str, ...]] = (
 )
 
 
+@functools.lru_cache(maxsize=16)
+def _compiled_for(policy: Policy) -> CompiledPolicy:
+    """Compilation is pure and policies are immutable values: reuse recent compilations."""
+    return compile_policy(policy)
+
+
 def _as_compiled(policy: Policy | CompiledPolicy | None) -> CompiledPolicy:
     if policy is None:
-        return compile_policy(default_policy())
+        return _compiled_for(default_policy())
     if isinstance(policy, CompiledPolicy):
         return policy
     if isinstance(policy, Policy):
-        return compile_policy(policy)
+        return _compiled_for(policy)
     raise TypeError(f"expected a Policy or CompiledPolicy, got {type(policy).__name__}")
 
 

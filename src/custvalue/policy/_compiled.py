@@ -75,7 +75,22 @@ class CompiledPolicy:
     tier_rule_bits: NDArray[np.uint64]
     history_needed: int
     coded_features: tuple[str, ...] = ()
-    findings: tuple[Any, ...] = ()
+    _findings: tuple[Any, ...] | None = attrs.field(default=None, init=False, repr=False)
+
+    @property
+    def findings(self) -> tuple[Any, ...]:
+        """The rules engine's static findings on the tier table (computed on first use).
+
+        A FIRST table ending in a catch-all has no gaps; warnings and errors
+        (e.g. a rule an earlier rule always covers) are kept.
+        """
+        if self._findings is None:
+            from ..rules import validate_table
+
+            found = tuple(f for f in validate_table(self.table) if f.severity != "info")
+            object.__setattr__(self, "_findings", found)
+        assert self._findings is not None
+        return self._findings
 
     def warnings(self) -> tuple[str, ...]:
         """Static findings about the tier table, worded with document paths.
@@ -188,7 +203,7 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
     >>> cp.history_needed
     13
     """
-    from ..rules import compile_table, match_unary_tests, parse_unary_tests, validate_table
+    from ..rules import compile_table, match_unary_tests, parse_unary_tests
 
     table, features, rule_tier = build_tier_table(policy)
     if len(rule_tier) > 64:
@@ -226,6 +241,4 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
         rule_tier=_ro(np.array(rule_tier, dtype=np.int8)), aum_rule=_ro(aum_rule),
         floor_fen=_ro(floor), window=_ro(window), status_lut=_ro(lut),
         tier_rule_bits=_ro(bits), history_needed=max([*spans, 0]) + 1, coded_features=coded,
-        # a FIRST table with a catch-all has no gaps; report what can matter to an analyst
-        findings=tuple(f for f in validate_table(table) if f.severity != "info"),
     )
