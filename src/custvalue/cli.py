@@ -11,10 +11,12 @@ import argparse
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TextIO
 
 from . import __version__
 from ._errors import CustvalueError
+from .io._atomic import _atomic_write
 
 __all__ = ["main"]
 
@@ -177,7 +179,15 @@ def _policy(args: argparse.Namespace, out: TextIO, parser: Callable[[], object])
         return 0
     if args.policy_command == "export":
         pol = load_policy(args.policy) if args.policy else default_policy()
-        pol.dump(args.out, format=args.format)
+        fmt = args.format or Path(args.out).suffix.lstrip(".").lower()
+        if not args.policy and fmt == "toml":
+            # the shipped document itself, with its comments: the best start for an edit
+            def write(tmp: Path) -> None:
+                tmp.write_text(default_policy_text(), encoding="utf-8")
+
+            _atomic_write(args.out, write)
+        else:
+            pol.dump(args.out, format=args.format)
         out.write(f"wrote policy {pol.name!r} to {args.out}\n")
         return 0
     parser()
@@ -226,6 +236,12 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
         if args.command == "policy":
             return _policy(args, out, lambda: parser.parse_args(["policy", "--help"]))
         parser.print_help(out)
+        return 0
+    except BrokenPipeError:
+        # the reader went away (e.g. `custvalue demo | head`): stop quietly
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except (CustvalueError, ValueError, OSError, KeyError) as exc:
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)

@@ -206,3 +206,35 @@ def test_policy_check_warns_about_a_shadowed_criterion(tmp_path: Path) -> None:
     assert "warning: tiers[2].criteria[0] (rule platinum.card_spend): rule can never fire" in out
     code, out, _ = _run("policy", "show")
     assert "warning" not in out
+
+
+def test_exporting_the_default_policy_as_toml_keeps_its_comments(tmp_path: Path) -> None:
+    from custvalue.policy import default_policy_text
+
+    path = tmp_path / "p.toml"
+    assert _run("policy", "export", "--out", str(path))[0] == 0
+    assert path.read_text(encoding="utf-8") == default_policy_text()
+    assert path.read_text(encoding="utf-8").startswith("# custvalue default tier policy")
+
+
+def test_broken_pipe_exits_quietly(monkeypatch: pytest.MonkeyPatch) -> None:
+    import custvalue.cli as cli
+
+    def boom(args: object, out: object) -> int:
+        raise BrokenPipeError
+
+    monkeypatch.setattr(cli, "_demo", boom)
+    out, err = io.StringIO(), io.StringIO()
+    import os
+    import sys
+
+    saved = os.dup(sys.stdout.fileno()) if hasattr(sys.stdout, "fileno") else None
+    try:
+        assert main(["demo"], stdout=out, stderr=err) == 0
+    except io.UnsupportedOperation:  # pytest's captured stdout has no file descriptor
+        pass
+    finally:
+        if saved is not None:
+            os.dup2(saved, sys.stdout.fileno())
+            os.close(saved)
+    assert err.getvalue() == ""
