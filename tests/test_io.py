@@ -237,3 +237,19 @@ def test_blank_line_keeps_physical_line_numbers(tmp_path: Path) -> None:
     with pytest.raises(PortfolioError) as exc:
         read_balances(path)
     assert (exc.value.line, exc.value.column) == (32, "deposits")
+
+
+def test_invalid_utf8_is_an_error_on_every_csv_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bad bytes in an id are reported with their line, never replaced silently."""
+    from custvalue.io import _balances
+
+    path = tmp_path / "b.csv"
+    rows = [b"C1,B1,2026-09,1.00,0,0,0,0,0,none", b"C\xff2,B1,2026-09,1.00,0,0,0,0,0,none"]
+    path.write_bytes(HEADER.encode() + b"\n" + b"\n".join(rows) + b"\n")
+    for arrow in (True, False):
+        with monkeypatch.context() as m:
+            if not arrow:
+                m.setattr(_balances, "_read_csv_arrow", lambda p, s: None)
+            with pytest.raises(PortfolioError) as exc:
+                read_balances(path)
+        assert exc.value.line == 3, arrow

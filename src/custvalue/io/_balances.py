@@ -412,14 +412,15 @@ def _parse_fast_block(
     cols = {name: _extract(b, starts2[:, k], lengths[:, k]) for name, k in pos.items()}
     lines = np.arange(line, line + rows, dtype=np.int64)
     ctx = _Ctx(source, lines)
-    ids = _id_column(_decode(cols["customer_id"]), "customer_id", ctx)
+    ids = _id_column(_decode(cols["customer_id"], "customer_id", ctx), "customer_id", ctx)
     ctx.ids = ids
     months = _month_column(cols["month"], ctx)
     ctx.months = months
-    branches = _id_column(_decode(cols["branch_id"]), "branch_id", ctx)
+    branches = _id_column(_decode(cols["branch_id"], "branch_id", ctx), "branch_id", ctx)
     if acc.households is not None:
         acc.households.append(
-            _id_column(_decode(cols["household_id"]), "household_id", ctx, allow_empty=True))
+            _id_column(_decode(cols["household_id"], "household_id", ctx), "household_id", ctx,
+                       allow_empty=True))
     for c in MONEY_COLUMNS:
         acc.money[c].append(_money_text(cols[c], c, ctx))
     acc.cards.append(_card_column(cols["card_level"], ctx))
@@ -445,13 +446,19 @@ def _extract(b: NDArray[np.uint8], starts: NDArray[np.intp], lengths: NDArray[np
     return fields
 
 
-def _decode(arr: NDArray[np.bytes_]) -> NDArray[np.str_]:
-    """UTF-8 bytes to str (fast for ASCII)."""
+def _decode(arr: NDArray[np.bytes_], column: str, ctx: _Ctx) -> NDArray[np.str_]:
+    """UTF-8 bytes to str (fast for ASCII); invalid UTF-8 is an error naming its line."""
     raw = arr.view(np.uint8)
     if not np.any(raw >= 128):
         out: NDArray[np.str_] = arr.astype(f"U{max(arr.dtype.itemsize, 1)}")
         return out
-    return np.array([v.decode("utf-8", "replace") for v in arr.tolist()], dtype=str)
+    texts: list[str] = []
+    for i, v in enumerate(arr.tolist()):
+        try:
+            texts.append(v.decode("utf-8"))
+        except UnicodeDecodeError:
+            ctx.fail(i, "not valid UTF-8 text", column, with_id=column != "customer_id")
+    return np.array(texts, dtype=str)
 
 
 def _read_csv_module(path: Path, source: str) -> Portfolio:
