@@ -336,16 +336,7 @@ class BookMachine(RuleBasedStateMachine):
             assert not fits, exc
             return
         assert fits
-        got = {
-            (ids[c], str(res.manager_ids[m])): int(v)
-            for c, m, v in zip(
-                res.part_customer.tolist(),
-                res.part_manager.tolist(),
-                res.part_amount.tolist(),
-                strict=True,
-            )
-        }
-        assert got == parts
+        assert res.parts() == parts
         assert res.by_manager() == mtot
         assert {b: v for b, v in res.by_branch().items() if b in btot} == btot
         assert res.total == sum(amap.values())

@@ -111,6 +111,16 @@ class Attribution:
         """``{branch_id: total fen}`` for every registered branch."""
         return dict(zip(self.branch_ids.tolist(), self.branch_totals.tolist(), strict=True))
 
+    def parts(self) -> dict[tuple[str, str], int]:
+        """Every part as ``{(customer_id, manager_id): fen}`` (for inspection and small books).
+
+        Use the ``part_*`` columns for large results.
+        """
+        return dict(zip(
+            zip(self.customer_ids[self.part_customer].tolist(),
+                self.manager_ids[self.part_manager].tolist(), strict=True),
+            self.part_amount.tolist(), strict=True))
+
     def parts_of(self, customer_id: str) -> dict[str, int]:
         """``{manager_id: part}`` of one customer (empty if unallocated)."""
         hit = np.flatnonzero(self.customer_ids == customer_id)
