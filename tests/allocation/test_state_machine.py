@@ -329,7 +329,13 @@ class BookMachine(RuleBasedStateMachine):
             state[c] = (snap[1], snap[3], snap[2])
         amap = dict(zip(ids, amounts, strict=True))
         parts, mtot, btot = reference_attribution(state, MANAGERS, amap)
-        fits = all(-(2**63) <= v < 2**63 for v in [*mtot.values(), *btot.values()])
+        # the result also reports each branch's unallocated subtotal as int64
+        unalloc: dict[str, int] = {}
+        for c, (branch, shares, _primary) in state.items():
+            if not shares:
+                unalloc[branch] = unalloc.get(branch, 0) + amap[c]
+        fits = all(-(2**63) <= v < 2**63
+                   for v in [*mtot.values(), *btot.values(), *unalloc.values()])
         try:
             res = attribute(self.book, np.array(amounts, dtype=np.int64), day)
         except AllocationError as exc:
@@ -339,6 +345,8 @@ class BookMachine(RuleBasedStateMachine):
         assert res.parts() == parts
         assert res.by_manager() == mtot
         assert {b: v for b, v in res.by_branch().items() if b in btot} == btot
+        got_unalloc = dict(zip(res.branch_ids.tolist(), res.branch_unallocated.tolist(), strict=True))
+        assert {b: got_unalloc[b] for b in unalloc} == unalloc
         assert res.total == sum(amap.values())
 
     @rule()
