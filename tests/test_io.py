@@ -11,7 +11,7 @@ import pytest
 
 from custvalue import Portfolio, PortfolioError
 from custvalue.io import read_balances, write_balances
-from custvalue.io._atomic import _atomic_write
+from custvalue.io._atomic import atomic_write
 from custvalue.synthetic import generate
 
 pa = pytest.importorskip("pyarrow")
@@ -183,12 +183,12 @@ def test_failed_write_leaves_nothing(tmp_path: Path) -> None:
         raise OSError("disk full")
 
     with pytest.raises(OSError, match="disk full"):
-        _atomic_write(target, boom)
+        atomic_write(target, boom)
     assert list(tmp_path.iterdir()) == []
     write_balances(p, target)
     before = target.read_bytes()
     with pytest.raises(OSError):
-        _atomic_write(target, boom)
+        atomic_write(target, boom)
     assert target.read_bytes() == before
     assert [x.name for x in tmp_path.iterdir()] == ["out.csv"]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._errors import InputError
-from .io._atomic import _atomic_write
+from .io._atomic import atomic_write
 
 if TYPE_CHECKING:
     from .tiering import TierResult
@@ -53,4 +53,4 @@ def write_result(result: TierResult, path: str | Path, *, format: str | None = N
         table = pa.table({name: pa.array(cols[name]) for name in RESULT_COLUMNS})
         pq.write_table(table, tmp)
 
-    _atomic_write(path, write_csv if fmt == "csv" else write_parquet)
+    atomic_write(path, write_csv if fmt == "csv" else write_parquet)

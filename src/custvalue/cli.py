@@ -16,7 +16,7 @@ from typing import TextIO
 
 from . import __version__
 from ._errors import CustvalueError
-from .io._atomic import _atomic_write
+from .io._atomic import atomic_write
 
 __all__ = ["main"]
 
@@ -185,7 +185,7 @@ def _policy(args: argparse.Namespace, out: TextIO, parser: Callable[[], object])
             def write(tmp: Path) -> None:
                 tmp.write_text(default_policy_text(), encoding="utf-8")
 
-            _atomic_write(args.out, write)
+            atomic_write(args.out, write)
         else:
             pol.dump(args.out, format=args.format)
         out.write(f"wrote policy {pol.name!r} to {args.out}\n")

@@ -26,7 +26,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from ._arrays import readonly as _readonly
 from ._errors import InputError
-from .money import MoneyError, to_fen
+from .money import INT64_MAX, MoneyError, to_fen
 from .months import Month, MonthRange
 
 __all__ = [
@@ -257,7 +257,7 @@ class Portfolio:
                     "custvalue.money.from_float and decimal strings with parse_yuan_array",
                     column=name,
                 )
-            if arr.dtype.kind == "u" and arr.dtype.itemsize == 8 and arr.size and arr.max() > 2**63 - 1:
+            if arr.dtype.kind == "u" and arr.dtype.itemsize == 8 and arr.size and arr.max() > INT64_MAX:
                 raise PortfolioError("amount overflows int64 fen", column=name)
             cols[name] = _readonly(np.array(arr, dtype=np.int64, order="C", copy=copy or None))
         if "card_level" in arrays:
@@ -561,7 +561,7 @@ class Portfolio:
         total = np.zeros((self.n_customers, self.n_months), dtype=np.int64)
         for c in classes:
             a: NDArray[np.int64] = getattr(self, c)
-            if a.size and (int(total.max()) + int(a.max()) > 2**63 - 1):
+            if a.size and (int(total.max()) + int(a.max()) > INT64_MAX):
                 raise PortfolioError("AUM overflows int64 fen", column=c)
             total += a
         return _readonly(total)

@@ -29,14 +29,15 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from ..money import INT64_MAX, INT64_MIN
 from ._book import AllocationBook, IdsLike, _day, _ids, _ro
 from ._errors import AttributionError
 from ._shares import split_amounts
 
 __all__ = ["Attribution", "attribute", "exact_group_sums"]
 
-_INT64_MIN = -(2**63)
-_INT64_MAX = 2**63 - 1
+
+
 
 
 def exact_group_sums(
@@ -61,7 +62,7 @@ def exact_group_sums(
     out = np.empty(n_groups, np.int64)
     for g, (h, low) in enumerate(zip(hi.tolist(), lo.tolist(), strict=True)):
         total = (h << 31) + low
-        if not _INT64_MIN <= total <= _INT64_MAX:
+        if not INT64_MIN <= total <= INT64_MAX:
             raise AttributionError(f"{what} total of group {g} overflows int64: {total}")
         out[g] = total
     return out
@@ -147,7 +148,7 @@ def _amount_column(values: Any, n: int) -> NDArray[np.int64]:
             f"amounts must be integer fen (int64), got dtype {arr.dtype}; convert money "
             "explicitly (custvalue.to_fen / parse_yuan_array)"
         )
-    if arr.dtype.kind == "u" and arr.size and int(arr.max()) > _INT64_MAX:
+    if arr.dtype.kind == "u" and arr.size and int(arr.max()) > INT64_MAX:
         raise AttributionError("amounts exceed the int64 range")
     try:
         out = arr.astype(np.int64, copy=False) if arr.dtype != object else np.array(arr.tolist(), np.int64)
@@ -405,7 +406,7 @@ def _sums_fit(amt: NDArray[np.int64]) -> bool:
     if amt.size == 0:
         return True
     bound = max(-int(amt.min()), int(amt.max()))
-    if bound * amt.size <= _INT64_MAX:
+    if bound * amt.size <= INT64_MAX:
         return True
     total = 0.0
     for lo in range(0, amt.size, _CHUNK):
@@ -511,7 +512,7 @@ def attribute(
     for m, b in enumerate(book.manager_branch.tolist()):
         btot_py[b] += int(mtot[m])
     for b, v in enumerate(btot_py):
-        if not _INT64_MIN <= v <= _INT64_MAX:
+        if not INT64_MIN <= v <= INT64_MAX:
             raise AttributionError(f"branch {str(book.branch_ids[b])!r} total overflows int64: {v}")
     total = sum(btot_py)
     return Attribution(

@@ -21,6 +21,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from ..money import INT64_MAX, INT64_MIN
 from ._attribution import exact_group_sums
 from ._book import _expect_date, _expect_dict, _expect_list, _expect_str, _ro
 from ._errors import AllocationError, DocumentError, InvalidShareError, NoChangeError, SalesError
@@ -30,8 +31,8 @@ __all__ = ["CreditAdjustment", "Performance", "Sale", "SalesLedger", "SalesSplit
 
 LEDGER_FORMAT = "custvalue.sales_ledger"
 LEDGER_VERSION = 1
-_INT64_MIN = -(2**63)
-_INT64_MAX = 2**63 - 1
+
+
 
 Credits = tuple[tuple[str, int], ...]
 
@@ -161,7 +162,7 @@ def _check_amount(amount: object, sale_id: str) -> int:
             "explicitly (custvalue.to_fen)"
         )
     value = int(amount)
-    if not _INT64_MIN <= value <= _INT64_MAX:
+    if not INT64_MIN <= value <= INT64_MAX:
         raise SalesError(f"sale {sale_id!r}: amount {value} is outside the int64 range")
     return value
 
@@ -303,7 +304,7 @@ class SalesLedger:
         amt_raw = np.asarray(amounts)
         if amt_raw.shape != (n,) or amt_raw.dtype.kind not in "iu":
             raise SalesError("amounts must be n integers of fen (convert money with custvalue.to_fen)")
-        if amt_raw.dtype.kind == "u" and n and int(amt_raw.max()) > _INT64_MAX:
+        if amt_raw.dtype.kind == "u" and n and int(amt_raw.max()) > INT64_MAX:
             raise SalesError(f"sale {str(ids[int(np.argmax(amt_raw))])!r}: amount is outside the int64 range")
         amt = amt_raw.astype(np.int64)
         if isinstance(dates, np.ndarray) and dates.dtype.kind == "M":

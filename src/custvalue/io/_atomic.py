@@ -8,10 +8,10 @@ import secrets
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["_atomic_write"]
+__all__ = ["atomic_write"]
 
 
-def _atomic_write(path: str | os.PathLike[str], writer_fn: Callable[[Path], None]) -> Path:
+def atomic_write(path: str | os.PathLike[str], writer_fn: Callable[[Path], None]) -> Path:
     """Write ``path`` atomically through ``writer_fn``.
 
     ``writer_fn`` receives the path of a fresh temporary file in the same
@@ -27,13 +27,13 @@ def _atomic_write(path: str | os.PathLike[str], writer_fn: Callable[[Path], None
     --------
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = _atomic_write(d / "out.txt", lambda p: p.write_text("done"))
+    >>> _ = atomic_write(d / "out.txt", lambda p: p.write_text("done"))
     >>> (d / "out.txt").read_text()
     'done'
     >>> def fail(p):
     ...     p.write_text("half")
     ...     raise RuntimeError("disk full")
-    >>> _atomic_write(d / "other.txt", fail)
+    >>> atomic_write(d / "other.txt", fail)
     Traceback (most recent call last):
     ...
     RuntimeError: disk full

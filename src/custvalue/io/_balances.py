@@ -43,7 +43,7 @@ from .._optional import import_optional
 from ..money import INT64_MAX, MoneyError, format_yuan, yuan_to_fen
 from ..months import Month
 from ..portfolio import CARD_LEVELS, MONEY_COLUMNS, Coded, Portfolio, PortfolioError
-from ._atomic import _atomic_write
+from ._atomic import atomic_write
 from ._fastmoney import parse_yuan_bytes
 
 __all__ = ["BALANCE_COLUMNS", "read_balances", "write_balances"]
@@ -880,7 +880,7 @@ def write_balances(
         pa = import_optional("pyarrow", extra="parquet", feature="writing Parquet")
         pq = import_optional("pyarrow.parquet", extra="parquet", feature="writing Parquet")
         writer = lambda tmp: _write_parquet(pa, pq, portfolio, tmp)  # noqa: E731
-    return _atomic_write(p, writer)
+    return atomic_write(p, writer)
 
 
 def _yuan_text(fen: NDArray[np.int64]) -> NDArray[np.bytes_]:
