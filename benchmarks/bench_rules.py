@@ -79,9 +79,9 @@ def main() -> None:
 
     # end to end from a customers x 14 months portfolio: the 4 features, then the table
     from custvalue import CARD_LEVELS
-    from custvalue.features import compute_features
     from custvalue.policy import FeatureSpec
     from custvalue.synthetic import generate
+    from custvalue.tiering import compute_features
 
     portfolio = generate(args.n, seed=7)
     specs = [FeatureSpec("max_aum_12", "max", "aum", window=12),

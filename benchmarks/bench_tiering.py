@@ -280,8 +280,8 @@ def main() -> None:
         results[name] = med
         if name in ("numpy-hand", "polars", "duckdb", "pandas"):
             tier, status = out
-            assert np.array_equal(tier, ref.tier), f"{name}: tiers differ from custvalue"
-            assert np.array_equal(status, ref.status), f"{name}: statuses differ from custvalue"
+            assert np.array_equal(tier, ref.tier_codes), f"{name}: tiers differ from custvalue"
+            assert np.array_equal(status, ref.status_codes), f"{name}: statuses differ from custvalue"
     base = results.get("numpy-hand")
     print(f"\n{'implementation':<18}{'median':>10}{'vs numpy-hand':>15}")
     for name, med in results.items():

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from custvalue import Portfolio
-from custvalue.features import compute_features, reference_feature
 from custvalue.policy import FeatureSpec
 from custvalue.rules import match_unary_tests, parse_unary_tests
+from custvalue.tiering import compute_features, reference_feature
 
 
 @st.composite

@@ -1,14 +1,50 @@
-"""custvalue: personal customer value management for retail banking.
+"""custvalue: personal customer value management (个人客户价值管理) for retail banking.
 
-Exact money (integer fen), immutable domain objects and a vectorised numpy
-core: tier customers, track status and churn, allocate them to account
-managers with exact shares and attribute performance.
+Sort bank customers into value tiers (core, growth, platinum, gold,
+potential) from their monthly assets, track whose value is slipping
+(observation, attention, churn), allocate customers to account managers with
+exact participation shares and attribute performance to them.  Money is exact
+integer fen, every domain object is immutable, policies are data (S-FEEL
+decision tables, never code), and a vectorised numpy core evaluates whole
+portfolios at once.
+
+Quick start
+-----------
+>>> import custvalue as cv
+>>> from custvalue.synthetic import generate
+>>> portfolio = generate(1_000, seed=7)              # or cv.read_balances("balances.csv")
+>>> result = cv.evaluate(portfolio, cv.default_policy(), as_of="2026-10")
+>>> result.tiers()[:3].tolist()                      # tier names, one per customer
+['potential', 'potential', 'potential']
+>>> sorted(result.counts()["tier"])
+['core', 'gold', 'growth', 'platinum', 'potential']
+>>> print(result.explain(result.customer_ids[0]))    # doctest: +ELLIPSIS
+customer ..., as of 2026-10: potential (潜力级), status normal
+...
+
+Packages, along the data path
+-----------------------------
+``money``, ``months``
+    Exact fen amounts and the month value type.
+``portfolio``, ``io``, ``synthetic``
+    The columnar customer × month input, its files, a synthetic generator.
+``rules``
+    The S-FEEL rules engine and DMN decision tables (knows nothing of banking).
+``policy``
+    Tier policy documents (TOML/JSON), validation and compilation.
+``tiering``
+    Evaluation, results, explanations, tiers over time, migration, what-if.
+``allocation``
+    Account-manager allocation books, attribution and sales credit.
+
+``help(custvalue.tiering)`` and the others say more; the user guide and the
+API reference are in ``docs/``.
 """
 
 from __future__ import annotations
 
-from . import allocation, features, io, rules, synthetic
-from ._errors import CustvalueError, InputError
+from . import allocation, io, money, months, policy, portfolio, rules, synthetic, tiering
+from ._errors import CustvalueError, InputError, publish
 from ._optional import MissingDependencyError
 from .io import read_balances, write_balances
 from .money import MoneyError, format_yuan, from_float, parse_yuan_array, to_fen
@@ -18,8 +54,8 @@ from .portfolio import CARD_LEVELS, MONEY_COLUMNS, Portfolio, PortfolioError
 from .tiering import (
     MOVEMENTS,
     EventTable,
-    Explanation,
     MigrationMatrix,
+    TierExplanation,
     TierPath,
     TierResult,
     evaluate,
@@ -32,6 +68,8 @@ from .tiering import (
 
 __version__ = "0.1.0"
 
+publish(__name__, CustvalueError, InputError, MissingDependencyError)
+
 __all__ = [
     "CARD_LEVELS",
     "MONEY_COLUMNS",
@@ -39,7 +77,6 @@ __all__ = [
     "CompiledPolicy",
     "CustvalueError",
     "EventTable",
-    "Explanation",
     "InputError",
     "MigrationMatrix",
     "MissingDependencyError",
@@ -50,6 +87,7 @@ __all__ = [
     "PolicyError",
     "Portfolio",
     "PortfolioError",
+    "TierExplanation",
     "TierPath",
     "TierResult",
     "__version__",
@@ -59,17 +97,21 @@ __all__ = [
     "evaluate",
     "evaluate_chunks",
     "evaluate_path",
-    "features",
     "format_yuan",
     "from_float",
     "io",
     "load_policy",
     "migration_matrix",
+    "money",
+    "months",
     "parse_yuan_array",
+    "policy",
+    "portfolio",
     "read_balances",
     "rules",
     "synthetic",
     "tier_migration",
+    "tiering",
     "to_fen",
     "what_if",
     "write_balances",

@@ -10,7 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["CustvalueError", "InputError", "with_location"]
+__all__ = ["CustvalueError", "InputError", "publish", "with_location"]
+
+
+def publish(module: str, *classes: type) -> None:
+    """Show ``classes`` under their public ``module`` in tracebacks, reprs and docs.
+
+    Called by each package for the exception classes it raises, which are
+    defined in private modules (``custvalue.policy._schema.PolicyError`` is
+    shown as ``custvalue.policy.PolicyError``).
+    """
+    for cls in classes:
+        cls.__module__ = module
 
 
 def with_location(message: str, where: Iterable[tuple[str, object]]) -> str:

@@ -8,15 +8,22 @@ line naming the file, line, column, customer or policy path, exit with status
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
+import numpy as np
+
 from . import __version__
 from ._errors import CustvalueError
-from .io._atomic import atomic_write
+from .io import atomic_write, read_balances
+from .policy import EVENT_TYPES, Policy, compile_policy, default_policy, default_policy_text, load_policy
+from .synthetic import generate
+from .tiering import evaluate
+from .tiering._files import file_format
 
 __all__ = ["main"]
 
@@ -99,11 +106,6 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _demo(args: argparse.Namespace, out: TextIO) -> int:
-    import numpy as np
-
-    from .synthetic import generate
-    from .tiering import evaluate
-
     t0 = time.perf_counter()
     portfolio = generate(args.customers, seed=args.seed, end=args.as_of)
     t1 = time.perf_counter()
@@ -116,7 +118,7 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
     shown = 0
     picks = []
     for code in (4, 3, 2, 1):  # churned, attention, observation, down
-        idx = np.unique(result.events.customer_index[result.events.event == code])
+        idx = np.unique(result.events.customer_index[result.events.event_codes == code])
         if idx.size:
             picks.append(int(idx[0]))
     for i in dict.fromkeys(picks):
@@ -128,11 +130,6 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ._result_file import file_format
-    from .io import read_balances
-    from .policy import default_policy, load_policy
-    from .tiering import evaluate
-
     file_format(args.out, args.format)  # fail before any work on a bad output name
     policy = load_policy(args.policy) if args.policy else default_policy()
     t0 = time.perf_counter()
@@ -153,8 +150,6 @@ def _evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _policy(args: argparse.Namespace, out: TextIO, parser: Callable[[], object]) -> int:
-    from .policy import default_policy, default_policy_text, load_policy
-
     if args.policy_command == "show":
         if args.format == "toml" and not args.file:
             out.write(default_policy_text())
@@ -169,8 +164,6 @@ def _policy(args: argparse.Namespace, out: TextIO, parser: Callable[[], object])
         return 0
     if args.policy_command == "check":
         pol = load_policy(args.file)
-        from .policy import compile_policy
-
         cp = compile_policy(pol)
         out.write(f"{args.file}: valid policy {pol.name!r} — {len(pol.tiers)} tiers, "
                   f"{len(cp.rule_ids)} rules, needs {cp.history_needed + 1} months of history\n")
@@ -195,8 +188,6 @@ def _policy(args: argparse.Namespace, out: TextIO, parser: Callable[[], object])
 
 
 def _policy_summary(pol: object) -> str:
-    from .policy import Policy, compile_policy
-
     assert isinstance(pol, Policy)
     cp = compile_policy(pol)
     lines = [f"policy {pol.name!r}" + (f" — {pol.title}" if pol.title else ""),
@@ -214,8 +205,6 @@ def _policy_summary(pol: object) -> str:
             lines.append(f"  {t.id:<10} floor {t.aum_floor}, window {t.window}: normal k = 0, {bands}, "
                          f"lost at k = {(t.window or 0) + 1}")
     lines += ["", "events:"]
-    from .policy import EVENT_TYPES
-
     for e in EVENT_TYPES:
         lines.append(f"  {e:<20} -> {', '.join(pol.actions(e)) or 'no action'}")
     return "\n".join(lines) + "\n"
@@ -239,8 +228,6 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
         return 0
     except BrokenPipeError:
         # the reader went away (e.g. `custvalue demo | head`): stop quietly
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except (CustvalueError, ValueError, OSError, KeyError) as exc:

@@ -15,12 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from custvalue.rules import (
-    NullableColumn,
-    compile_table,
-    evaluate_table_scalar,
-    read_dmn,
-)
+from custvalue.rules import NullableColumn, compile_table, evaluate_table_scalar, read_dmn
 
 XSI = "{http://www.w3.org/2001/XMLSchema-instance}"
 

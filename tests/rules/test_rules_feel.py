@@ -9,13 +9,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from custvalue.rules import (
+    FeelSyntaxError,
+    evaluate_expression,
+    match_unary_tests,
+    parse_expression,
+    parse_unary_tests,
+)
+from custvalue.rules.ast import (
     And,
     BinOp,
     BoolLit,
     Compare,
     CompareTest,
     EqualTest,
-    FeelSyntaxError,
     IntervalTest,
     Name,
     Neg,
@@ -24,12 +30,8 @@ from custvalue.rules import (
     NumberLit,
     Or,
     UnaryTests,
-    evaluate_expression,
-    match_unary_tests,
-    parse_expression,
-    parse_unary_tests,
 )
-from custvalue.rules import StringLit as Str
+from custvalue.rules.ast import StringLit as Str
 
 KEYWORDS = {"true", "false", "null", "and", "or", "not", "between"}
 names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,6}", fullmatch=True).filter(

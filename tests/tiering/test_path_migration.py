@@ -53,19 +53,19 @@ def test_path_equals_month_by_month(name: str) -> None:
     cp = compile_policy(default_policy())
     path = evaluate_path(p, cp)
     assert path.months == tuple(p.months)
-    assert path.tier.shape == (p.n_customers, p.n_months)
+    assert path.tier_codes.shape == (p.n_customers, p.n_months)
     hs = p.history_start.astype(int)
     for j, m in enumerate(p.months):
         r = evaluate(p, cp, as_of=m)
         has = hs <= j
-        assert path.tier[has, j].tolist() == r.tier[has].tolist(), m
-        assert path.status[has, j].tolist() == r.status[has].tolist(), m
+        assert path.tier_codes[has, j].tolist() == r.tier_codes[has].tolist(), m
+        assert path.status_codes[has, j].tolist() == r.status_codes[has].tolist(), m
         # no tier in a month before the customer's history
-        assert (path.tier[~has, j] == -1).all()
+        assert (path.tier_codes[~has, j] == -1).all()
         # the previous tier of an evaluation is the path's previous month
         if j:
-            prev = np.where(hs <= j - 1, path.tier[:, j - 1], -1)
-            assert r.previous_tier[has].tolist() == prev[has].tolist()
+            prev = np.where(hs <= j - 1, path.tier_codes[:, j - 1], -1)
+            assert r.previous_tier_codes[has].tolist() == prev[has].tolist()
 
 
 def test_path_subrange_and_chunks() -> None:
@@ -74,8 +74,8 @@ def test_path_subrange_and_chunks() -> None:
     part = evaluate_path(p, first="2025-10", last="2026-02", chunk_size=7)
     assert part.months[0] == Month(2025, 10) and len(part.months) == 5
     c = whole.column("2025-10")
-    assert part.tier.tolist() == whole.tier[:, c:c + 5].tolist()
-    assert part.status.tolist() == whole.status[:, c:c + 5].tolist()
+    assert part.tier_codes.tolist() == whole.tier_codes[:, c:c + 5].tolist()
+    assert part.status_codes.tolist() == whole.status_codes[:, c:c + 5].tolist()
     assert "TierPath" in repr(part)
 
 
@@ -90,7 +90,7 @@ def test_tier_migration_adds_up(name: str, f: int, t: int) -> None:
     assert int(m.aum.sum()) == int(to_aum.sum())
     # the matrix is the pair of tiers at the two months
     path = evaluate_path(p)
-    a, b = path.tier[:, path.column(fm)], path.tier[:, path.column(tm)]
+    a, b = path.tier_codes[:, path.column(fm)], path.tier_codes[:, path.column(tm)]
     k = len(m.labels)
     a = np.where(a < 0, k - 1, a)
     b = np.where(b < 0, k - 1, b)
@@ -145,7 +145,7 @@ def test_to_pandas_and_arrow() -> None:
     assert df["customer_id"].tolist() == r.customer_ids.tolist()
     assert set(df["as_of"]) == {str(r.as_of)}
     for i in range(len(r)):
-        assert df["reasons"][i] == ";".join(r.reasons(i))
+        assert df["reasons"][i] == ";".join(r.reasons_at(i))
     tbl = r.to_arrow()
     assert tuple(tbl.column_names) == RESULT_COLUMNS
     assert tbl.num_rows == len(r)

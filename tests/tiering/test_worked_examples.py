@@ -177,7 +177,7 @@ def test_customer_without_data_at_the_as_of_month_gets_no_tier() -> None:
     r = evaluate(p, as_of="2026-09")
     assert r.tiers().tolist() == ["platinum", ""]
     assert r.row("late")["tier"] is None and r.row("late")["movement"] == "new"
-    assert r.reasons(1) == ()
+    assert r.reasons("late") == () and r.reasons_at(1) == ()
     assert r.counts()["tier"]["potential"] == 0
     assert "no tier" in r.explain("late").text
     assert "platinum" in r.summary()

@@ -3,11 +3,13 @@
 * :func:`read_balances` / :func:`write_balances`: the balances file of SPEC
   section 7 (one row per customer-month), CSV or Parquet, exact money.
 
-Writers are atomic: a file is written completely or not at all.
+Writers are atomic: a file is written completely or not at all
+(:func:`atomic_write` is the one way custvalue replaces a file).
 """
 
 from __future__ import annotations
 
+from ._atomic import atomic_write
 from ._balances import BALANCE_COLUMNS, read_balances, write_balances
 
-__all__ = ["BALANCE_COLUMNS", "read_balances", "write_balances"]
+__all__ = ["BALANCE_COLUMNS", "atomic_write", "read_balances", "write_balances"]

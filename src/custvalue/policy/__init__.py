@@ -8,23 +8,23 @@ validated on load, round-trips exactly, and never executes code.
 
 from __future__ import annotations
 
+import tomllib
+from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
 
+from .._errors import publish
 from ._compiled import CompiledPolicy, compile_policy
 from ._document import (
-    EVENT_TYPES,
-    FEATURE_OPS,
-    STATUSES,
     Criterion,
     EventSpec,
     FeatureSpec,
     Policy,
-    PolicyError,
     StatusBand,
     TierSpec,
     load_policy,
 )
+from ._schema import EVENT_TYPES, FEATURE_OPS, STATUSES, PolicyError
 
 __all__ = [
     "EVENT_TYPES",
@@ -44,6 +44,8 @@ __all__ = [
     "load_policy",
 ]
 
+publish(__name__, PolicyError)
+
 
 def default_policy_text() -> str:
     """The shipped default policy document (TOML text, with its comments)."""
@@ -62,8 +64,5 @@ def default_policy() -> Policy:
     >>> p.actions("entered_attention")[:2]
     ('sms_rm', 'workstation_alert')
     """
-    import tomllib
-    from decimal import Decimal
-
     doc = tomllib.loads(default_policy_text(), parse_float=Decimal)
     return Policy.from_dict(doc, source="custvalue/policy/default.toml")

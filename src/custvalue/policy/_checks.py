@@ -8,16 +8,15 @@ policy file knows exactly where to look.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
-from ._document import (
-    _IDENT,
-    _RESERVED_PREFIX,
-    FEATURE_COLUMNS,
-    FEATURE_OPS,
-    STATUSES,
-    Policy,
-    PolicyError,
-)
+from ..portfolio import CARD_LEVELS, MONEY_COLUMNS
+from ..rules import FeelSyntaxError, match_unary_tests, parse_unary_tests, tests_names
+from ..rules.ast import CompareTest, EqualTest, IntervalTest, StringLit
+from ._schema import FEATURE_COLUMNS, FEATURE_OPS, IDENT, RESERVED_PREFIX, STATUSES, PolicyError
+
+if TYPE_CHECKING:
+    from ._document import Policy
 
 __all__ = ["check_policy"]
 
@@ -27,8 +26,6 @@ def _fail(path: str, message: str) -> PolicyError:
 
 
 def _is_string_test(text: str) -> bool:
-    from ..rules import parse_unary_tests
-    from ..rules._feel import CompareTest, EqualTest, IntervalTest, StringLit
 
     ut = parse_unary_tests(text)
     for t in ut.tests:
@@ -40,8 +37,6 @@ def _is_string_test(text: str) -> bool:
 
 
 def _parse(text: str, path: str) -> None:
-    from ..rules import FeelSyntaxError, parse_unary_tests
-    from ..rules._feel import tests_names
 
     try:
         ut = parse_unary_tests(text)
@@ -56,7 +51,6 @@ def _parse(text: str, path: str) -> None:
 
 def check_policy(p: Policy) -> None:
     """Raise :class:`PolicyError` for the first problem found in ``p``."""
-    from ..portfolio import CARD_LEVELS, MONEY_COLUMNS
 
     if p.amount_unit not in ("yuan", "fen"):
         raise _fail("amount_unit", f"must be 'yuan' or 'fen', got {p.amount_unit!r}")
@@ -70,10 +64,10 @@ def check_policy(p: Policy) -> None:
     names: set[str] = set()
     for f in p.features:
         path = f"features.{f.name}"
-        if not _IDENT.match(f.name):
+        if not IDENT.match(f.name):
             raise _fail(path, "feature names are identifiers (letters, digits, _)")
-        if f.name.startswith(_RESERVED_PREFIX):
-            raise _fail(path, f"names starting with {_RESERVED_PREFIX!r} are reserved for AUM maxima")
+        if f.name.startswith(RESERVED_PREFIX):
+            raise _fail(path, f"names starting with {RESERVED_PREFIX!r} are reserved for AUM maxima")
         if f.op not in FEATURE_OPS:
             raise _fail(f"{path}.op", f"unknown op {f.op!r}; known: {', '.join(FEATURE_OPS)}")
         if f.column not in FEATURE_COLUMNS:
@@ -144,8 +138,6 @@ def check_policy(p: Policy) -> None:
 
 
 def _check_card_test(text: str, path: str, levels: tuple[str, ...]) -> None:
-    from ..rules import parse_unary_tests
-    from ..rules._feel import CompareTest, EqualTest, IntervalTest, StringLit
 
     for t in parse_unary_tests(text).tests:
         ends = [t.endpoint] if isinstance(t, CompareTest | EqualTest) else (
@@ -158,7 +150,6 @@ def _check_card_test(text: str, path: str, levels: tuple[str, ...]) -> None:
 
 
 def _check_bands(p: Policy, i: int) -> None:
-    from ..rules import match_unary_tests, parse_unary_tests
 
     t = p.tiers[i]
     assert t.window is not None

@@ -25,7 +25,17 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._arrays import readonly as _ro
-from ._document import STATUSES, FeatureSpec, Policy, PolicyError
+from ..rules import (
+    DecisionTable,
+    InputClause,
+    OutputClause,
+    Rule,
+    compile_table,
+    match_unary_tests,
+    parse_unary_tests,
+)
+from ._document import FeatureSpec, Policy
+from ._schema import STATUSES, PolicyError
 
 __all__ = ["CompiledPolicy", "compile_policy"]
 
@@ -144,7 +154,6 @@ def rule_paths(policy: Policy) -> dict[str, str]:
 
 def build_tier_table(policy: Policy) -> tuple[Any, tuple[FeatureSpec, ...], list[int]]:
     """The FIRST decision table of a policy, its features and the tier of each rule."""
-    from ..rules import DecisionTable, InputClause, OutputClause, Rule
 
     auto: dict[str, FeatureSpec] = {}
     for t in policy.tiers:
@@ -203,7 +212,6 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
     >>> cp.history_needed
     13
     """
-    from ..rules import compile_table, match_unary_tests, parse_unary_tests
 
     table, features, rule_tier = build_tier_table(policy)
     if len(rule_tier) > 64:

@@ -9,17 +9,24 @@ executed as code.
 from __future__ import annotations
 
 import json
-import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import attrs
 
-from .._errors import InputError
-from ..portfolio import MONEY_COLUMNS
+from .._optional import import_optional
+from ._checks import check_policy
+from ._schema import (
+    EVENT_TYPES,
+    FEATURE_OPS,
+    IDENT,
+    SCHEMA,
+    STATUSES,
+    PolicyError,
+)
 
 __all__ = [
     "EVENT_TYPES",
@@ -34,28 +41,6 @@ __all__ = [
     "TierSpec",
     "load_policy",
 ]
-
-SCHEMA: Final = "custvalue.policy/1"
-#: Feature operations over the month axis.
-FEATURE_OPS: Final[tuple[str, ...]] = ("value", "max", "min", "sum", "mean", "run")
-#: Statuses of a held tier; ``normal`` is implied by ``months_below == 0``.
-STATUSES: Final[tuple[str, ...]] = ("normal", "observation", "attention")
-#: Events an evaluation emits.
-EVENT_TYPES: Final[tuple[str, ...]] = (
-    "tier_up",
-    "tier_down",
-    "entered_observation",
-    "entered_attention",
-    "churned",
-)
-FEATURE_COLUMNS: Final[tuple[str, ...]] = (*MONEY_COLUMNS, "card_level", "aum")
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_RESERVED_PREFIX = "max_aum_w"
-
-
-class PolicyError(InputError):
-    """An invalid policy document; ``path`` names the place (``tiers[2].criteria[1].when``)."""
-
 
 def _err(path: str, message: str, source: str | None = None) -> PolicyError:
     return PolicyError(f"{path}: {message}" if path else message, path=path or None, file=source)
@@ -254,8 +239,6 @@ class Policy:
 
     def to_toml(self) -> str:
         """TOML text (needs the ``toml`` extra: ``pip install 'custvalue[toml]'``)."""
-        from .._optional import import_optional
-
         tomli_w = import_optional("tomli_w", extra="toml", feature="TOML export")
         text: str = tomli_w.dumps(self.to_dict(), multiline_strings=False)
         return text
@@ -368,7 +351,7 @@ def load_policy(source: str | Path | Mapping[str, Any]) -> Policy:
     >>> load_policy(doc)
     Traceback (most recent call last):
     ...
-    custvalue.policy._document.PolicyError: tiers[2].criteria[1].when.mortgage_loan: ...
+    custvalue.policy.PolicyError: tiers[2].criteria[1].when.mortgage_loan: ...
     """
     if isinstance(source, Mapping):
         return _parse(source, None)
@@ -413,7 +396,7 @@ def _check_keys(d: Mapping[str, Any], allowed: Sequence[str], required: Sequence
 def _str(v: Any, path: str, source: str | None, *, ident: bool = False) -> str:
     if not isinstance(v, str):
         raise _err(path, f"expected a string, got {type(v).__name__} {v!r}", source)
-    if ident and not _IDENT.match(v):
+    if ident and not IDENT.match(v):
         raise _err(path, f"{v!r} is not an identifier (letters, digits, _; not starting with a digit)",
                    source)
     return v
@@ -563,6 +546,4 @@ def _parse(doc: Mapping[str, Any], source: str | None) -> Policy:
 
 
 def _validate(p: Policy, _: str) -> None:
-    from ._checks import check_policy
-
     check_policy(p)

@@ -1,47 +1,35 @@
 """Rules engine: S-FEEL expressions, DMN decision tables, vectorised evaluation.
 
+The engine knows nothing of banking: it evaluates decision tables over
+columns.  The S-FEEL syntax tree lives in :mod:`custvalue.rules.ast`.
+
 See :doc:`/rules` for the user guide.
 """
 
 from __future__ import annotations
 
+from .._errors import publish
+from . import ast
 from ._columns import CodedColumn, NullableColumn
 from ._compile import CompiledTable, Plan, TableResult, compile_table
 from ._dmn import DmnDecision, DmnModel, read_dmn, table_from_dmn, write_dmn
 from ._explain import (
     ColumnCheck,
-    Explanation,
     RuleExplanation,
+    TableExplanation,
     explain_columns,
     explain_row,
     format_number,
 )
 from ._feel import (
-    And,
-    AnyTest,
-    BinOp,
-    BoolLit,
-    Compare,
-    CompareTest,
-    EqualTest,
-    Expr,
     FeelSyntaxError,
-    IntervalTest,
-    Name,
-    Neg,
-    Not,
-    NullLit,
-    NumberLit,
-    Or,
-    SimpleTest,
-    StringLit,
-    UnaryTests,
     Value,
     compare_values,
     evaluate_expression,
     match_unary_tests,
     parse_expression,
     parse_unary_tests,
+    tests_names,
 )
 from ._reference import DecisionResult, ResultValue, evaluate_table_scalar
 from ._table import (
@@ -58,46 +46,29 @@ from ._validate import Finding, validate_table
 
 __all__ = [
     "Aggregation",
-    "And",
-    "AnyTest",
-    "BinOp",
-    "BoolLit",
     "CodedColumn",
     "ColumnCheck",
-    "Compare",
-    "CompareTest",
     "CompiledTable",
     "DecisionResult",
     "DecisionTable",
     "DmnDecision",
     "DmnModel",
-    "EqualTest",
-    "Explanation",
-    "Expr",
     "FeelSyntaxError",
     "Finding",
     "HitPolicy",
     "HitPolicyViolation",
     "InputClause",
-    "IntervalTest",
-    "Name",
-    "Neg",
-    "Not",
-    "NullLit",
     "NullableColumn",
-    "NumberLit",
-    "Or",
     "OutputClause",
     "Plan",
     "ResultValue",
     "Rule",
     "RuleExplanation",
-    "SimpleTest",
-    "StringLit",
     "TableError",
+    "TableExplanation",
     "TableResult",
-    "UnaryTests",
     "Value",
+    "ast",
     "compare_values",
     "compile_table",
     "evaluate_expression",
@@ -110,6 +81,9 @@ __all__ = [
     "parse_unary_tests",
     "read_dmn",
     "table_from_dmn",
+    "tests_names",
     "validate_table",
     "write_dmn",
 ]
+
+publish(__name__, FeelSyntaxError, TableError, HitPolicyViolation)

@@ -24,18 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._columns import CodedColumn, NullableColumn
-from ._feel import (
-    CompareTest,
-    EqualTest,
-    FeelSyntaxError,
-    IntervalTest,
-    SimpleTest,
-    UnaryTests,
-    Value,
-    evaluate_expression,
-    normalize_value,
-    test_truth,
-)
+from ._feel import FeelSyntaxError, Value, evaluate_expression, normalize_value, test_truth
 from ._reference import ResultValue
 from ._table import (
     Aggregation,
@@ -45,6 +34,7 @@ from ._table import (
     TableError,
     same_value,
 )
+from .ast import CompareTest, EqualTest, IntervalTest, SimpleTest, UnaryTests
 
 __all__ = ["CompiledTable", "Plan", "TableResult", "compile_table"]
 

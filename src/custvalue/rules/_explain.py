@@ -10,24 +10,14 @@ import attrs
 import numpy as np
 
 from ._columns import CodedColumn, NullableColumn
-from ._feel import (
-    CompareTest,
-    EqualTest,
-    Expr,
-    NumberLit,
-    SimpleTest,
-    UnaryTests,
-    Value,
-    evaluate_expression,
-    normalize_value,
-    test_truth,
-)
+from ._feel import Value, evaluate_expression, normalize_value, test_truth
 from ._table import DecisionTable, format_value
+from .ast import CompareTest, EqualTest, Expr, NumberLit, SimpleTest, UnaryTests
 
 __all__ = [
     "ColumnCheck",
-    "Explanation",
     "RuleExplanation",
+    "TableExplanation",
     "explain_columns",
     "explain_row",
     "format_number",
@@ -84,7 +74,7 @@ class RuleExplanation:
 
 
 @attrs.frozen
-class Explanation:
+class TableExplanation:
     """Why a row got its result: one :class:`RuleExplanation` per rule."""
 
     table: str
@@ -132,7 +122,7 @@ def explain_row(
     scales: Mapping[str, int] | None = None,
     formatters: Mapping[str, Formatter] | None = None,
     show_any: bool = False,
-) -> Explanation:
+) -> TableExplanation:
     """Explain one row of raw values.
 
     Parameters
@@ -204,7 +194,7 @@ def explain_row(
                 test=tests.to_feel(), passed=passed, display_value=fmt(v),
                 display_test=_fmt_test(tests, format_number)))
         rules.append(RuleExplanation(rule.id, matched, tuple(checks)))
-    return Explanation(table.name, tuple(rules))
+    return TableExplanation(table.name, tuple(rules))
 
 
 def _cell(raw: Any, row: int) -> object:
@@ -226,7 +216,7 @@ def explain_columns(
     constants: Mapping[str, object] | None = None,
     scales: Mapping[str, int] | None = None,
     formatters: Mapping[str, Formatter] | None = None,
-) -> Explanation:
+) -> TableExplanation:
     """Explain row ``row`` of the columns a compiled table was evaluated on.
 
     Examples

@@ -1,4 +1,4 @@
-"""S-FEEL (simple FEEL) tokenizer, parser, AST and scalar semantics.
+"""S-FEEL (simple FEEL) tokenizer, parser and scalar semantics (the tree: :mod:`custvalue.rules.ast`).
 
 The parser is hand written (tokenizer + recursive descent).  It never calls
 ``eval``/``exec`` and never looks anything up on Python objects: names are
@@ -11,43 +11,50 @@ Numbers are exact :class:`decimal.Decimal` values.  Values at run time are
 
 from __future__ import annotations
 
-import abc
 import decimal
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Final, TypeAlias
 
 import attrs
 
 from .._errors import CustvalueError
+from .ast import (
+    LITERAL_TYPES,
+    And,
+    BinOp,
+    BoolLit,
+    Compare,
+    CompareTest,
+    EqualTest,
+    Expr,
+    IntervalTest,
+    Name,
+    Neg,
+    Not,
+    NullLit,
+    NumberLit,
+    Or,
+    SimpleTest,
+    StringLit,
+    UnaryTests,
+)
 
 __all__ = [
-    "And",
-    "AnyTest",
-    "BinOp",
-    "BoolLit",
-    "Compare",
-    "CompareTest",
-    "EqualTest",
-    "Expr",
+    "FEEL_CONTEXT",
     "FeelSyntaxError",
-    "IntervalTest",
-    "Name",
-    "Neg",
-    "Not",
-    "NullLit",
-    "NumberLit",
-    "Or",
-    "SimpleTest",
-    "StringLit",
-    "UnaryTests",
     "Value",
     "compare_values",
     "evaluate_expression",
+    "expr_names",
+    "is_literal",
     "match_unary_tests",
+    "normalize_value",
     "parse_expression",
     "parse_unary_tests",
+    "simple_test_truth",
     "test_truth",
+    "tests_names",
 ]
 
 #: A FEEL runtime value.
@@ -92,271 +99,6 @@ class FeelSyntaxError(CustvalueError, ValueError):
         head = f"{message} at line {line}, column {self.column}: "
         caret = " " * (len(head) + pos - start) + "^"
         super().__init__(f"{head}{src}\n{caret}")
-
-
-# --------------------------------------------------------------------------- AST
-
-
-class _Node(abc.ABC):
-    """Base of the syntax-tree nodes: ``str(node)`` is its canonical FEEL text."""
-
-    __slots__ = ()
-
-    @abc.abstractmethod
-    def to_feel(self) -> str:
-        """Render as canonical FEEL text."""
-
-    def __str__(self) -> str:
-        return self.to_feel()
-
-
-def _fmt_number(value: Decimal) -> str:
-    text = format(value, "f")
-    return text
-
-
-def _fmt_string(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-@attrs.frozen
-class NumberLit(_Node):
-    """A number literal (exact :class:`~decimal.Decimal`, may be negative)."""
-
-    value: Decimal
-
-    def to_feel(self) -> str:
-        """Render as canonical FEEL text."""
-        return _fmt_number(self.value)
-
-
-@attrs.frozen
-class StringLit(_Node):
-    """A string literal."""
-
-    value: str
-
-    def to_feel(self) -> str:
-        """Render as canonical FEEL text."""
-        return _fmt_string(self.value)
-
-
-@attrs.frozen
-class BoolLit(_Node):
-    """``true`` or ``false``."""
-
-    value: bool
-
-    def to_feel(self) -> str:
-        """Render as canonical FEEL text."""
-        return "true" if self.value else "false"
-
-
-@attrs.frozen
-class NullLit(_Node):
-    """``null``."""
-
-    def to_feel(self) -> str:
-        """Render as canonical FEEL text."""
-        return "null"
-
-
-@attrs.frozen
-class Name(_Node):
-    """A simple name (``[A-Za-z_][A-Za-z0-9_]*``, not a keyword)."""
-
-    name: str
-
-    def to_feel(self) -> str:
-        """Render as canonical FEEL text."""
-        return self.name
-
-
-@attrs.frozen
-class Neg(_Node):
-    """Unary minus of a non-literal operand."""
-
-    operand: Expr
-
-    def to_feel(self) -> str:
-        """Render as canonical FEEL text."""
-        return f"-({self.operand.to_feel()})"
-
-
-@attrs.frozen
-class BinOp(_Node):
-    """Arithmetic ``+ - * /``."""
-
-    op: str
-    left: Expr
-    right: Expr
-
-    def to_feel(self) -> str:
-        """Render as canonical FEEL text."""
-        prec = _prec(self)
-        return f"{_wrap(self.left, prec, False)} {self.op} {_wrap(self.right, prec, True)}"
-
-
-@attrs.frozen
-class Compare(_Node):
-    """Comparison ``= != < <= > >=`` (non-associative)."""
-
-    op: str
-    left: Expr
-    right: Expr
-
-    def to_feel(self) -> str:
-        """Render as canonical FEEL text."""
-        return f"{_wrap(self.left, 3, True)} {self.op} {_wrap(self.right, 3, True)}"
-
-
-@attrs.frozen
-class And(_Node):
-    """Three-valued conjunction."""
-
-    left: Expr
-    right: Expr
-
-    def to_feel(self) -> str:
-        """Render as canonical FEEL text."""
-        return f"{_wrap(self.left, 2, False)} and {_wrap(self.right, 2, True)}"
-
-
-@attrs.frozen
-class Or(_Node):
-    """Three-valued disjunction."""
-
-    left: Expr
-    right: Expr
-
-    def to_feel(self) -> str:
-        """Render as canonical FEEL text."""
-        return f"{_wrap(self.left, 1, False)} or {_wrap(self.right, 1, True)}"
-
-
-@attrs.frozen
-class Not(_Node):
-    """``not(expr)``: three-valued negation."""
-
-    operand: Expr
-
-    def to_feel(self) -> str:
-        """Render as canonical FEEL text."""
-        return f"not({self.operand.to_feel()})"
-
-
-Expr: TypeAlias = (
-    NumberLit | StringLit | BoolLit | NullLit | Name | Neg | BinOp | Compare | And | Or | Not
-)
-Literal: TypeAlias = NumberLit | StringLit | BoolLit | NullLit
-_LITERALS: Final = (NumberLit, StringLit, BoolLit, NullLit)
-
-
-def _prec(expr: Expr) -> int:
-    if isinstance(expr, Or):
-        return 1
-    if isinstance(expr, And):
-        return 2
-    if isinstance(expr, Compare):
-        return 3
-    if isinstance(expr, BinOp):
-        return 4 if expr.op in "+-" else 5
-    return 7
-
-
-def _wrap(expr: Expr, prec: int, right: bool) -> str:
-    p = _prec(expr)
-    text = expr.to_feel()
-    if p < prec or (right and p == prec) or (prec == 3 and p == 3):
-        return f"({text})"
-    return text
-
-
-# Unary tests ---------------------------------------------------------------
-
-
-@attrs.frozen
-class CompareTest(_Node):
-    """``< x``, ``<= x``, ``> x``, ``>= x``, ``= x`` or ``!= x``."""
-
-    op: str
-    endpoint: Expr
-
-    def to_feel(self) -> str:
-        """Render as canonical FEEL text."""
-        return f"{self.op} {self.endpoint.to_feel()}"
-
-
-@attrs.frozen
-class EqualTest(_Node):
-    """A bare endpoint: the input must equal it (``"diamond"``, ``3``, ``null``)."""
-
-    endpoint: Expr
-
-    def to_feel(self) -> str:
-        """Render as canonical FEEL text."""
-        return self.endpoint.to_feel()
-
-
-@attrs.frozen
-class IntervalTest(_Node):
-    """An interval ``[a..b]``; ``low_closed``/``high_closed`` give the bracket kinds."""
-
-    low: Expr
-    high: Expr
-    low_closed: bool
-    high_closed: bool
-
-    def to_feel(self) -> str:
-        """Render as canonical FEEL text (``(``/``)`` for open ends)."""
-        lb = "[" if self.low_closed else "("
-        hb = "]" if self.high_closed else ")"
-        return f"{lb}{self.low.to_feel()}..{self.high.to_feel()}{hb}"
-
-
-@attrs.frozen
-class AnyTest(_Node):
-    """``-``: matches every value including null."""
-
-    def to_feel(self) -> str:
-        """Render as canonical FEEL text."""
-        return "-"
-
-
-SimpleTest: TypeAlias = CompareTest | EqualTest | IntervalTest
-
-
-def _tests_tuple(tests: Iterable[SimpleTest]) -> tuple[SimpleTest, ...]:
-    return tuple(tests)
-
-
-@attrs.frozen
-class UnaryTests(_Node):
-    """Parsed input entry: ``-``, a list of simple tests, or ``not(list)``.
-
-    ``tests`` is empty exactly for ``-``.
-    """
-
-    tests: tuple[SimpleTest, ...] = attrs.field(converter=_tests_tuple)
-    negated: bool = False
-
-    @property
-    def is_any(self) -> bool:
-        """True for ``-``."""
-        return not self.tests
-
-    def to_feel(self) -> str:
-        """Render as canonical FEEL text.
-
-        Examples
-        --------
-        >>> parse_unary_tests('not( "a","b" )').to_feel()
-        'not("a", "b")'
-        """
-        if not self.tests:
-            return "-"
-        body = ", ".join(t.to_feel() for t in self.tests)
-        return f"not({body})" if self.negated else body
 
 
 # --------------------------------------------------------------------------- tokenizer
@@ -918,7 +660,7 @@ def match_unary_tests(
 
 def is_literal(expr: Expr) -> bool:
     """True for number, string, boolean and null literals."""
-    return isinstance(expr, _LITERALS)
+    return isinstance(expr, LITERAL_TYPES)
 
 
 def expr_names(expr: Expr) -> set[str]:

@@ -11,17 +11,14 @@ import attrs
 
 from .._errors import CustvalueError, with_location
 from ._feel import (
-    EqualTest,
-    Expr,
     FeelSyntaxError,
-    Name,
-    UnaryTests,
     Value,
     evaluate_expression,
     expr_names,
     parse_expression,
     parse_unary_tests,
 )
+from .ast import EqualTest, Expr, Name, UnaryTests
 
 __all__ = [
     "Aggregation",

@@ -26,17 +26,9 @@ from decimal import Decimal
 
 import attrs
 
-from ._feel import (
-    IntervalTest,
-    UnaryTests,
-    Value,
-    evaluate_expression,
-    expr_names,
-    normalize_value,
-    test_truth,
-    tests_names,
-)
+from ._feel import Value, evaluate_expression, expr_names, normalize_value, test_truth, tests_names
 from ._table import DecisionTable, HitPolicy, same_value
+from .ast import IntervalTest, UnaryTests
 
 __all__ = ["Finding", "validate_table"]
 

@@ -11,14 +11,15 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from .features import reference_feature
-from .policy._document import STATUSES, Policy
-from .portfolio import CARD_LEVELS
+from ..policy import STATUSES, Policy
+from ..portfolio import CARD_LEVELS
+from ..rules import match_unary_tests, parse_unary_tests
+from ._features import reference_feature
+
+__all__ = ["reference_evaluate"]
 
 
 def _tier_at(policy: Policy, cols: Mapping[str, Sequence[int]], hs: int, m: int) -> tuple[int, str]:
-    from .rules import match_unary_tests, parse_unary_tests
-
     aum = cols["aum"]
     for ti, t in enumerate(policy.tiers):
         if t.aum_floor is not None and t.window is not None:
@@ -69,8 +70,6 @@ def _k(policy: Policy, aum: Sequence[int], hs: int, m: int, ti: int) -> int:
 
 
 def _status(policy: Policy, ti: int, k: int) -> str:
-    from .rules import match_unary_tests, parse_unary_tests
-
     if k == 0:
         return "normal"
     for b in policy.tiers[ti].status_bands:

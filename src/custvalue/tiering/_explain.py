@@ -1,19 +1,76 @@
-"""Explanations and summaries of tier results (private; see TierResult.explain)."""
+"""Explanations and summaries of tier results (see :meth:`TierResult.explain`)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import numpy as np
 
-from .features import compute_features
-from .money import format_yuan
-from .policy._document import EVENT_TYPES, STATUSES
-from .portfolio import CARD_LEVELS
+from ..money import format_yuan
+from ..months import Month
+from ..policy import EVENT_TYPES, STATUSES
+from ..portfolio import CARD_LEVELS
+from ..rules import match_unary_tests
+from ..rules.ast import CompareTest, EqualTest, IntervalTest, NumberLit
+from ._codes import MOVEMENTS
+from ._features import compute_features
 
 if TYPE_CHECKING:
-    from .tiering import Explanation, TierResult
+    from ._result import TierResult
+
+__all__ = ["RuleCheck", "RuleTrace", "TierExplanation", "explain_customer", "summary_text"]
+
+@attrs.frozen
+class RuleCheck:
+    """One input test of a rule, with the customer's value."""
+
+    feature: str
+    value: str
+    test: str
+    passed: bool
+
+
+@attrs.frozen
+class RuleTrace:
+    """One tier-table rule evaluated for a customer."""
+
+    rule_id: str
+    tier: str
+    matched: bool
+    checks: tuple[RuleCheck, ...]
+    description: str | None
+
+
+@attrs.frozen
+class TierExplanation:
+    """Why a customer got its tier, status and movement (data and text).
+
+    Use ``str(explanation)`` or :attr:`text` for people, the fields for programs.
+    """
+
+    customer_id: str
+    as_of: Month
+    tier: str
+    status: str
+    months_below: int
+    previous_tier: str | None
+    movement: str
+    churned_tier: str | None
+    decided_by: tuple[RuleTrace, ...]
+    rules: tuple[RuleTrace, ...]
+    lines: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        """The explanation as text."""
+        return "\n".join(self.lines)
+
+    def __str__(self) -> str:
+        return self.text
+
+
 
 
 def _feature_value(result: TierResult, name: str, raw: int) -> tuple[Any, str]:
@@ -37,8 +94,6 @@ def _label(result: TierResult, name: str) -> str:
 
 def _test_text(result: TierResult, name: str, ut: Any) -> str:
     """A unary test with money endpoints shown in yuan (``>= 500,000.00``)."""
-    from .rules._feel import CompareTest, EqualTest, IntervalTest, NumberLit
-
     cp = result.compiled
     spec = next(f for f in cp.features if f.name == name)
     if spec.column == "card_level" or spec.op == "run" or cp.policy.scale != 100:
@@ -64,10 +119,8 @@ def _test_text(result: TierResult, name: str, ut: Any) -> str:
     return f"not({body})" if ut.negated else body
 
 
-def explain_customer(result: TierResult, customer_id: str) -> Explanation:
-    from .rules import match_unary_tests
-    from .tiering import MOVEMENTS, Explanation, RuleCheck, RuleTrace
-
+def explain_customer(result: TierResult, customer_id: str) -> TierExplanation:
+    """The :class:`TierExplanation` of one customer of ``result``."""
     cp = result.compiled
     policy = cp.policy
     i = result.index_of(customer_id)
@@ -88,16 +141,16 @@ def explain_customer(result: TierResult, customer_id: str) -> Explanation:
                                     bool(match_unary_tests(ut, value))))
         traces.append(RuleTrace(rule.id, names[int(cp.rule_tier[r])], all(c.passed for c in checks),
                                 tuple(checks), rule.annotation))
-    decided = tuple(t for t in traces if t.rule_id in result.reasons(i))
-    if result.tier[i] < 0:
+    decided = tuple(t for t in traces if t.rule_id in result.reasons_at(i))
+    if result.tier_codes[i] < 0:
         first = result.portfolio.months[int(result.portfolio.history_start[i])]
         line = (f"customer {customer_id}, as of {result.as_of}: no tier — the customer's data "
                 f"starts in {first}, after the as-of month")
-        return Explanation(customer_id, result.as_of, "", STATUSES[0], 0, None, "new", None, (),
+        return TierExplanation(customer_id, result.as_of, "", STATUSES[0], 0, None, "new", None, (),
                            tuple(traces), (line,))
-    tier = names[int(result.tier[i])]
+    tier = names[int(result.tier_codes[i])]
     spec = policy.tier(tier)
-    status = STATUSES[int(result.status[i])]
+    status = STATUSES[int(result.status_codes[i])]
     k = int(result.months_below[i])
     label = f" ({spec.label_zh})" if spec.label_zh else ""
     lines = [f"customer {customer_id}, as of {result.as_of}: {tier}{label}, status {status}"]
@@ -107,17 +160,17 @@ def explain_customer(result: TierResult, customer_id: str) -> Explanation:
             lines.append(f"  {tier} because rule {t.rule_id} holds: {tests}")
         else:
             lines.append(f"  {tier}: no higher tier's criterion holds (rule {t.rule_id})")
-    if spec.aum_floor is not None and result.reasons(i) and result.reasons(i)[0].endswith(".aum"):
-        floor = format_yuan(int(cp.floor_fen[int(result.tier[i])]))
+    if spec.aum_floor is not None and result.reasons_at(i) and result.reasons_at(i)[0].endswith(".aum"):
+        floor = format_yuan(int(cp.floor_fen[int(result.tier_codes[i])]))
         if k:
             lines.append(f"  {status}: AUM below the {tier} floor {floor} for {k} month(s) in a row "
                          f"(k = {k})")
         else:
             lines.append(f"  normal: AUM at the as-of month is at or above the {tier} floor {floor}")
-    mv = MOVEMENTS[int(result.movement[i])]
-    prev = names[int(result.previous_tier[i])] if result.previous_tier[i] >= 0 else None
+    mv = MOVEMENTS[int(result.movement_codes[i])]
+    prev = names[int(result.previous_tier_codes[i])] if result.previous_tier_codes[i] >= 0 else None
     lines.append(f"  movement {mv}" + (f" from {prev}" if prev else " (no data for the month before)"))
-    churned = names[int(result.churned_tier[i])] if result.churned_tier[i] >= 0 else None
+    churned = names[int(result.churned_tier_codes[i])] if result.churned_tier_codes[i] >= 0 else None
     if churned:
         w = policy.tier(churned).window
         lines.append(f"  churned {churned}: its AUM criterion lapsed (AUM below its floor for "
@@ -125,11 +178,11 @@ def explain_customer(result: TierResult, customer_id: str) -> Explanation:
     if not result.history_complete[i]:
         lines.append(f"  history incomplete: fewer than {cp.history_needed + 1} months of data; "
                      "evaluated on the months that exist")
-    ev = result.events.for_customer(i)
+    ev = result.events.names_at(i)
     if ev:
         lines.append("  events: " + ", ".join(
             f"{e} -> {', '.join(policy.actions(e)) or 'no action'}" for e in ev))
-    return Explanation(customer_id, result.as_of, tier, status, k, prev, mv, churned, decided,
+    return TierExplanation(customer_id, result.as_of, tier, status, k, prev, mv, churned, decided,
                        tuple(traces), tuple(lines))
 
 
@@ -140,14 +193,15 @@ def _pct(part: int, whole: int) -> str:
 
 
 def summary_text(result: TierResult) -> str:
+    """The text of :meth:`TierResult.summary`."""
     policy = result.policy
     c = result.counts()
     n = max(len(result), 1)
     aum = result.portfolio.aum(policy.aum)[:, result.portfolio.months.index(result.as_of)]
     total = int(aum.sum()) or 1
     by_tier = np.zeros(len(policy.tier_order), dtype=np.int64)
-    held = result.tier >= 0
-    np.add.at(by_tier, result.tier[held].astype(np.intp), aum[held])  # exact int64
+    held = result.tier_codes >= 0
+    np.add.at(by_tier, result.tier_codes[held].astype(np.intp), aum[held])  # exact int64
     lines = [f"as of {result.as_of}, policy {policy.name!r}: {len(result):,} customers, "
              f"AUM {format_yuan(int(aum.sum()))} yuan",
              "", f"{'tier':<12}{'customers':>12}{'share':>9}{'AUM share':>11}"]

@@ -6,11 +6,15 @@ import csv
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ._errors import InputError
-from .io._atomic import atomic_write
+from .._errors import InputError
+from .._optional import import_optional
+from ..io import atomic_write
+from ._codes import RESULT_COLUMNS
 
 if TYPE_CHECKING:
-    from .tiering import TierResult
+    from ._result import TierResult
+
+__all__ = ["FORMATS", "file_format", "write_result"]
 
 FORMATS = ("csv", "parquet")
 
@@ -27,8 +31,6 @@ def file_format(path: str | Path, format: str | None) -> str:
 
 def write_result(result: TierResult, path: str | Path, *, format: str | None = None) -> None:
     """Write one row per customer with the SPEC's result columns."""
-    from .tiering import RESULT_COLUMNS
-
     fmt = file_format(path, format)
     cols = result.columns()
 
@@ -46,8 +48,6 @@ def write_result(result: TierResult, path: str | Path, *, format: str | None = N
             w.writerows(zip(*out, strict=True))
 
     def write_parquet(tmp: Path) -> None:
-        from ._optional import import_optional
-
         pa = import_optional("pyarrow", extra="parquet", feature="Parquet output")
         pq = import_optional("pyarrow.parquet", extra="parquet", feature="Parquet output")
         table = pa.table({name: pa.array(cols[name]) for name in RESULT_COLUMNS})

@@ -30,12 +30,13 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from ._arrays import readonly as _ro
-from .months import Month
-from .policy._document import FEATURE_OPS, FeatureSpec
-from .portfolio import Portfolio
+from .._arrays import readonly as _ro
+from ..months import Month
+from ..policy import FEATURE_OPS, FeatureSpec
+from ..portfolio import CARD_LEVELS, Portfolio
+from ..rules import CodedColumn, DecisionTable, compile_table
 
-__all__ = ["FeatureFrame", "compute_features", "reference_feature"]
+__all__ = ["Block", "FeatureFrame", "Test", "compute", "compute_features", "reference_feature"]
 
 Test = Callable[[NDArray[Any]], NDArray[np.bool_]]
 
@@ -69,7 +70,7 @@ def _span(spec: FeatureSpec) -> tuple[int, int]:
     return spec.lag + spec.window, spec.lag
 
 
-class _Block:
+class Block:
     """Month-major column slices of a row block; AUM computed once and shared.
 
     Slices are transposed to ``(months, rows)`` so that reductions over the
@@ -169,12 +170,12 @@ def compute_features(
     if not features:
         return FeatureFrame(month, {}, {})
     first = max(0, a - max(_span(f)[0] for f in features))
-    block = _Block(portfolio, rows, first, a, aum, amount_scale)
-    return _compute(block, features, a, tests)
+    block = Block(portfolio, rows, first, a, aum, amount_scale)
+    return compute(block, features, a, tests)
 
 
-def _compute(
-    block: _Block, features: Sequence[FeatureSpec], a: int, tests: Mapping[str, Test] | None,
+def compute(
+    block: Block, features: Sequence[FeatureSpec], a: int, tests: Mapping[str, Test] | None,
     *, with_complete: bool = True,
 ) -> FeatureFrame:
     """Features at absolute month index ``a`` from a block's cached column slices.
@@ -266,9 +267,6 @@ def _mean_half_even(total: NDArray[np.int64], count: NDArray[np.int64]) -> NDArr
 
 def _compile_test(f: FeatureSpec, amount_scale: int = 100) -> Test:
     """Compile a run feature's S-FEEL test into a vectorised predicate (rules engine)."""
-    from .portfolio import CARD_LEVELS
-    from .rules import CodedColumn, DecisionTable, compile_table
-
     assert f.test is not None
     table = DecisionTable(f"feature {f.name}", "FIRST", ["x"], ["hit"], [("test", [f.test], ["true"])])
     card = f.column == "card_level"

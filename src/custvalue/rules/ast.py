@@ -1,0 +1,314 @@
+"""The S-FEEL syntax tree: immutable nodes produced by the parser.
+
+Expressions (:data:`Expr`) are literals, names, arithmetic, comparisons and
+boolean connectives; unary tests (:class:`UnaryTests`) are the input entries
+of decision tables.  ``str(node)`` is the node's canonical FEEL text, which
+parses back to an equal node.
+
+Examples
+--------
+>>> from custvalue.rules import parse_expression
+>>> from custvalue.rules.ast import BinOp, Name, NumberLit
+>>> e = parse_expression("aum * 2")
+>>> e == BinOp("*", Name("aum"), NumberLit(__import__("decimal").Decimal(2)))
+True
+>>> str(e)
+'aum * 2'
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Final, TypeAlias
+
+import attrs
+
+__all__ = [
+    "LITERAL_TYPES",
+    "And",
+    "AnyTest",
+    "BinOp",
+    "BoolLit",
+    "Compare",
+    "CompareTest",
+    "EqualTest",
+    "Expr",
+    "IntervalTest",
+    "Literal",
+    "Name",
+    "Neg",
+    "Node",
+    "Not",
+    "NullLit",
+    "NumberLit",
+    "Or",
+    "SimpleTest",
+    "StringLit",
+    "UnaryTests",
+]
+
+
+class Node(abc.ABC):
+    """Base of the syntax-tree nodes: ``str(node)`` is its canonical FEEL text."""
+
+    __slots__ = ()
+
+    @abc.abstractmethod
+    def to_feel(self) -> str:
+        """Render as canonical FEEL text."""
+
+    def __str__(self) -> str:
+        return self.to_feel()
+
+
+def _fmt_number(value: Decimal) -> str:
+    text = format(value, "f")
+    return text
+
+
+def _fmt_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@attrs.frozen
+class NumberLit(Node):
+    """A number literal (exact :class:`~decimal.Decimal`, may be negative)."""
+
+    value: Decimal
+
+    def to_feel(self) -> str:
+        """Render as canonical FEEL text."""
+        return _fmt_number(self.value)
+
+
+@attrs.frozen
+class StringLit(Node):
+    """A string literal."""
+
+    value: str
+
+    def to_feel(self) -> str:
+        """Render as canonical FEEL text."""
+        return _fmt_string(self.value)
+
+
+@attrs.frozen
+class BoolLit(Node):
+    """``true`` or ``false``."""
+
+    value: bool
+
+    def to_feel(self) -> str:
+        """Render as canonical FEEL text."""
+        return "true" if self.value else "false"
+
+
+@attrs.frozen
+class NullLit(Node):
+    """``null``."""
+
+    def to_feel(self) -> str:
+        """Render as canonical FEEL text."""
+        return "null"
+
+
+@attrs.frozen
+class Name(Node):
+    """A simple name (``[A-Za-z_][A-Za-z0-9_]*``, not a keyword)."""
+
+    name: str
+
+    def to_feel(self) -> str:
+        """Render as canonical FEEL text."""
+        return self.name
+
+
+@attrs.frozen
+class Neg(Node):
+    """Unary minus of a non-literal operand."""
+
+    operand: Expr
+
+    def to_feel(self) -> str:
+        """Render as canonical FEEL text."""
+        return f"-({self.operand.to_feel()})"
+
+
+@attrs.frozen
+class BinOp(Node):
+    """Arithmetic ``+ - * /``."""
+
+    op: str
+    left: Expr
+    right: Expr
+
+    def to_feel(self) -> str:
+        """Render as canonical FEEL text."""
+        prec = _prec(self)
+        return f"{_wrap(self.left, prec, False)} {self.op} {_wrap(self.right, prec, True)}"
+
+
+@attrs.frozen
+class Compare(Node):
+    """Comparison ``= != < <= > >=`` (non-associative)."""
+
+    op: str
+    left: Expr
+    right: Expr
+
+    def to_feel(self) -> str:
+        """Render as canonical FEEL text."""
+        return f"{_wrap(self.left, 3, True)} {self.op} {_wrap(self.right, 3, True)}"
+
+
+@attrs.frozen
+class And(Node):
+    """Three-valued conjunction."""
+
+    left: Expr
+    right: Expr
+
+    def to_feel(self) -> str:
+        """Render as canonical FEEL text."""
+        return f"{_wrap(self.left, 2, False)} and {_wrap(self.right, 2, True)}"
+
+
+@attrs.frozen
+class Or(Node):
+    """Three-valued disjunction."""
+
+    left: Expr
+    right: Expr
+
+    def to_feel(self) -> str:
+        """Render as canonical FEEL text."""
+        return f"{_wrap(self.left, 1, False)} or {_wrap(self.right, 1, True)}"
+
+
+@attrs.frozen
+class Not(Node):
+    """``not(expr)``: three-valued negation."""
+
+    operand: Expr
+
+    def to_feel(self) -> str:
+        """Render as canonical FEEL text."""
+        return f"not({self.operand.to_feel()})"
+
+
+Expr: TypeAlias = (
+    NumberLit | StringLit | BoolLit | NullLit | Name | Neg | BinOp | Compare | And | Or | Not
+)
+Literal: TypeAlias = NumberLit | StringLit | BoolLit | NullLit
+#: The literal node types.
+LITERAL_TYPES: Final = (NumberLit, StringLit, BoolLit, NullLit)
+
+
+def _prec(expr: Expr) -> int:
+    if isinstance(expr, Or):
+        return 1
+    if isinstance(expr, And):
+        return 2
+    if isinstance(expr, Compare):
+        return 3
+    if isinstance(expr, BinOp):
+        return 4 if expr.op in "+-" else 5
+    return 7
+
+
+def _wrap(expr: Expr, prec: int, right: bool) -> str:
+    p = _prec(expr)
+    text = expr.to_feel()
+    if p < prec or (right and p == prec) or (prec == 3 and p == 3):
+        return f"({text})"
+    return text
+
+
+# Unary tests ---------------------------------------------------------------
+
+
+@attrs.frozen
+class CompareTest(Node):
+    """``< x``, ``<= x``, ``> x``, ``>= x``, ``= x`` or ``!= x``."""
+
+    op: str
+    endpoint: Expr
+
+    def to_feel(self) -> str:
+        """Render as canonical FEEL text."""
+        return f"{self.op} {self.endpoint.to_feel()}"
+
+
+@attrs.frozen
+class EqualTest(Node):
+    """A bare endpoint: the input must equal it (``"diamond"``, ``3``, ``null``)."""
+
+    endpoint: Expr
+
+    def to_feel(self) -> str:
+        """Render as canonical FEEL text."""
+        return self.endpoint.to_feel()
+
+
+@attrs.frozen
+class IntervalTest(Node):
+    """An interval ``[a..b]``; ``low_closed``/``high_closed`` give the bracket kinds."""
+
+    low: Expr
+    high: Expr
+    low_closed: bool
+    high_closed: bool
+
+    def to_feel(self) -> str:
+        """Render as canonical FEEL text (``(``/``)`` for open ends)."""
+        lb = "[" if self.low_closed else "("
+        hb = "]" if self.high_closed else ")"
+        return f"{lb}{self.low.to_feel()}..{self.high.to_feel()}{hb}"
+
+
+@attrs.frozen
+class AnyTest(Node):
+    """``-``: matches every value including null."""
+
+    def to_feel(self) -> str:
+        """Render as canonical FEEL text."""
+        return "-"
+
+
+SimpleTest: TypeAlias = CompareTest | EqualTest | IntervalTest
+
+
+def _tests_tuple(tests: Iterable[SimpleTest]) -> tuple[SimpleTest, ...]:
+    return tuple(tests)
+
+
+@attrs.frozen
+class UnaryTests(Node):
+    """Parsed input entry: ``-``, a list of simple tests, or ``not(list)``.
+
+    ``tests`` is empty exactly for ``-``.
+    """
+
+    tests: tuple[SimpleTest, ...] = attrs.field(converter=_tests_tuple)
+    negated: bool = False
+
+    @property
+    def is_any(self) -> bool:
+        """True for ``-``."""
+        return not self.tests
+
+    def to_feel(self) -> str:
+        """Render as canonical FEEL text.
+
+        Examples
+        --------
+        >>> from custvalue.rules import parse_unary_tests
+        >>> parse_unary_tests('not( "a","b" )').to_feel()
+        'not("a", "b")'
+        """
+        if not self.tests:
+            return "-"
+        body = ", ".join(t.to_feel() for t in self.tests)
+        return f"not({body})" if self.negated else body

@@ -1,0 +1,53 @@
+"""Tiering: evaluate a tier policy over a portfolio.
+
+:func:`evaluate` assigns every customer its tier at the as-of month, the
+status of that tier (normal / observation / attention and ``months_below``),
+its previous tier and movement, churn of a lapsed tier, and the events that
+follow — all vectorised over customers, in row blocks that fit the CPU cache.
+
+The policy is data (:func:`custvalue.default_policy` ships the SPEC's
+default); it is compiled once (:func:`custvalue.policy.compile_policy`) into a
+FIRST decision table plus per-tier lookup arrays, and evaluation never loops
+over customers in Python.
+
+Modules, top-down along the data path: ``_features`` (temporal features of a
+portfolio), ``_kernel`` (one month of one row block), ``_evaluate``
+(:func:`evaluate`), ``_result`` (:class:`TierResult`), ``_explain`` and
+``_files`` (explanations, summaries, result files), ``_path`` (tiers over
+time, migration, what-if) and ``_reference`` (the scalar reference the tests
+compare against).
+"""
+
+from __future__ import annotations
+
+from ..policy import STATUSES
+from ._codes import MOVEMENTS, RESULT_COLUMNS
+from ._evaluate import evaluate, evaluate_chunks
+from ._explain import RuleCheck, RuleTrace, TierExplanation
+from ._features import FeatureFrame, compute_features, reference_feature
+from ._path import MigrationMatrix, TierPath, evaluate_path, migration_matrix, tier_migration, what_if
+from ._reference import reference_evaluate
+from ._result import EventTable, TierResult
+
+__all__ = [
+    "MOVEMENTS",
+    "RESULT_COLUMNS",
+    "STATUSES",
+    "EventTable",
+    "FeatureFrame",
+    "MigrationMatrix",
+    "RuleCheck",
+    "RuleTrace",
+    "TierExplanation",
+    "TierPath",
+    "TierResult",
+    "compute_features",
+    "evaluate",
+    "evaluate_chunks",
+    "evaluate_path",
+    "migration_matrix",
+    "reference_evaluate",
+    "reference_feature",
+    "tier_migration",
+    "what_if",
+]

@@ -1,0 +1,218 @@
+"""Tiers over time: :func:`evaluate_path`, migration matrices and :func:`what_if`."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+from numpy.typing import NDArray
+
+from .._arrays import readonly as _ro
+from .._optional import import_optional
+from ..money import format_yuan
+from ..months import Month
+from ..policy import STATUSES, CompiledPolicy, Policy
+from ..portfolio import Portfolio
+from ._codes import DEFAULT_CHUNK, NO_TIER
+from ._evaluate import evaluate
+from ._features import Block
+from ._kernel import as_compiled, month_state
+
+__all__ = ["MigrationMatrix", "TierPath", "evaluate_path", "migration_matrix", "tier_migration", "what_if"]
+
+
+@attrs.frozen(eq=False, repr=False)
+class TierPath:
+    """Tier and status of every customer in every evaluated month.
+
+    Attributes
+    ----------
+    months : tuple of Month
+    tier_codes, status_codes : ndarray of int8, shape (n, len(months))
+        Codes into ``policy.tier_order`` (-1: no data yet) and :data:`STATUSES`;
+        :meth:`tiers` and :meth:`statuses` give the names.
+    """
+
+    policy: Policy
+    customer_ids: NDArray[np.str_]
+    months: tuple[Month, ...]
+    tier_codes: NDArray[np.int8]
+    status_codes: NDArray[np.int8]
+
+    def tiers(self) -> NDArray[np.str_]:
+        """Tier names, shape (n, len(months)); ``""`` where a customer has no data yet."""
+        lut = np.asarray([*self.policy.tier_order, ""])
+        return lut[np.where(self.tier_codes < 0, len(self.policy.tier_order), self.tier_codes)]
+
+    def statuses(self) -> NDArray[np.str_]:
+        """Status names, shape (n, len(months))."""
+        return np.asarray(STATUSES)[self.status_codes]
+
+    def column(self, month: Month | str) -> int:
+        """Column of a month."""
+        m = Month.parse(month) if isinstance(month, str) else month
+        return self.months.index(m)
+
+    def __repr__(self) -> str:
+        return (f"<TierPath: {self.tier_codes.shape[0]} customers × {len(self.months)} months "
+                f"({self.months[0]}..{self.months[-1]})>" if self.months else "<TierPath: empty>")
+
+
+def evaluate_path(
+    portfolio: Portfolio,
+    policy: Policy | CompiledPolicy | None = None,
+    *,
+    first: Month | str | None = None,
+    last: Month | str | None = None,
+    chunk_size: int = DEFAULT_CHUNK,
+) -> TierPath:
+    """Tier and status of every customer for each month from ``first`` to ``last``.
+
+    Loops over months and row blocks, vectorised over customers.  Months
+    default to the whole portfolio.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from custvalue import Portfolio
+    >>> aum = np.array([[100_000_00, 300_000_00, 600_000_00]])
+    >>> p = Portfolio.from_arrays(customer_ids=["A"], branch_ids=["X"], start="2026-08", deposits=aum)
+    >>> path = evaluate_path(p)
+    >>> path.tiers().tolist()
+    [['potential', 'gold', 'platinum']]
+    >>> path.tier_codes.tolist()
+    [[4, 3, 2]]
+    """
+    cp = as_compiled(policy)
+    f = portfolio.months.start if first is None else (Month.parse(first) if isinstance(first, str) else first)
+    la = portfolio.months.stop if last is None else (Month.parse(last) if isinstance(last, str) else last)
+    i0, i1 = portfolio.months.index(f), portfolio.months.index(la)
+    months = tuple(portfolio.months[j] for j in range(i0, i1 + 1))
+    n = portfolio.n_customers
+    tier = np.empty((n, len(months)), np.int8)
+    status = np.empty((n, len(months)), np.int8)
+    for start in range(0, n, chunk_size):
+        rows = slice(start, min(n, start + chunk_size))
+        hs = portfolio.history_start[rows].astype(np.int64)
+        block = Block(portfolio, rows, max(0, i0 - cp.history_needed), i1, cp.policy.aum,
+                       cp.policy.scale)
+        for j, a in enumerate(range(i0, i1 + 1)):
+            m = month_state(cp, block, a, hs)
+            tier[rows, j] = np.where(hs <= a, m.tier, NO_TIER)
+            status[rows, j] = m.status
+    return TierPath(cp.policy, portfolio.customer_ids, months, _ro(tier), _ro(status))
+
+
+@attrs.frozen(eq=False, repr=False)
+class MigrationMatrix:
+    """From-tier × to-tier counts and AUM (fen).
+
+    ``counts[i, j]`` customers went from ``tier_order[i]`` to ``tier_order[j]``;
+    ``aum[i, j]`` is their AUM (fen) at the ``to`` side.  A last row/column
+    ``"(none)"`` holds customers with no tier on one side (new customers).
+    """
+
+    labels: tuple[str, ...]
+    counts: NDArray[np.int64]
+    aum: NDArray[np.int64]
+    from_label: str
+    to_label: str
+
+    def to_pandas(self) -> Any:
+        """Counts as a :class:`pandas.DataFrame` (needs ``pandas``)."""
+
+        pd = import_optional("pandas", extra="pandas")
+        return pd.DataFrame(self.counts, index=pd.Index(self.labels, name=self.from_label),
+                            columns=pd.Index(self.labels, name=self.to_label))
+
+    def text(self, *, values: str = "counts") -> str:
+        """A fixed-width table of counts (``values="counts"``) or AUM in yuan (``"aum"``)."""
+        m = self.counts if values == "counts" else self.aum
+        cells = [[f"{int(v):,}" if values == "counts" else format_yuan(int(v)) for v in row]
+                 for row in m.tolist()]
+        w = max([len(x) for x in self.labels] + [len(c) for r in cells for c in r] + [4])
+        head = f"{self.from_label + ' → ' + self.to_label:<{w}} " + " ".join(
+            f"{lab:>{w}}" for lab in self.labels)
+        body = [f"{lab:<{w}} " + " ".join(f"{c:>{w}}" for c in row)
+                for lab, row in zip(self.labels, cells, strict=True)]
+        return "\n".join([head, *body])
+
+    def __repr__(self) -> str:
+        return f"<MigrationMatrix {self.from_label} → {self.to_label}>\n{self.text()}"
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{html.escape(lab)}</th>" for lab in self.labels)
+        rows = "".join(
+            f"<tr><th>{html.escape(lab)}</th>"
+            + "".join(f"<td title='{format_yuan(int(a))} yuan'>{int(c):,}</td>"
+                      for c, a in zip(crow, arow, strict=True)) + "</tr>"
+            for lab, crow, arow in zip(self.labels, self.counts.tolist(), self.aum.tolist(), strict=True))
+        return (f"<div><b>Migration</b> {html.escape(self.from_label)} → {html.escape(self.to_label)} "
+                f"(customers; hover for AUM)<table><tr><th></th>{head}</tr>{rows}</table></div>")
+
+
+def migration_matrix(
+    from_tier: NDArray[Any], to_tier: NDArray[Any], aum: NDArray[np.int64],
+    tier_order: Sequence[str], *, from_label: str = "from", to_label: str = "to",
+) -> MigrationMatrix:
+    """Count customers (and sum AUM) by (from tier, to tier); -1 means no tier.
+
+    Vectorised with one :func:`numpy.bincount` per matrix.
+    """
+    k = len(tier_order) + 1
+    f = np.where(from_tier < 0, k - 1, from_tier).astype(np.int64)
+    t = np.where(to_tier < 0, k - 1, to_tier).astype(np.int64)
+    cell = f * k + t
+    counts = np.bincount(cell, minlength=k * k).reshape(k, k)
+    total = np.zeros(k * k, dtype=np.int64)
+    np.add.at(total, cell, aum)  # exact int64 accumulation
+    return MigrationMatrix((*tier_order, "(none)"), _ro(counts), _ro(total.reshape(k, k)),
+                           from_label, to_label)
+
+
+def tier_migration(
+    portfolio: Portfolio, policy: Policy | CompiledPolicy | None, from_month: Month | str,
+    to_month: Month | str,
+) -> MigrationMatrix:
+    """Tier migration between two months of one portfolio (counts and AUM at ``to_month``)."""
+    cp = as_compiled(policy)
+    f = Month.parse(from_month) if isinstance(from_month, str) else from_month
+    t = Month.parse(to_month) if isinstance(to_month, str) else to_month
+    path = evaluate_path(portfolio, cp, first=min(f, t), last=max(f, t))
+    aum = portfolio.aum(cp.policy.aum)[:, portfolio.months.index(t)]
+    return migration_matrix(path.tier_codes[:, path.column(f)], path.tier_codes[:, path.column(t)], aum,
+                            cp.policy.tier_order, from_label=str(f), to_label=str(t))
+
+
+def what_if(
+    portfolio: Portfolio, current: Policy | CompiledPolicy, proposed: Policy | CompiledPolicy,
+    *, as_of: Month | str | None = None,
+) -> MigrationMatrix:
+    """Evaluate two policies on the same portfolio: the migration matrix between them.
+
+    Both policies must have the same tier ids in the same order.  AUM is the
+    as-of AUM under the proposed policy's AUM definition.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from decimal import Decimal
+    >>> from custvalue import Portfolio, default_policy
+    >>> p = Portfolio.from_arrays(customer_ids=["A", "B"], branch_ids=["X", "X"], start="2026-10",
+    ...                           deposits=np.array([[450_000_00], [550_000_00]]))
+    >>> cur = default_policy()
+    >>> m = what_if(p, cur, cur.with_tier("platinum", aum_floor=Decimal(400000)))
+    >>> int(m.counts[3, 2])          # gold -> platinum
+    1
+    """
+    a, b = as_compiled(current), as_compiled(proposed)
+    if a.policy.tier_order != b.policy.tier_order:
+        raise ValueError("what_if compares policies with the same tiers; got "
+                         f"{a.policy.tier_order} and {b.policy.tier_order}")
+    ra, rb = evaluate(portfolio, a, as_of=as_of), evaluate(portfolio, b, as_of=as_of)
+    aum = portfolio.aum(b.policy.aum)[:, portfolio.months.index(ra.as_of)]
+    return migration_matrix(ra.tier_codes, rb.tier_codes, aum, a.policy.tier_order,
+                            from_label=a.policy.name, to_label=b.policy.name)
