@@ -26,7 +26,8 @@ from numpy.typing import ArrayLike, NDArray
 
 from ._arrays import readonly as _readonly
 from ._errors import InputError
-from .money import INT64_MAX, MoneyError, to_fen
+from ._optional import import_optional
+from .money import INT64_MAX, MoneyError, format_yuan, to_fen
 from .months import Month, MonthRange
 
 __all__ = [
@@ -661,8 +662,6 @@ class Portfolio:
         Months before a customer's ``history_start`` are omitted.  Meant for
         small portfolios and tests; use :meth:`to_pandas` for large ones.
         """
-        from .money import format_yuan
-
         out: list[dict[str, Any]] = []
         for i, cid in enumerate(self.customer_ids.tolist()):
             for j in range(int(self.history_start[i]), self.n_months):
@@ -679,8 +678,6 @@ class Portfolio:
 
         Requires the ``pandas`` extra (``pip install custvalue[pandas]``).
         """
-        from ._optional import import_optional
-
         pd = import_optional("pandas", extra="pandas")
         n, t = self.n_customers, self.n_months
         valid = (np.arange(t)[None, :] >= self.history_start[:, None]).ravel()

@@ -5,7 +5,7 @@
   (a peak exactly ``W`` months back counts, ``W + 1`` does not);
 * monotonicity in AUM, independence of customers, row order and chunking;
 * the vectorised engine agrees with the scalar reference
-  (:func:`custvalue._tier_reference.reference_evaluate`) on random small
+  (:func:`custvalue.tiering.reference_evaluate`) on random small
   portfolios, under the default policy and under randomly changed policies;
 * ``history_complete`` and new customers.
 """

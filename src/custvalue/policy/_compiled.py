@@ -33,6 +33,7 @@ from ..rules import (
     compile_table,
     match_unary_tests,
     parse_unary_tests,
+    validate_table,
 )
 from ._document import FeatureSpec, Policy
 from ._schema import STATUSES, PolicyError
@@ -95,8 +96,6 @@ class CompiledPolicy:
         (e.g. a rule an earlier rule always covers) are kept.
         """
         if self._findings is None:
-            from ..rules import validate_table
-
             found = tuple(f for f in validate_table(self.table) if f.severity != "info")
             object.__setattr__(self, "_findings", found)
         assert self._findings is not None

@@ -27,7 +27,7 @@ from decimal import Decimal
 import attrs
 
 from ._feel import Value, evaluate_expression, expr_names, normalize_value, test_truth, tests_names
-from ._table import DecisionTable, HitPolicy, same_value
+from ._table import DecisionTable, HitPolicy, format_value, same_value
 from .ast import IntervalTest, UnaryTests
 
 __all__ = ["Finding", "validate_table"]
@@ -227,7 +227,6 @@ def validate_table(
         return out
 
     def fmt(ex: Mapping[str, Value]) -> str:
-        from ._table import format_value
         return ", ".join(f"{k} = {format_value(v)}" for k, v in ex.items())
 
     known = [all(m is not None for m in match[r]) for r in range(n_rules)]
