@@ -27,7 +27,7 @@ OPTIONAL = {"pyarrow", "pandas", "tomli_w", "matplotlib", "dask", "distributed",
 GROUND = {"_errors", "_arrays", "_optional", "money", "months"}
 LAYERS: dict[str, set[str]] = {
     "_errors": set(),
-    "_arrays": set(),
+    "_arrays": {"_errors"},
     "_optional": {"_errors"},
     "money": {"_errors", "_arrays"},
     "months": {"_errors"},

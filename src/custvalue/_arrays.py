@@ -1,24 +1,147 @@
-"""Small array helpers shared across custvalue (private)."""
+"""Array helpers shared across custvalue: read-only arrays and exact integer sums.
+
+* :func:`readonly` is the one way custvalue makes an array read-only: the
+  result shares the memory but can never be made writeable again.
+* :func:`exact_sum` and :func:`exact_group_sums` add int64 amounts exactly and
+  raise :class:`~custvalue.AmountOverflowError` instead of wrapping around.
+
+The overflow policy (see ``docs/portfolio.rst``): every sum *within* a customer
+(AUM over asset columns, window sums over months) is proven unable to overflow
+by the bounds a :class:`~custvalue.Portfolio` checks when it is built; every
+sum *across* customers (totals, migration matrices, roll-ups) goes through the
+checked sums here.
+"""
 
 from __future__ import annotations
 
 from typing import Any, TypeVar
 
+import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["readonly"]
+from ._errors import AmountOverflowError
+
+__all__ = ["INT64_MAX", "INT64_MIN", "exact_group_sums", "exact_sum", "readonly"]
 
 A = TypeVar("A", bound=NDArray[Any])
 
+INT64_MAX = 2**63 - 1
+INT64_MIN = -(2**63)
+_CHUNK = 1 << 30  # values per exact partial sum of 32-bit halves
+
+
+def _sealed(a: NDArray[Any]) -> bool:
+    """Whether ``a`` is read-only down to a buffer that cannot be written."""
+    if a.flags.writeable:
+        return False
+    base: Any = a
+    while isinstance(base, np.ndarray):
+        if base.flags.writeable:
+            return False
+        if base.base is None:
+            return False  # owns its memory: the flag could be set again
+        base = base.base
+    return isinstance(base, bytes) or (isinstance(base, memoryview) and base.readonly)
+
 
 def readonly(a: A) -> A:
-    """A read-only view of ``a`` (``a`` itself is left writeable if it was).
+    """The values of ``a`` as an array that is read-only for good.
+
+    No copy when ``a`` is contiguous: the result shares ``a``'s memory through
+    a read-only buffer, so ``setflags(write=True)`` on it (or on any view of
+    it) fails.  ``a`` itself is left as it was; whoever made it must not keep
+    writing to it.  A strided ``a`` is copied once.
 
     >>> import numpy as np
-    >>> readonly(np.zeros(2)).flags.writeable
+    >>> r = readonly(np.zeros((2, 3)))
+    >>> r.flags.writeable
     False
+    >>> r[:, 1:].setflags(write=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: cannot set WRITEABLE flag to True of this array
     """
-    if a.flags.writeable:
-        a = a.view()
-        a.setflags(write=False)
-    return a
+    if _sealed(a):
+        return a
+    if a.dtype.hasobject:  # pragma: no cover - custvalue keeps no object arrays
+        raise TypeError("object arrays cannot be sealed read-only")
+    if a.flags.c_contiguous:
+        src = a
+    elif a.flags.f_contiguous:
+        return readonly(a.T).T  # type: ignore[no-any-return]
+    else:
+        src = np.ascontiguousarray(a)
+    buf = memoryview(src.reshape(-1).view(np.uint8)).toreadonly() if src.size else b""
+    out = np.frombuffer(buf, dtype=src.dtype).reshape(src.shape)
+    return out  # type: ignore[return-value]
+
+
+def _peak(values: NDArray[np.int64]) -> int:
+    return max(abs(int(values.max())), abs(int(values.min()))) if values.size else 0
+
+
+def exact_group_sums(
+    groups: NDArray[np.integer[Any]], values: NDArray[np.int64], n_groups: int, *, what: str
+) -> NDArray[np.int64]:
+    """Per-group sums of int64 values, exact; :class:`AmountOverflowError` if one overflows.
+
+    ``groups[i]`` in ``0..n_groups-1`` is the group of ``values[i]``.  When no
+    partial sum can overflow (``max|v| × len(v)`` fits int64, the usual case)
+    this is one :func:`numpy.add.at`; otherwise each value is split into a high
+    and a low 32-bit half whose sums cannot overflow, recombined exactly.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> exact_group_sums(np.array([0, 1, 0]), np.array([5, 7, -2]), 2, what="x").tolist()
+    [3, 7]
+    >>> exact_group_sums(np.array([0, 0, 1]), np.array([2**62, 2**62, -1]), 2, what="AUM")
+    Traceback (most recent call last):
+    ...
+    custvalue.AmountOverflowError: AUM total of group 0 overflows int64 fen: 9223372036854775808
+    """
+    values = np.asarray(values, dtype=np.int64).reshape(-1)
+    groups = np.asarray(groups, dtype=np.intp).reshape(-1)
+    out = np.zeros(n_groups, np.int64)
+    if _peak(values) * values.size <= INT64_MAX:
+        np.add.at(out, groups, values)
+        return out
+    totals = [0] * n_groups
+    for start in range(0, values.size, _CHUNK):
+        g, v = groups[start:start + _CHUNK], values[start:start + _CHUNK]
+        hi = np.zeros(n_groups, np.int64)
+        lo = np.zeros(n_groups, np.int64)
+        np.add.at(hi, g, v >> 32)  # |v >> 32| <= 2**31, at most 2**30 of them
+        np.add.at(lo, g, v & 0xFFFFFFFF)  # < 2**32, at most 2**30 of them
+        for k, (h, low) in enumerate(zip(hi.tolist(), lo.tolist(), strict=True)):
+            totals[k] += (h << 32) + low
+    for k, total in enumerate(totals):
+        if not INT64_MIN <= total <= INT64_MAX:
+            raise AmountOverflowError(f"{what} total of group {k} overflows int64 fen: {total}")
+        out[k] = total
+    return out
+
+
+def exact_sum(values: NDArray[np.int64], *, what: str) -> int:
+    """The exact sum of int64 values; :class:`AmountOverflowError` when it leaves int64.
+
+    >>> import numpy as np
+    >>> exact_sum(np.array([2**62, 2**62 - 1, -5]), what="x")   # the partial sum passes 2**63
+    9223372036854775802
+    >>> exact_sum(np.array([2**62, 2**62, 5]), what="AUM")
+    Traceback (most recent call last):
+    ...
+    custvalue.AmountOverflowError: AUM total overflows int64 fen: 9223372036854775813
+    >>> exact_sum(np.array([2**62, -2**62, 7]), what="x")
+    7
+    """
+    v = np.asarray(values, dtype=np.int64).reshape(-1)
+    if _peak(v) * v.size <= INT64_MAX:
+        return int(np.add.reduce(v)) if v.size else 0
+    total = 0
+    for start in range(0, v.size, _CHUNK):
+        c = v[start:start + _CHUNK]
+        total += (int(np.add.reduce(c >> 32)) << 32) + int(np.add.reduce(c & 0xFFFFFFFF))
+    if not INT64_MIN <= total <= INT64_MAX:
+        raise AmountOverflowError(f"{what} total overflows int64 fen: {total}")
+    return total

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["CustvalueError", "InputError", "publish", "with_location"]
+__all__ = ["AmountOverflowError", "CustvalueError", "InputError", "publish", "with_location"]
 
 
 def publish(module: str, *classes: type) -> None:
@@ -36,6 +36,10 @@ def with_location(message: str, where: Iterable[tuple[str, object]]) -> str:
 
 class CustvalueError(Exception):
     """Base class of every error custvalue raises on purpose."""
+
+
+class AmountOverflowError(CustvalueError, ArithmeticError):
+    """A sum of amounts would leave int64 fen: an error, never a wrapped-around result."""
 
 
 class InputError(CustvalueError, ValueError):

@@ -36,6 +36,7 @@ from typing import Final
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ._arrays import INT64_MAX, INT64_MIN
 from ._errors import InputError
 
 __all__ = [
@@ -51,8 +52,6 @@ __all__ = [
 ]
 
 FEN_PER_YUAN: Final = 100
-INT64_MAX: Final = 2**63 - 1
-INT64_MIN: Final = -(2**63)
 
 _YUAN_RE = re.compile(r"^([+-]?)(\d+|\d{1,3}(?:,\d{3})+)?(?:\.(\d*))?$")
 _ROUNDINGS: Final = {

@@ -33,6 +33,8 @@ from .months import Month, MonthRange
 __all__ = [
     "ASSET_CLASSES",
     "CARD_LEVELS",
+    "MAX_AMOUNT",
+    "MAX_MONTHS",
     "MONEY_COLUMNS",
     "Portfolio",
     "PortfolioError",
@@ -60,6 +62,16 @@ ASSET_CLASSES: Final[Mapping[str, tuple[str, ...]]] = {
     "card": ("card_spend",),
 }
 _CARD_CODE: Final = {name: i for i, name in enumerate(CARD_LEVELS)}
+#: Largest amount (fen) of one customer-month cell: 10 trillion yuan.  With at
+#: most :data:`MAX_MONTHS` months, every sum of one customer's cells over all
+#: six money columns and all months (6 × 1200 × 10**15 < 2**63) fits int64, so
+#: AUM and window sums can never overflow; sums across customers are checked.
+MAX_AMOUNT: Final = 10**15
+#: Most months a portfolio may span (a century).
+MAX_MONTHS: Final = 1200
+#: Dense arrays above this size are refused when the rows would fill less than
+#: 1/64 of them (a few customers with very long histories among many short ones).
+_DENSE_LIMIT: Final = 4 * 2**30
 
 
 class PortfolioError(InputError):
@@ -235,6 +247,9 @@ class Portfolio:
             raise PortfolioError("at least one monthly column is needed")
         if shape[0] != n:
             raise PortfolioError(f"monthly columns have {shape[0]} rows but customer_id has {n}")
+        if shape[1] > MAX_MONTHS:
+            raise PortfolioError(f"the portfolio spans {shape[1]:,} months; at most {MAX_MONTHS:,} "
+                                 "(a century) are supported")
         months = MonthRange(Month.parse(start) if isinstance(start, str) else start, shape[1])
         hs = np.zeros(n, dtype=np.int16) if history_start is None else np.asarray(history_start)
         if hs.shape != (n,) or hs.dtype.kind not in "iu":
@@ -260,6 +275,12 @@ class Portfolio:
                 )
             if arr.dtype.kind == "u" and arr.dtype.itemsize == 8 and arr.size and arr.max() > INT64_MAX:
                 raise PortfolioError("amount overflows int64 fen", column=name)
+            if arr.size and int(arr.max()) > MAX_AMOUNT:
+                r, c = np.argwhere(arr > MAX_AMOUNT)[0]
+                raise PortfolioError(
+                    f"amount {int(arr[r, c])} fen is above the largest supported cell "
+                    f"{MAX_AMOUNT:,} fen (10 trillion yuan)", column=name,
+                    customer_id=str(ids[r]), month=str(months[int(c)]))
             cols[name] = _readonly(np.array(arr, dtype=np.int64, order="C", copy=copy or None))
         if "card_level" in arrays:
             cols["card_level"] = _readonly(_card_codes(arrays["card_level"], ids, months, copy))
@@ -407,6 +428,24 @@ class Portfolio:
         n = int(id_values.shape[0])
         first_m, last_m = int(month_ord.min()), int(month_ord.max())
         t_len = last_m - first_m + 1
+        if t_len > MAX_MONTHS:
+            r = int(np.argmax(month_ord)) if int(month_ord[0]) == first_m else int(np.argmin(month_ord))
+            raise PortfolioError(
+                f"the file spans {t_len:,} months ({Month.from_ordinal(first_m)}.."
+                f"{Month.from_ordinal(last_m)}); at most {MAX_MONTHS:,} (a century) are supported",
+                **where(r))
+        for name, values in money.items():
+            if values.size and int(values.max()) > MAX_AMOUNT:
+                r = int(np.argmax(values > MAX_AMOUNT))
+                raise PortfolioError(
+                    f"amount {int(values[r])} fen is above the largest supported cell "
+                    f"{MAX_AMOUNT:,} fen (10 trillion yuan)", column=name, **where(r))
+        dense = n * t_len * (8 * len(money) + 1)
+        if n_rows * 64 < dense and dense > _DENSE_LIMIT:
+            raise PortfolioError(
+                f"{n:,} customers × {t_len:,} months would need {dense / 2**30:.1f} GiB of dense "
+                f"arrays for {n_rows:,} rows: the months of the file are too far apart "
+                f"({Month.from_ordinal(first_m)}..{Month.from_ordinal(last_m)})", file=source)
         col = month_ord - first_m
         key = cust.astype(np.int64) * t_len + col
         if n_rows > 1 and bool(np.all(key[1:] > key[:-1])):
@@ -554,17 +593,14 @@ class Portfolio:
     def aum(self, classes: Sequence[str] = ("deposits", "wealth", "investments")) -> NDArray[np.int64]:
         """Assets under management: the sum of the named columns, ``(n, T)`` fen.
 
-        Overflow of the sum is detected and reported, never wrapped.
+        The sum cannot overflow: every cell is at most :data:`MAX_AMOUNT`.
         """
         unknown = [c for c in classes if c not in MONEY_COLUMNS]
         if unknown:
             raise KeyError(f"unknown AUM column(s) {unknown}; known: {', '.join(MONEY_COLUMNS)}")
         total = np.zeros((self.n_customers, self.n_months), dtype=np.int64)
         for c in classes:
-            a: NDArray[np.int64] = getattr(self, c)
-            if a.size and (int(total.max()) + int(a.max()) > INT64_MAX):
-                raise PortfolioError("AUM overflows int64 fen", column=c)
-            total += a
+            total += getattr(self, c)
         return _readonly(total)
 
     def index_of(self, customer_ids: str | Sequence[str] | NDArray[np.str_]) -> NDArray[np.intp]:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
+from .._arrays import exact_group_sums, exact_sum
 from ..money import format_yuan
 from ..months import Month
 from ..policy import EVENT_TYPES, STATUSES
@@ -198,12 +199,13 @@ def summary_text(result: TierResult) -> str:
     c = result.counts()
     n = max(len(result), 1)
     aum = result.portfolio.aum(policy.aum)[:, result.portfolio.months.index(result.as_of)]
-    total = int(aum.sum()) or 1
-    by_tier = np.zeros(len(policy.tier_order), dtype=np.int64)
+    grand = exact_sum(aum, what="AUM")
+    total = grand or 1
     held = result.tier_codes >= 0
-    np.add.at(by_tier, result.tier_codes[held].astype(np.intp), aum[held])  # exact int64
+    by_tier = exact_group_sums(result.tier_codes[held], aum[held], len(policy.tier_order),
+                               what="tier AUM")
     lines = [f"as of {result.as_of}, policy {policy.name!r}: {len(result):,} customers, "
-             f"AUM {format_yuan(int(aum.sum()))} yuan",
+             f"AUM {format_yuan(grand)} yuan",
              "", f"{'tier':<12}{'customers':>12}{'share':>9}{'AUM share':>11}"]
     for k, tier in enumerate(policy.tier_order):
         cnt = c["tier"][tier]

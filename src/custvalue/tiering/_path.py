@@ -10,6 +10,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from .._arrays import exact_group_sums
 from .._arrays import readonly as _ro
 from .._optional import import_optional
 from ..money import format_yuan
@@ -160,15 +161,16 @@ def migration_matrix(
 ) -> MigrationMatrix:
     """Count customers (and sum AUM) by (from tier, to tier); -1 means no tier.
 
-    Vectorised with one :func:`numpy.bincount` per matrix.
+    Vectorised: one :func:`numpy.bincount` for the counts and an exact,
+    overflow-checked integer sum for the AUM (an AUM total beyond int64 fen is
+    an :class:`~custvalue.AmountOverflowError`, never a wrapped number).
     """
     k = len(tier_order) + 1
     f = np.where(from_tier < 0, k - 1, from_tier).astype(np.int64)
     t = np.where(to_tier < 0, k - 1, to_tier).astype(np.int64)
     cell = f * k + t
     counts = np.bincount(cell, minlength=k * k).reshape(k, k)
-    total = np.zeros(k * k, dtype=np.int64)
-    np.add.at(total, cell, aum)  # exact int64 accumulation
+    total = exact_group_sums(cell, aum, k * k, what="migration AUM")
     return MigrationMatrix((*tier_order, "(none)"), _ro(counts), _ro(total.reshape(k, k)),
                            from_label, to_label)
 
