@@ -12,6 +12,7 @@ import pytest
 from custvalue import Portfolio, PortfolioError
 from custvalue.io import read_balances, write_balances
 from custvalue.io._atomic import atomic_write
+from custvalue.portfolio import MAX_AMOUNT
 from custvalue.synthetic import generate
 
 pa = pytest.importorskip("pyarrow")
@@ -36,7 +37,7 @@ def test_round_trip(tmp_path: Path, ext: str, households: bool) -> None:
 
 @pytest.mark.parametrize("ext", ["csv", "parquet"])
 def test_round_trip_awkward_values(tmp_path: Path, ext: str) -> None:
-    d = np.array([[0, 1, 2**63 - 1], [0, 100, 12345678901]], dtype=np.int64)
+    d = np.array([[0, 1, MAX_AMOUNT], [0, 100, 12345678901]], dtype=np.int64)
     p = Portfolio.from_arrays(customer_ids=["客户,1", 'q"2'], branch_ids=["B 1", "支行"],
                               start="2026-08", deposits=d, card_spend=d[:, ::-1] * (d > 0),
                               card_level=np.array([[0, 4, 2], [0, 3, 1]]), history_start=[0, 1])
