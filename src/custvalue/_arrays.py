@@ -65,13 +65,11 @@ def readonly(a: A) -> A:
         return a
     if a.dtype.hasobject:  # pragma: no cover - custvalue keeps no object arrays
         raise TypeError("object arrays cannot be sealed read-only")
-    if a.flags.c_contiguous:
-        src = a
-    elif a.flags.f_contiguous:
-        return readonly(a.T).T  # type: ignore[no-any-return]
-    else:
-        src = np.ascontiguousarray(a)
-    buf = memoryview(src.reshape(-1).view(np.uint8)).toreadonly() if src.size else b""
+    if a.flags.f_contiguous and not a.flags.c_contiguous:
+        return readonly(a.T).T
+    src: NDArray[Any] = a if a.flags.c_contiguous else np.ascontiguousarray(a)
+    raw: Any = src.reshape(-1).view(np.uint8)
+    buf = memoryview(raw).toreadonly() if src.size else b""
     out = np.frombuffer(buf, dtype=src.dtype).reshape(src.shape)
     return out  # type: ignore[return-value]
 

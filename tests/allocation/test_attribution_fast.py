@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 
 from custvalue.allocation import AllocationBook, AttributionError, attribute
 from custvalue.allocation import _attribution as impl
+from custvalue.allocation._coerce import day_of
 from custvalue.allocation._reference import reference_attribution, reference_split
 
 I64_MIN, I64_MAX = -(2**63), 2**63 - 1
@@ -217,7 +218,7 @@ def test_layout_cache_is_per_book_day_bounded_and_weak() -> None:
     for day in days:
         assert attribute(book, amounts, day).by_branch() == {"B": 10}
     cached = impl._layout_cache[book]
-    assert list(cached) == [impl._day(d, "d") for d in days[-impl._LAYOUTS_PER_BOOK :]]
+    assert list(cached) == [day_of(d, "d") for d in days[-impl._LAYOUTS_PER_BOOK :]]
     # A changed book is a new object with its own layouts.
     book2, _ = book.adjust(
         "C1", shares={"A": 2500, "M": 5000, "Z": 2500}, tier="gold", effective=D2, operator="t", reason="r"

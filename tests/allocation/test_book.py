@@ -234,7 +234,7 @@ def test_book_is_immutable(book: AllocationBook) -> None:
         book.policy = None  # type: ignore[misc]
 
 
-def test_batch_of_many_customers_is_vectorised() -> None:
+def test_batch_of_200k_customers_allocates_and_reports_every_failure() -> None:
     n = 200_000
     ids = np.char.add("C", np.arange(n).astype(str))
     b = AllocationBook.empty({"M1": "B1", "M2": "B1"})

@@ -14,16 +14,9 @@ Money is integer fen throughout; shares are integer basis points.
 
 from __future__ import annotations
 
+from .._errors import publish
 from ._attribution import Attribution, attribute, exact_group_sums
-from ._book import (
-    DEFAULT_TIER_ORDER,
-    AllocationBook,
-    AllocationPolicy,
-    AuditEntry,
-    BookChange,
-    CustomerAllocation,
-    ManagerCustomers,
-)
+from ._book import AllocationBook, BookChange
 from ._errors import (
     AllocationError,
     AlreadyAllocatedError,
@@ -48,6 +41,13 @@ from ._errors import (
 )
 from ._sales import CreditAdjustment, Performance, Sale, SalesLedger, SalesSplit
 from ._shares import BP_WHOLE, ShareLike, SharesLike, parse_share, split_amounts
+from ._types import (
+    DEFAULT_TIER_ORDER,
+    AllocationPolicy,
+    AuditEntry,
+    CustomerAllocation,
+    ManagerCustomers,
+)
 
 __all__ = [
     "BP_WHOLE",
@@ -91,3 +91,27 @@ __all__ = [
     "parse_share",
     "split_amounts",
 ]
+
+publish(
+    __name__,
+    AllocationError,
+    AlreadyAllocatedError,
+    AttributionError,
+    BackdatedOperationError,
+    BatchAllocationError,
+    CrossBranchError,
+    DocumentError,
+    DuplicateCustomerError,
+    DuplicateManagerError,
+    IneligibleTierError,
+    InvalidShareError,
+    NoChangeError,
+    NotAllocatedError,
+    PrimaryManagerError,
+    SalesError,
+    ShareSumError,
+    UnknownBranchError,
+    UnknownCustomerError,
+    UnknownManagerError,
+    UnknownTierError,
+)

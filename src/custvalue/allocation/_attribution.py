@@ -23,27 +23,35 @@ import itertools
 import threading
 import weakref
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from .._arrays import exact_group_sums as _exact_group_sums
+from .._arrays import readonly
+from .._errors import AmountOverflowError
 from ..money import INT64_MAX, INT64_MIN
-from ._book import AllocationBook, IdsLike, _day, _ids, _ro
+from ._coerce import day_of, id_array
 from ._errors import AttributionError
+from ._queries import lookup, present
 from ._shares import split_amounts
+
+if TYPE_CHECKING:
+    from ._book import AllocationBook
+    from ._types import IdsLike
 
 __all__ = ["Attribution", "attribute", "exact_group_sums"]
 
 
-
-
-
 def exact_group_sums(
-    groups: NDArray[np.integer], values: NDArray[np.int64], n_groups: int, *, what: str
+    groups: NDArray[np.integer[Any]], values: NDArray[np.int64], n_groups: int, *, what: str
 ) -> NDArray[np.int64]:
-    """Per-group int64 sums of int64 values, exact, raising on int64 overflow.
+    """Per-group int64 sums of int64 values, exact, raising :class:`AttributionError` on overflow.
+
+    The ground helper ``custvalue._arrays.exact_group_sums`` with the
+    allocation package's error type.
 
     Examples
     --------
@@ -51,21 +59,10 @@ def exact_group_sums(
     >>> exact_group_sums(np.array([0, 1, 0]), np.array([5, 7, -2]), 2, what="x").tolist()
     [3, 7]
     """
-    values = np.asarray(values, dtype=np.int64)
-    groups = np.asarray(groups, dtype=np.intp)
-    hi = np.zeros(n_groups, np.int64)
-    lo = np.zeros(n_groups, np.int64)
-    if values.size >= 2**31:  # pragma: no cover - guard for the halves' own range
-        raise AttributionError("too many parts to sum exactly in one call")
-    np.add.at(hi, groups, values >> 31)
-    np.add.at(lo, groups, values & (2**31 - 1))
-    out = np.empty(n_groups, np.int64)
-    for g, (h, low) in enumerate(zip(hi.tolist(), lo.tolist(), strict=True)):
-        total = (h << 31) + low
-        if not INT64_MIN <= total <= INT64_MAX:
-            raise AttributionError(f"{what} total of group {g} overflows int64: {total}")
-        out[g] = total
-    return out
+    try:
+        return _exact_group_sums(groups, values, n_groups, what=what)
+    except AmountOverflowError as exc:
+        raise AttributionError(str(exc)) from None
 
 
 @attrs.frozen(eq=False)
@@ -248,11 +245,11 @@ _ORDER3 = _order3_table()
 
 def _build_layout(book: AllocationBook, day: int) -> _Layout:
     n = book.customer_ids.size
-    present_cust, present_branch = book._present(day)
-    present = np.zeros(n, np.bool_)
-    present[present_cust] = True
-    absent = np.flatnonzero(~present)
-    del present
+    present_cust, present_branch = present(book, day)
+    is_present = np.zeros(n, np.bool_)
+    is_present[present_cust] = True
+    absent = np.flatnonzero(~is_present)
+    del is_present
 
     active = book._as_start <= day
     active &= book._as_end > day
@@ -260,7 +257,7 @@ def _build_layout(book: AllocationBook, day: int) -> _Layout:
         cust, mgr, bp, primary = book._as_cust, book._as_mgr, book._as_bp, book._as_primary
     else:
         rows = np.flatnonzero(active)
-        cust, mgr = _ro(book._as_cust[rows]), _ro(book._as_mgr[rows])
+        cust, mgr = readonly(book._as_cust[rows]), readonly(book._as_mgr[rows])
         bp, primary = book._as_bp[rows], book._as_primary[rows]
         del rows
     del active
@@ -317,8 +314,8 @@ def _build_layout(book: AllocationBook, day: int) -> _Layout:
     big_key = (~primary[big_rows]).astype(np.int64) << 32
     big_key |= mgr[big_rows]
     return _Layout(
-        cust=_ro(cust),
-        mgr=_ro(mgr),
+        cust=readonly(cust),
+        mgr=readonly(mgr),
         absent=absent,
         un_cust=present_cust[un].astype(np.intp, copy=False),
         un_branch=present_branch[un],
@@ -456,6 +453,7 @@ def attribute(
     Examples
     --------
     >>> import datetime
+    >>> from custvalue.allocation import AllocationBook
     >>> book = AllocationBook.empty({"M1": "B1", "M2": "B1", "M3": "B1"})
     >>> d = datetime.date(2026, 10, 1)
     >>> book, _ = book.add_customers(["C1", "C2"], "B1", effective=d, operator="sys")
@@ -469,14 +467,14 @@ def attribute(
     >>> attribute(book, [1, 0], d).parts_of("C1")
     {'M2': 1, 'M1': 0, 'M3': 0}
     """
-    day = _day(as_of, "as_of")
+    day = day_of(as_of, "as_of")
     n = book.customer_ids.size
     if customer_ids is None:
         amt = _amount_column(amounts, n)
     else:
-        ids = _ids(customer_ids, "customer_ids")
+        ids = id_array(customer_ids, "customer_ids")
         col = _amount_column(amounts, ids.size)
-        idx, found = book._lookup(ids)
+        idx, found = lookup(book, ids)
         if not found.all():
             bad = ids[~found][:5].tolist()
             raise AttributionError(f"{int((~found).sum())} customer(s) not in the book: {bad}")
@@ -518,13 +516,13 @@ def attribute(
     return Attribution(
         as_of=as_of,
         manager_ids=book.manager_ids,
-        manager_totals=_ro(mtot),
+        manager_totals=readonly(mtot),
         branch_ids=book.branch_ids,
-        branch_totals=_ro(np.array(btot_py, dtype=np.int64)),
-        branch_unallocated=_ro(utot),
+        branch_totals=readonly(np.array(btot_py, dtype=np.int64)),
+        branch_unallocated=readonly(utot),
         customer_ids=book.customer_ids,
-        part_customer=_ro(cust),
-        part_manager=_ro(mgr),
-        part_amount=_ro(parts),
+        part_customer=readonly(cust),
+        part_manager=readonly(mgr),
+        part_amount=readonly(parts),
         total=total,
     )

@@ -21,10 +21,11 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from .._arrays import readonly
 from ..money import INT64_MAX, INT64_MIN
 from ._attribution import exact_group_sums
-from ._book import _expect_date, _expect_dict, _expect_list, _expect_str, _ro
 from ._errors import AllocationError, DocumentError, InvalidShareError, NoChangeError, SalesError
+from ._expect import expect_date, expect_dict, expect_list, expect_str
 from ._shares import BP_WHOLE, SharesLike, parse_share, split_amounts
 
 __all__ = ["CreditAdjustment", "Performance", "Sale", "SalesLedger", "SalesSplit"]
@@ -87,7 +88,7 @@ class SalesSplit:
     @classmethod
     def from_dict(cls, data: object, path: str = "$") -> SalesSplit:
         """Inverse of :meth:`to_dict`; shares may be any exact share spelling."""
-        d = _expect_dict(data, path, {"seller", "referrer"})
+        d = expect_dict(data, path, {"seller", "referrer"})
         try:
             return cls(parse_share(d["seller"]), parse_share(d["referrer"]))
         except AllocationError as exc:
@@ -473,11 +474,11 @@ class SalesLedger:
         midx = np.searchsorted(mids, mgrs[keep]) if mids.size else np.empty(0, np.intp)
         if by == "manager":
             totals = exact_group_sums(midx, amts[keep], mids.size, what="manager")
-            return Performance(by, start, end, _ro(mids), _ro(totals))
+            return Performance(by, start, end, readonly(mids), readonly(totals))
         branches = np.array(sorted({b for _, b in self.managers}), dtype=str)
         mb = np.searchsorted(branches, np.array([b for _, b in self.managers], dtype=str))
         totals = exact_group_sums(mb[midx], amts[keep], branches.size, what="branch")
-        return Performance(by, start, end, _ro(branches), _ro(totals))
+        return Performance(by, start, end, readonly(branches), readonly(totals))
 
     # ----------------------------------------------------------------- serialisation
 
@@ -526,57 +527,57 @@ class SalesLedger:
     @classmethod
     def from_dict(cls, data: object) -> SalesLedger:
         """Inverse of :meth:`to_dict`; replays and validates; errors name the path."""
-        d = _expect_dict(
+        d = expect_dict(
             data, "$", {"format", "version", "managers", "split", "sales", "adjustments"}
         )
         if d["format"] != LEDGER_FORMAT:
             raise DocumentError(f"expected {LEDGER_FORMAT!r}", path="$.format")
         if d["version"] != LEDGER_VERSION:
             raise DocumentError(f"unsupported version {d['version']!r}", path="$.version")
-        mgrs = _expect_dict(d["managers"], "$.managers", set(), any_keys=True)
+        mgrs = expect_dict(d["managers"], "$.managers", set(), any_keys=True)
         for k, v in mgrs.items():
-            _expect_str(v, f"$.managers[{k!r}]")
+            expect_str(v, f"$.managers[{k!r}]")
         ledger = cls.create(mgrs, SalesSplit.from_dict(d["split"], "$.split"))
         sale_keys = {"sale_id", "customer_id", "product", "amount", "date", "seller", "referrer"}
-        for i, raw in enumerate(_expect_list(d["sales"], "$.sales")):
+        for i, raw in enumerate(expect_list(d["sales"], "$.sales")):
             p = f"$.sales[{i}]"
-            s = _expect_dict(raw, p, sale_keys)
+            s = expect_dict(raw, p, sale_keys)
             amount = s["amount"]
             if not isinstance(amount, int) or isinstance(amount, bool):
                 raise DocumentError("expected int fen", path=f"{p}.amount")
             ref = s["referrer"]
             try:
                 ledger = ledger.register(
-                    _expect_str(s["sale_id"], f"{p}.sale_id"),
-                    customer_id=_expect_str(s["customer_id"], f"{p}.customer_id"),
-                    product=_expect_str(s["product"], f"{p}.product"),
+                    expect_str(s["sale_id"], f"{p}.sale_id"),
+                    customer_id=expect_str(s["customer_id"], f"{p}.customer_id"),
+                    product=expect_str(s["product"], f"{p}.product"),
                     amount=amount,
-                    date=_expect_date(s["date"], f"{p}.date"),
-                    seller=_expect_str(s["seller"], f"{p}.seller"),
-                    referrer=None if ref is None else _expect_str(ref, f"{p}.referrer"),
+                    date=expect_date(s["date"], f"{p}.date"),
+                    seller=expect_str(s["seller"], f"{p}.seller"),
+                    referrer=None if ref is None else expect_str(ref, f"{p}.referrer"),
                 )
             except DocumentError:
                 raise
             except AllocationError as exc:
                 raise DocumentError(str(exc), path=p) from exc
         adj_keys = {"sale_id", "date", "operator", "reason", "credits"}
-        for i, raw in enumerate(_expect_list(d["adjustments"], "$.adjustments")):
+        for i, raw in enumerate(expect_list(d["adjustments"], "$.adjustments")):
             p = f"$.adjustments[{i}]"
-            a = _expect_dict(raw, p, adj_keys)
-            sale_id = _expect_str(a["sale_id"], f"{p}.sale_id")
+            a = expect_dict(raw, p, adj_keys)
+            sale_id = expect_str(a["sale_id"], f"{p}.sale_id")
             pairs: list[tuple[str, int]] = []
-            for j, pair in enumerate(_expect_list(a["credits"], f"{p}.credits")):
-                pl = _expect_list(pair, f"{p}.credits[{j}]")
+            for j, pair in enumerate(expect_list(a["credits"], f"{p}.credits")):
+                pl = expect_list(pair, f"{p}.credits[{j}]")
                 if len(pl) != 2 or not isinstance(pl[1], int) or isinstance(pl[1], bool):
                     raise DocumentError("expected [manager_id, int fen]", path=f"{p}.credits[{j}]")
-                pairs.append((_expect_str(pl[0], f"{p}.credits[{j}][0]"), pl[1]))
+                pairs.append((expect_str(pl[0], f"{p}.credits[{j}][0]"), pl[1]))
             try:
                 ledger = ledger._adjust_exact(
                     sale_id,
                     tuple(pairs),
-                    date=_expect_date(a["date"], f"{p}.date"),
-                    operator=_expect_str(a["operator"], f"{p}.operator"),
-                    reason=_expect_str(a["reason"], f"{p}.reason"),
+                    date=expect_date(a["date"], f"{p}.date"),
+                    operator=expect_str(a["operator"], f"{p}.operator"),
+                    reason=expect_str(a["reason"], f"{p}.reason"),
                 )
             except DocumentError:
                 raise

@@ -22,6 +22,7 @@ from ._explain import (
     format_number,
 )
 from ._feel import (
+    CategoryError,
     FeelSyntaxError,
     Value,
     compare_values,
@@ -29,6 +30,7 @@ from ._feel import (
     match_unary_tests,
     parse_expression,
     parse_unary_tests,
+    rank_tests,
     tests_names,
 )
 from ._reference import DecisionResult, ResultValue, evaluate_table_scalar
@@ -46,6 +48,7 @@ from ._validate import Finding, validate_table
 
 __all__ = [
     "Aggregation",
+    "CategoryError",
     "CodedColumn",
     "ColumnCheck",
     "CompiledTable",
@@ -79,6 +82,7 @@ __all__ = [
     "match_unary_tests",
     "parse_expression",
     "parse_unary_tests",
+    "rank_tests",
     "read_dmn",
     "table_from_dmn",
     "tests_names",
@@ -86,4 +90,4 @@ __all__ = [
     "write_dmn",
 ]
 
-publish(__name__, FeelSyntaxError, TableError, HitPolicyViolation)
+publish(__name__, CategoryError, FeelSyntaxError, TableError, HitPolicyViolation)

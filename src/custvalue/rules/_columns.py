@@ -32,6 +32,12 @@ class CodedColumn:
     ``codes[i]`` indexes ``categories``; ``-1`` means null.  Codes must lie in
     ``[-1, len(categories))``.
 
+    ``ordered=True`` declares the categories' order (lowest first, like an
+    ordered pandas ``Categorical``): ``<``, ``>=`` and intervals then compare
+    positions (``>= "gold"`` on card levels holds for gold and above), and a
+    test naming a category the column does not have is an error.  Unordered
+    columns keep FEEL's value semantics (strings compare as text).
+
     Examples
     --------
     >>> col = CodedColumn(np.array([0, 2, -1], dtype=np.int8), ("none", "gold", "diamond"))
@@ -43,6 +49,11 @@ class CodedColumn:
 
     codes: npt.NDArray[np.integer[Any]] = attrs.field(converter=_codes)
     categories: tuple[Value, ...] = attrs.field(converter=_categories)
+    ordered: bool = attrs.field(default=False, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        if self.ordered and not all(isinstance(c, str) for c in self.categories):
+            raise TypeError("ordered categories must be strings")
 
     def __len__(self) -> int:
         return len(self.codes)

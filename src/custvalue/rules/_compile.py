@@ -24,7 +24,15 @@ import numpy as np
 import numpy.typing as npt
 
 from ._columns import CodedColumn, NullableColumn
-from ._feel import FeelSyntaxError, Value, evaluate_expression, normalize_value, test_truth
+from ._feel import (
+    CategoryError,
+    FeelSyntaxError,
+    Value,
+    evaluate_expression,
+    normalize_value,
+    rank_tests,
+    test_truth,
+)
 from ._reference import ResultValue
 from ._table import (
     Aggregation,
@@ -61,10 +69,11 @@ class _Col:
     valid: BoolArray | None
     categories: tuple[Value, ...] = ()
     scale: int = 1
+    ordered: bool = False
 
     def signature(self) -> tuple[object, ...]:
         return (self.name, self.kind, self.values.dtype.str, self.valid is not None,
-                self.categories, self.scale)
+                self.categories, self.scale, self.ordered)
 
 
 def _prepare(name: str, raw: ColumnLike, scale: int | None) -> tuple[_Col, int]:
@@ -72,7 +81,7 @@ def _prepare(name: str, raw: ColumnLike, scale: int | None) -> tuple[_Col, int]:
     passes = 0
     valid: BoolArray | None = None
     if isinstance(raw, CodedColumn):
-        col = _Col(name, "coded", raw.codes, None, raw.categories)
+        col = _Col(name, "coded", raw.codes, None, raw.categories, ordered=raw.ordered)
     else:
         if isinstance(raw, NullableColumn):
             values: AnyArray = raw.values
@@ -380,10 +389,19 @@ class _Builder:
         if key in self.memo:
             return self.memo[key]
         if col.kind == "coded":
-            lut = np.array(
-                [test_truth(tests, v, self.resolve) is True for v in (*col.categories, None)],
-                dtype=bool,
-            )
+            if col.ordered:  # compare positions in the declared order, not the values
+                try:
+                    ranked = rank_tests(tests, [str(c) for c in col.categories])
+                except CategoryError as exc:
+                    raise TableError(str(exc), column=col.name) from None
+                values: list[Value] = [Decimal(i) for i in range(len(col.categories))]
+                lut = np.array([test_truth(ranked, v, self.resolve) is True for v in (*values, None)],
+                               dtype=bool)
+            else:
+                lut = np.array(
+                    [test_truth(tests, v, self.resolve) is True for v in (*col.categories, None)],
+                    dtype=bool,
+                )
             if lut.all():
                 return True
             if not lut.any():

@@ -12,7 +12,7 @@ Numbers are exact :class:`decimal.Decimal` values.  Values at run time are
 from __future__ import annotations
 
 import decimal
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Final, TypeAlias
 
@@ -42,6 +42,7 @@ from .ast import (
 
 __all__ = [
     "FEEL_CONTEXT",
+    "CategoryError",
     "FeelSyntaxError",
     "Value",
     "compare_values",
@@ -52,6 +53,7 @@ __all__ = [
     "normalize_value",
     "parse_expression",
     "parse_unary_tests",
+    "rank_tests",
     "simple_test_truth",
     "test_truth",
     "tests_names",
@@ -66,6 +68,10 @@ FEEL_CONTEXT: Final = decimal.Context(prec=34, rounding=decimal.ROUND_HALF_EVEN)
 _MAX_DEPTH: Final = 64
 _KEYWORDS: Final = frozenset({"true", "false", "null", "and", "or", "not", "between"})
 _CMP_OPS: Final = ("<=", ">=", "!=", "<", ">", "=")
+
+
+class CategoryError(CustvalueError, ValueError):
+    """A test names a category that an ordered column does not have."""
 
 
 class FeelSyntaxError(CustvalueError, ValueError):
@@ -634,9 +640,13 @@ def test_truth(tests: UnaryTests, value: object, resolve: Resolver) -> bool | No
 
 
 def match_unary_tests(
-    tests: UnaryTests, value: object, names: Mapping[str, object] | None = None
+    tests: UnaryTests, value: object, names: Mapping[str, object] | None = None, *,
+    order: Sequence[str] | None = None,
 ) -> bool:
     """True if ``value`` satisfies the unary tests (null/unknown is no match).
+
+    With ``order`` (ordered categories, lowest first) strings compare by their
+    position in it (see :func:`rank_tests`), not alphabetically.
 
     Examples
     --------
@@ -647,8 +657,20 @@ def match_unary_tests(
     False
     >>> match_unary_tests(parse_unary_tests("not(3)"), None)
     True
+    >>> levels = ("none", "standard", "gold", "platinum", "diamond")
+    >>> match_unary_tests(parse_unary_tests('>= "gold"'), "none"), match_unary_tests(
+    ...     parse_unary_tests('>= "gold"'), "none", order=levels)
+    (True, False)
     """
     env = names or {}
+    if order is not None:
+        tests = rank_tests(tests, order)
+        if value is not None:
+            ranks = {c: i for i, c in enumerate(order)}
+            if not isinstance(value, str) or value not in ranks:
+                raise CategoryError(f"unknown category {value!r}; the ordered categories are "
+                                    f"{', '.join(order)}")
+            value = Decimal(ranks[value])
 
     def resolve(name: str) -> Value:
         if name not in env:
@@ -656,6 +678,45 @@ def match_unary_tests(
         return normalize_value(env[name])
 
     return test_truth(tests, value, resolve) is True
+
+
+def rank_tests(tests: UnaryTests, order: Sequence[str]) -> UnaryTests:
+    """The tests over an ordered category, rewritten over the categories' ranks.
+
+    Each string literal becomes its position in ``order`` (lowest first), so
+    ``>= "gold"`` on card levels ``none, standard, gold, ...`` becomes ``>= 2``
+    and ordering follows the categories' order, not the alphabet.  Match the
+    rewritten tests against a value's rank (``Decimal(order.index(v))``).
+
+    Examples
+    --------
+    >>> levels = ("none", "standard", "gold", "platinum", "diamond")
+    >>> rank_tests(parse_unary_tests('>= "gold"'), levels).to_feel()
+    '>= 2'
+    >>> rank_tests(parse_unary_tests('"bronze"'), levels)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    custvalue.rules.CategoryError: unknown category 'bronze'; the ordered categories are none, ...
+    """
+    ranks = {v: i for i, v in enumerate(order)}
+
+    def rank(e: Expr) -> Expr:
+        if isinstance(e, StringLit):
+            if e.value not in ranks:
+                raise CategoryError(f"unknown category {e.value!r}; the ordered categories are "
+                                    f"{', '.join(order)}")
+            return NumberLit(Decimal(ranks[e.value]))
+        return e
+
+    out: list[SimpleTest] = []
+    for t in tests.tests:
+        if isinstance(t, CompareTest):
+            out.append(CompareTest(t.op, rank(t.endpoint)))
+        elif isinstance(t, EqualTest):
+            out.append(EqualTest(rank(t.endpoint)))
+        else:
+            out.append(IntervalTest(rank(t.low), rank(t.high), t.low_closed, t.high_closed))
+    return UnaryTests(tuple(out), tests.negated)
 
 
 def is_literal(expr: Expr) -> bool:

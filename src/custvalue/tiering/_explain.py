@@ -138,8 +138,9 @@ def explain_customer(result: TierResult, customer_id: str) -> TierExplanation:
                 continue
             raw = int(feats.values[clause.name][0])
             value, shown = _feature_value(result, clause.name, raw)
+            order = CARD_LEVELS if clause.name in cp.coded_features else None
             checks.append(RuleCheck(_label(result, clause.name), shown, _test_text(result, clause.name, ut),
-                                    bool(match_unary_tests(ut, value))))
+                                    bool(match_unary_tests(ut, value, order=order))))
         traces.append(RuleTrace(rule.id, names[int(cp.rule_tier[r])], all(c.passed for c in checks),
                                 tuple(checks), rule.annotation))
     decided = tuple(t for t in traces if t.rule_id in result.reasons_at(i))

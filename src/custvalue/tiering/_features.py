@@ -274,7 +274,7 @@ def _compile_test(f: FeatureSpec, amount_scale: int = 100) -> Test:
 
     def test(x: NDArray[Any]) -> NDArray[np.bool_]:
         flat = x.reshape(-1)
-        col: Any = CodedColumn(flat, CARD_LEVELS) if card else flat
+        col: Any = CodedColumn(flat, CARD_LEVELS, ordered=True) if card else flat
         hit: NDArray[np.bool_] = compiled.match_matrix({"x": col})[0]
         return hit.reshape(x.shape)
 

@@ -58,7 +58,7 @@ def _rule_matches(cp: CompiledPolicy, values: Mapping[str, NDArray[Any]]) -> NDA
     """Boolean matrix (n_rules, n) of which tier-table rules hold."""
     cols: dict[str, Any] = dict(values)
     for name in cp.coded_features:
-        cols[name] = CodedColumn(values[name], CARD_LEVELS)
+        cols[name] = CodedColumn(values[name], CARD_LEVELS, ordered=True)
     m: NDArray[np.bool_] = cp.compiled_table.match_matrix(cols)
     return m
 

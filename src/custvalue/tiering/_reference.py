@@ -2,7 +2,11 @@
 
 Written straight from SPEC section 3, one customer at a time, in plain
 Python: the vectorised engine in :mod:`custvalue.tiering` is tested against it.
-Not for production use (it is slow by design).
+It shares nothing with the engine it checks: policy tests (criteria, status
+bands, run tests) are matched by the small hand-written matcher below, not by
+the rules engine, so a bug in the engine's matching cannot hide on both sides.
+Card levels compare by their order (none < standard < gold < platinum <
+diamond).  Not for production use (it is slow by design).
 """
 
 from __future__ import annotations
@@ -13,10 +17,66 @@ from typing import Any
 
 from ..policy import STATUSES, Policy
 from ..portfolio import CARD_LEVELS
-from ..rules import match_unary_tests, parse_unary_tests
 from ._features import reference_feature
 
 __all__ = ["reference_evaluate"]
+
+
+def _split(text: str) -> list[str]:
+    """Top-level comma-separated parts of a unary-tests text."""
+    parts, depth, quoted, cur = [], 0, False, ""
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in "[(":
+            depth += 1
+        elif not quoted and ch in "])":
+            depth -= 1
+        if ch == "," and depth == 0 and not quoted:
+            parts.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    parts.append(cur.strip())
+    return parts
+
+
+def _literal(text: str, card: bool) -> Decimal:
+    """A number, or a card level's rank for card tests."""
+    text = text.strip()
+    if text.startswith('"'):
+        assert card, f"string literal {text} in a numeric test"
+        return Decimal(CARD_LEVELS.index(text[1:-1]))
+    return Decimal(text)
+
+
+def _holds(text: str, value: Decimal, card: bool = False) -> bool:
+    """Whether ``value`` passes the S-FEEL unary tests ``text`` (the subset policies use)."""
+    text = text.strip()
+    if text == "-":
+        return True
+    if text.startswith("not(") and text.endswith(")"):
+        return not _holds(text[4:-1], value, card)
+    for part in _split(text):
+        if part[0] in "[(]" and ".." in part:
+            lo_text, hi_text = part[1:-1].split("..")
+            lo, hi = _literal(lo_text, card), _literal(hi_text, card)
+            lo_ok = value >= lo if part[0] == "[" else value > lo
+            hi_ok = value <= hi if part[-1] == "]" else value < hi
+            if lo_ok and hi_ok:
+                return True
+            continue
+        for op in ("<=", ">=", "!=", "<", ">", "="):
+            if part.startswith(op):
+                x = _literal(part[len(op):], card)
+                ok = {"<=": value <= x, ">=": value >= x, "!=": value != x, "<": value < x,
+                      ">": value > x, "=": value == x}[op]
+                break
+        else:
+            ok = value == _literal(part, card)
+        if ok:
+            return True
+    return False
 
 
 def _tier_at(policy: Policy, cols: Mapping[str, Sequence[int]], hs: int, m: int) -> tuple[int, str]:
@@ -31,23 +91,18 @@ def _tier_at(policy: Policy, cols: Mapping[str, Sequence[int]], hs: int, m: int)
             ok = True
             for fname, test in c.when:
                 spec = policy.feature(fname)
-                ut = parse_unary_tests(test)
                 unit_test = None
                 if spec.op == "run":
                     assert spec.test is not None
-                    run_ut = parse_unary_tests(spec.test)
-                    scale = 1 if spec.column == "card_level" else policy.scale
-                    def unit_test(v: int, _u: Any = run_ut, _s: int = scale) -> bool:
-                        return bool(match_unary_tests(_u, Decimal(v) / _s))
+                    card = spec.column == "card_level"
+                    scale = 1 if card else policy.scale
+
+                    def unit_test(v: int, _t: str = spec.test, _s: int = scale, _c: bool = card) -> bool:
+                        return _holds(_t, Decimal(v) / _s, _c)
                 raw, _ = reference_feature(cols[spec.column], hs, m, spec, unit_test)
-                value: Any
-                if spec.column == "card_level" and spec.op != "run":
-                    value = CARD_LEVELS[raw]
-                elif spec.op == "run":
-                    value = Decimal(raw)
-                else:
-                    value = Decimal(raw) / policy.scale
-                if not match_unary_tests(ut, value):
+                is_card = spec.column == "card_level" and spec.op != "run"
+                value = Decimal(raw) if is_card or spec.op == "run" else Decimal(raw) / policy.scale
+                if not _holds(test, value, is_card):
                     ok = False
                     break
             if ok:
@@ -73,7 +128,7 @@ def _status(policy: Policy, ti: int, k: int) -> str:
     if k == 0:
         return "normal"
     for b in policy.tiers[ti].status_bands:
-        if match_unary_tests(parse_unary_tests(b.months_below), Decimal(k)):
+        if _holds(b.months_below, Decimal(k)):
             return b.status
     return "normal"
 

@@ -1,0 +1,198 @@
+"""Read-only queries of an allocation book (分配客户查询).
+
+Index lookups (customer, manager and branch ids to their numbers), the rows
+in force on a day, and the implementations of the book's query methods
+(:meth:`~custvalue.allocation.AllocationBook.branch_of`, ``shares_of``,
+``customers_of``, ``unallocated``, ``history``).  Nothing here builds a new
+book; the book's storage layout is described in its module,
+:mod:`custvalue.allocation._book`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import TYPE_CHECKING
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .._arrays import readonly
+from ._coerce import day_of, text
+from ._errors import UnknownBranchError, UnknownCustomerError, UnknownManagerError
+from ._types import OPEN, AuditEntry, CustomerAllocation, IdArray, ManagerCustomers
+
+if TYPE_CHECKING:
+    from ._book import AllocationBook
+
+__all__ = [
+    "active",
+    "branch_index",
+    "branch_of",
+    "customer_index",
+    "customers_of",
+    "history",
+    "lookup",
+    "manager_index",
+    "open_shares",
+    "present",
+    "shares_of",
+    "unallocated",
+]
+
+
+# --------------------------------------------------------------------------- lookups
+
+
+def lookup(book: AllocationBook, ids: IdArray) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+    """Customer index of each id and whether it is in the book (index 0 if not)."""
+    n = book.customer_ids.size
+    if n == 0 or ids.size == 0:
+        return np.zeros(ids.size, np.int64), np.zeros(ids.size, np.bool_)
+    pos = np.searchsorted(book.customer_ids, ids, sorter=book._sorter)
+    np.minimum(pos, n - 1, out=pos)
+    idx = book._sorter[pos]
+    found = book.customer_ids[idx] == ids
+    return idx.astype(np.int64), np.asarray(found, dtype=np.bool_)
+
+
+def customer_index(
+    book: AllocationBook, customer_id: str, effective: _dt.date | None = None
+) -> int:
+    """Index of a customer; :class:`UnknownCustomerError` if it is not in the book."""
+    text(customer_id, "customer id")
+    idx, found = lookup(book, np.array([customer_id]))
+    if not found[0]:
+        raise UnknownCustomerError(
+            "customer is not in the book", customer_id=customer_id, effective=effective
+        )
+    return int(idx[0])
+
+
+def manager_index(
+    book: AllocationBook,
+    manager_id: str,
+    customer_id: str | None = None,
+    effective: _dt.date | None = None,
+) -> int:
+    """Index of a registered manager; :class:`UnknownManagerError` otherwise."""
+    text(manager_id, "manager id")
+    pos = int(np.searchsorted(book.manager_ids, manager_id))
+    if pos >= book.manager_ids.size or book.manager_ids[pos] != manager_id:
+        raise UnknownManagerError(
+            "manager is not in the manager registry",
+            manager_id=manager_id,
+            customer_id=customer_id,
+            effective=effective,
+        )
+    return pos
+
+
+def branch_index(book: AllocationBook, branch_id: str, customer_id: str | None = None) -> int:
+    """Index of a registered branch; :class:`UnknownBranchError` otherwise."""
+    text(branch_id, "branch id")
+    pos = int(np.searchsorted(book.branch_ids, branch_id))
+    if pos >= book.branch_ids.size or book.branch_ids[pos] != branch_id:
+        raise UnknownBranchError(
+            "branch is not in the branch registry", branch_id=branch_id, customer_id=customer_id
+        )
+    return pos
+
+
+# --------------------------------------------------------------------------- the rows of a day
+
+
+def present(book: AllocationBook, day: int) -> tuple[NDArray[np.int64], NDArray[np.int32]]:
+    """Customers in the book on ``day`` and their branch (by customer index)."""
+    m = (book._sp_start <= day) & (book._sp_end > day)
+    return book._sp_cust[m], book._sp_branch[m]
+
+
+def active(book: AllocationBook, day: int) -> NDArray[np.intp]:
+    """Row numbers of the assignments in force on ``day`` (sorted by customer)."""
+    return np.flatnonzero((book._as_start <= day) & (book._as_end > day))
+
+
+def open_shares(book: AllocationBook, ci: int) -> tuple[str, dict[str, int]]:
+    """Primary and ``{manager_id: bp}`` of the open assignment of allocated customer ``ci``."""
+    lo, hi = np.searchsorted(book._as_cust, [ci, ci + 1])
+    rows = np.arange(lo, hi)[book._as_end[lo:hi] == OPEN]
+    shares = {
+        str(book.manager_ids[m]): int(b)
+        for m, b in zip(book._as_mgr[rows].tolist(), book._as_bp[rows].tolist(), strict=True)
+    }
+    return str(book.manager_ids[book._as_mgr[rows][book._as_primary[rows]][0]]), shares
+
+
+# --------------------------------------------------------------------------- queries
+
+
+def branch_of(book: AllocationBook, customer_id: str, as_of: _dt.date) -> str:
+    """See :meth:`AllocationBook.branch_of`."""
+    day = day_of(as_of, "as_of")
+    ci = customer_index(book, customer_id, as_of)
+    lo, hi = np.searchsorted(book._sp_cust, [ci, ci + 1])
+    rows = np.arange(lo, hi)
+    rows = rows[(book._sp_start[rows] <= day) & (book._sp_end[rows] > day)]
+    if rows.size == 0:
+        raise UnknownCustomerError(
+            "customer is not in the book on this date", customer_id=customer_id, effective=as_of
+        )
+    return str(book.branch_ids[book._sp_branch[rows[0]]])
+
+
+def shares_of(book: AllocationBook, customer_id: str, as_of: _dt.date) -> CustomerAllocation:
+    """See :meth:`AllocationBook.shares_of`."""
+    day = day_of(as_of, "as_of")
+    branch = branch_of(book, customer_id, as_of)
+    ci = customer_index(book, customer_id, as_of)
+    lo, hi = np.searchsorted(book._as_cust, [ci, ci + 1])
+    rows = np.arange(lo, hi)
+    rows = rows[(book._as_start[rows] <= day) & (book._as_end[rows] > day)]
+    if rows.size == 0:
+        return CustomerAllocation(customer_id, as_of, branch, None, ())
+    names = book.manager_ids[book._as_mgr[rows]].tolist()
+    bps = book._as_bp[rows].tolist()
+    prim = book._as_primary[rows].tolist()
+    pairs = sorted(zip(prim, names, bps, strict=True), key=lambda t: (not t[0], t[1]))
+    return CustomerAllocation(
+        customer_id,
+        as_of,
+        branch,
+        pairs[0][1],
+        tuple((n, int(b)) for _, n, b in pairs),
+    )
+
+
+def customers_of(book: AllocationBook, manager_id: str, as_of: _dt.date) -> ManagerCustomers:
+    """See :meth:`AllocationBook.customers_of`."""
+    day = day_of(as_of, "as_of")
+    m = manager_index(book, manager_id)
+    rows = active(book, day)
+    rows = rows[book._as_mgr[rows] == m]
+    ids = book.customer_ids[book._as_cust[rows]]
+    order = np.argsort(ids, kind="stable")
+    return ManagerCustomers(
+        manager_id=manager_id,
+        branch_id=str(book.branch_ids[book.manager_branch[m]]),
+        as_of=as_of,
+        customer_ids=readonly(ids[order]),
+        shares_bp=readonly(book._as_bp[rows][order].astype(np.int64)),
+        is_primary=readonly(book._as_primary[rows][order]),
+    )
+
+
+def unallocated(book: AllocationBook, branch_id: str, as_of: _dt.date) -> IdArray:
+    """See :meth:`AllocationBook.unallocated`."""
+    day = day_of(as_of, "as_of")
+    b = branch_index(book, branch_id)
+    cust, branch = present(book, day)
+    allocated = np.zeros(book.customer_ids.size, np.bool_)
+    allocated[book._as_cust[active(book, day)]] = True
+    pick = cust[(branch == b) & ~allocated[cust]]
+    return readonly(np.sort(book.customer_ids[pick]))
+
+
+def history(book: AllocationBook, customer_id: str) -> tuple[AuditEntry, ...]:
+    """See :meth:`AllocationBook.history`."""
+    customer_index(book, customer_id)
+    return tuple(e for e in book.audit if bool(np.any(e.customer_ids == customer_id)))
