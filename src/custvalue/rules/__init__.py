@@ -12,7 +12,7 @@ from .._errors import publish
 from . import ast
 from ._columns import CodedColumn, NullableColumn
 from ._compile import CompiledTable, Plan, TableResult, compile_table
-from ._dmn import DmnDecision, DmnModel, read_dmn, table_from_dmn, write_dmn
+from ._dmn import DmnDecision, DmnError, DmnModel, read_dmn, table_from_dmn, write_dmn
 from ._explain import (
     ColumnCheck,
     RuleExplanation,
@@ -55,6 +55,7 @@ __all__ = [
     "DecisionResult",
     "DecisionTable",
     "DmnDecision",
+    "DmnError",
     "DmnModel",
     "FeelSyntaxError",
     "Finding",
@@ -90,4 +91,4 @@ __all__ = [
     "write_dmn",
 ]
 
-publish(__name__, CategoryError, FeelSyntaxError, TableError, HitPolicyViolation)
+publish(__name__, CategoryError, DmnError, FeelSyntaxError, TableError, HitPolicyViolation)

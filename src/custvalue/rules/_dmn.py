@@ -1,8 +1,16 @@
 """DMN XML interchange for decision tables (standard library only).
 
 Documents containing a ``<!DOCTYPE`` or ``<!ENTITY`` declaration are
-rejected before parsing, so no entity is ever expanded or fetched.  Elements
-are matched on their local names, so any DMN namespace (or prefix) works.
+rejected while parsing (before any tree is built), so no entity is ever
+expanded or fetched.  Elements are matched on their local names, so any DMN
+namespace (or prefix) works.  Files are read as bytes, so the encoding the
+XML declares (or its byte-order mark, e.g. UTF-16) is honoured.
+
+Nothing is dropped silently: a decision that is not a decision table (a
+literal expression, a boxed context...), a decision that requires another
+decision, a business knowledge model or decision service, and any expression
+in a language other than FEEL are errors (:class:`DmnError`) naming the
+element, its id and its line.
 """
 
 from __future__ import annotations
@@ -10,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import xml.etree.ElementTree as ET
+import xml.parsers.expat as expat
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -25,12 +34,46 @@ from ._table import (
     format_value,
 )
 
-__all__ = ["DMN_NAMESPACE", "DmnDecision", "DmnModel", "read_dmn", "table_from_dmn", "write_dmn"]
+__all__ = ["DMN_NAMESPACE", "DmnDecision", "DmnError", "DmnModel", "read_dmn", "table_from_dmn",
+           "write_dmn"]
 
 #: Namespace written by :func:`write_dmn` (DMN 1.5).
 DMN_NAMESPACE = "https://www.omg.org/spec/DMN/20230324/MODEL/"
 
-_FORBIDDEN = re.compile(r"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+#: Elements a decision may hold instead of a decision table, none of them imported yet.
+_NOT_TABLES = ("literalExpression", "context", "invocation", "list", "relation",
+               "functionDefinition", "conditional", "filter", "for", "every", "some")
+#: Top-level elements whose content would be dropped by an import of tables only.
+_UNSUPPORTED_TOP = ("businessKnowledgeModel", "decisionService")
+
+
+class DmnError(TableError):
+    """A DMN document custvalue cannot import exactly, naming the place.
+
+    Attributes
+    ----------
+    file, line, element : str, int, str or None
+        The file (when read from one), the 1-based line and the element
+        (``decision 'Risk' (id d1)``) of the problem.
+    """
+
+    def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
+                 element: str | None = None) -> None:
+        self.file, self.line, self.element = file, line, element
+        where = ", ".join(p for p in (
+            None if element is None else element,
+            None if file is None else f"file {file}",
+            None if line is None else f"line {line}",
+        ) if p)
+        super().__init__(f"{message} ({where})" if where else message)
+
+
+class _Refused(Exception):
+    pass
+
+
+def _refuse(*_: object) -> None:
+    raise _Refused
 
 
 @attrs.frozen
@@ -87,19 +130,47 @@ def _text(el: ET.Element | None) -> str | None:
     return t.text or ""
 
 
-def _parse_xml(source: str | os.PathLike[str]) -> ET.Element:
-    if isinstance(source, os.PathLike) or (
-        isinstance(source, str) and "<" not in source and Path(source).exists()
-    ):
-        text = Path(source).read_text(encoding="utf-8")
+def _parse_xml(source: str | os.PathLike[str] | bytes) -> tuple[ET.Element, str | None]:
+    """The root element and the file name (None for text), refusing DOCTYPE/ENTITY."""
+    file: str | None = None
+    data: str | bytes
+    if isinstance(source, bytes):
+        data = source
+    elif isinstance(source, os.PathLike) or ("<" not in source and Path(source).exists()):
+        file = str(source)
+        try:
+            data = Path(source).read_bytes()
+        except OSError as exc:
+            raise DmnError(f"cannot read DMN file: {exc.strerror}", file=file) from None
     else:
-        text = str(source)
-    if _FORBIDDEN.search(text):
-        raise TableError("DMN documents with DOCTYPE or ENTITY declarations are not accepted")
+        data = source
+    scan = expat.ParserCreate()
+    scan.StartDoctypeDeclHandler = _refuse
+    scan.EntityDeclHandler = _refuse
     try:
-        return ET.fromstring(text)
-    except ET.ParseError as err:
-        raise TableError(f"invalid DMN XML: {err}") from err
+        scan.Parse(data, True)
+    except _Refused:
+        raise DmnError("DMN documents with DOCTYPE or ENTITY declarations are not accepted",
+                       file=file, line=scan.CurrentLineNumber) from None
+    except expat.ExpatError as err:
+        raise DmnError(f"invalid DMN XML: {expat.ErrorString(err.code)}", file=file,
+                       line=err.lineno) from None
+    return ET.fromstring(data), file
+
+
+def _where(el: ET.Element) -> str:
+    name, ident = el.get("name"), el.get("id")
+    text = _local(el.tag) + (f" {name!r}" if name else "")
+    return text + (f" (id {ident})" if ident else "")
+
+
+def _check_language(el: ET.Element, default: str | None, file: str | None) -> None:
+    """Every expression language in ``el``'s subtree must be FEEL."""
+    for node in el.iter():
+        lang = node.get("expressionLanguage") or (default if node is el else None)
+        if lang and "feel" not in lang.lower():
+            raise DmnError(f"expression language {lang!r} is not supported; custvalue reads FEEL only",
+                           file=file, element=_where(node))
 
 
 def _table(decision_name: str, el: ET.Element) -> DecisionTable:
@@ -147,13 +218,13 @@ def _text_of(el: ET.Element) -> str | None:
     return None if t is None else (t.text or "")
 
 
-def read_dmn(source: str | os.PathLike[str]) -> DmnModel:
+def read_dmn(source: str | os.PathLike[str] | bytes) -> DmnModel:
     """Read the decision tables of a DMN document.
 
     Parameters
     ----------
     source
-        A path or the XML text.
+        A path, the XML text, or the XML bytes (their declared encoding is honoured).
 
     Returns
     -------
@@ -165,9 +236,15 @@ def read_dmn(source: str | os.PathLike[str]) -> DmnModel:
     >>> read_dmn(write_dmn([t])).decision("size").table == t
     True
     """
-    root = _parse_xml(source)
+    root, file = _parse_xml(source)
     if _local(root.tag) != "definitions":
-        raise TableError(f"not a DMN document: root element is {_local(root.tag)!r}")
+        raise DmnError(f"not a DMN document: root element is {_local(root.tag)!r}", file=file)
+    _check_language(root, root.get("expressionLanguage"), file)
+    for name in _UNSUPPORTED_TOP:
+        for el in _children(root, name):
+            raise DmnError(f"{name} elements are not supported yet; custvalue imports decision "
+                           "tables over input data", file=file, element=_where(el))
+    decision_ids = {d.get("id"): d.get("name") or "" for d in _children(root, "decision")}
     ids: dict[str, str] = {}
     input_data: dict[str, str | None] = {}
     for d in _children(root, "inputData"):
@@ -180,10 +257,20 @@ def read_dmn(source: str | os.PathLike[str]) -> DmnModel:
     for dec in _children(root, "decision"):
         dt = _child(dec, "decisionTable")
         if dt is None:
-            continue
+            kind = next((_local(c.tag) for c in dec if _local(c.tag) in _NOT_TABLES), None)
+            what = f"is a {kind}" if kind else "has no decision table"
+            raise DmnError(f"the decision {what}; custvalue imports decision tables only",
+                           file=file, element=_where(dec))
         name = dec.get("name") or ""
         req: list[str] = []
         for ir in _children(dec, "informationRequirement"):
+            rd = _child(ir, "requiredDecision")
+            if rd is not None:
+                href = (rd.get("href") or "").lstrip("#")
+                raise DmnError(
+                    f"the decision requires the decision {decision_ids.get(href, href)!r}; "
+                    "decision requirement graphs are not supported yet", file=file,
+                    element=_where(dec))
             ri = _child(ir, "requiredInput")
             if ri is not None:
                 href = (ri.get("href") or "").lstrip("#")
@@ -196,7 +283,7 @@ def read_dmn(source: str | os.PathLike[str]) -> DmnModel:
     return DmnModel(root.get("name"), tuple(decisions), input_data)
 
 
-def table_from_dmn(source: str | os.PathLike[str] | DmnModel,
+def table_from_dmn(source: str | os.PathLike[str] | bytes | DmnModel,
                    decision: str | None = None) -> DecisionTable:
     """The decision table of ``decision`` (or of the only decision) in a DMN document."""
     model = source if isinstance(source, DmnModel) else read_dmn(source)
