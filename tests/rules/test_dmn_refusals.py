@@ -1,4 +1,7 @@
-"""DMN import never drops or misreads silently: what it cannot import exactly is an error naming the element."""
+"""DMN import never drops or misreads silently.
+
+What it cannot import exactly is an error naming the element.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +23,8 @@ TABLE = """<decisionTable id="dt1" hitPolicy="FIRST"{lang}>
 
 
 def _model(body: str, top: str = "") -> str:
-    return f'<?xml version="1.0" encoding="UTF-8"?><definitions {NS} id="m" name="m"{top}>{body}</definitions>'
+    head = '<?xml version="1.0" encoding="UTF-8"?>'
+    return f'{head}<definitions {NS} id="m" name="m"{top}>{body}</definitions>'
 
 
 def _table(lang: str = "", entry_lang: str = "") -> str:
@@ -55,7 +59,7 @@ def test_other_expression_languages_are_errors(where: str) -> None:
     js = ' expressionLanguage="http://www.ecma-international.org/ecma-262/5.1"'
     table = _table(lang=js if where == "table" else "", entry_lang=js if where == "entry" else "")
     body = f'<decision id="d1" name="Size">{table}</decision>'
-    with pytest.raises(DmnError, match="expression language .*ecma.* is not supported"):
+    with pytest.raises(DmnError, match=r"expression language .*ecma.* is not supported"):
         read_dmn(_model(body, top=js if where == "top" else ""))
 
 
