@@ -35,7 +35,7 @@ LAYERS: dict[str, set[str]] = {
     "io": GROUND | {"portfolio"},
     "synthetic": GROUND | {"portfolio"},
     "rules": {"_errors", "_arrays", "_optional"},
-    "policy": GROUND | {"portfolio", "rules"},
+    "policy": GROUND | {"portfolio", "io", "rules"},
     "tiering": GROUND | {"portfolio", "io", "rules", "policy"},
     "allocation": GROUND | {"portfolio", "io", "policy"},
     "analytics": GROUND | {"portfolio", "io", "rules", "policy", "tiering", "allocation"},

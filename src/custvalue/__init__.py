@@ -44,7 +44,7 @@ API reference are in ``docs/``.
 from __future__ import annotations
 
 from . import allocation, io, money, months, policy, portfolio, rules, synthetic, tiering
-from ._errors import AmountOverflowError, CustvalueError, InputError, publish
+from ._errors import AmountOverflowError, CustvalueError, InputError, InsufficientMemoryError, publish
 from ._optional import MissingDependencyError
 from .io import read_balances, write_balances
 from .money import MoneyError, format_yuan, from_float, parse_yuan_array, to_fen
@@ -68,17 +68,19 @@ from .tiering import (
 
 __version__ = "0.1.0"
 
-publish(__name__, AmountOverflowError, CustvalueError, InputError, MissingDependencyError)
+publish(__name__, AmountOverflowError, CustvalueError, InputError, InsufficientMemoryError,
+        MissingDependencyError)
 
 __all__ = [
-    "AmountOverflowError",
     "CARD_LEVELS",
     "MONEY_COLUMNS",
     "MOVEMENTS",
+    "AmountOverflowError",
     "CompiledPolicy",
     "CustvalueError",
     "EventTable",
     "InputError",
+    "InsufficientMemoryError",
     "MigrationMatrix",
     "MissingDependencyError",
     "MoneyError",

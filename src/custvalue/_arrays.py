@@ -14,20 +14,52 @@ checked sums here.
 
 from __future__ import annotations
 
+import os
 from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ._errors import AmountOverflowError
+from ._errors import AmountOverflowError, InsufficientMemoryError
 
-__all__ = ["INT64_MAX", "INT64_MIN", "exact_group_sums", "exact_sum", "readonly"]
+__all__ = [
+    "INT64_MAX",
+    "INT64_MIN",
+    "check_memory",
+    "exact_group_sums",
+    "exact_sum",
+    "physical_memory",
+    "readonly",
+]
 
 A = TypeVar("A", bound=NDArray[Any])
 
 INT64_MAX = 2**63 - 1
 INT64_MIN = -(2**63)
 _CHUNK = 1 << 30  # values per exact partial sum of 32-bit halves
+
+
+def physical_memory() -> int:
+    """Bytes of physical memory (0 when the platform cannot tell)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - non-POSIX
+        return 0
+
+
+def check_memory(nbytes: int, what: str) -> None:
+    """Refuse an allocation of about ``nbytes`` that cannot fit in physical memory.
+
+    >>> check_memory(10**18, "a demo portfolio of 10**11 customers")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    custvalue.InsufficientMemoryError: a demo portfolio of 10**11 customers needs about 931,322,574.6 GiB ...
+    """
+    total = physical_memory()
+    if total and nbytes > total:
+        raise InsufficientMemoryError(
+            f"{what} needs about {nbytes / 2**30:,.1f} GiB of memory; this machine has "
+            f"{total / 2**30:,.1f} GiB")
 
 
 def _sealed(a: NDArray[Any]) -> bool:

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-__all__ = ["AmountOverflowError", "CustvalueError", "InputError", "publish", "with_location"]
+__all__ = [
+    "AmountOverflowError",
+    "CustvalueError",
+    "InputError",
+    "InsufficientMemoryError",
+    "publish",
+    "with_location",
+]
 
 
 def publish(module: str, *classes: type) -> None:
@@ -40,6 +47,10 @@ class CustvalueError(Exception):
 
 class AmountOverflowError(CustvalueError, ArithmeticError):
     """A sum of amounts would leave int64 fen: an error, never a wrapped-around result."""
+
+
+class InsufficientMemoryError(CustvalueError, MemoryError):
+    """An operation would need more memory than the machine has; refused before allocating."""
 
 
 class InputError(CustvalueError, ValueError):

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -19,11 +21,10 @@ import numpy as np
 
 from . import __version__
 from ._errors import CustvalueError
-from .io import atomic_write, read_balances
+from .io import atomic_write, check_output, file_format, read_balances
 from .policy import EVENT_TYPES, Policy, compile_policy, default_policy, default_policy_text, load_policy
 from .synthetic import generate
 from .tiering import evaluate
-from .tiering._files import file_format
 
 __all__ = ["main"]
 
@@ -130,7 +131,9 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    file_format(args.out, args.format)  # fail before any work on a bad output name
+    # fail before any work on a bad output name, a missing directory, or an output that is an input
+    file_format(args.out, args.format)
+    check_output(args.out, inputs=[args.balances, args.policy])
     policy = load_policy(args.policy) if args.policy else default_policy()
     t0 = time.perf_counter()
     portfolio = read_balances(args.balances)
@@ -178,8 +181,9 @@ def _policy(args: argparse.Namespace, out: TextIO, parser: Callable[[], object])
             def write(tmp: Path) -> None:
                 tmp.write_text(default_policy_text(), encoding="utf-8")
 
-            atomic_write(args.out, write)
+            atomic_write(args.out, write, inputs=[args.policy])
         else:
+            check_output(args.out, inputs=[args.policy])
             pol.dump(args.out, format=args.format)
         out.write(f"wrote policy {pol.name!r} to {args.out}\n")
         return 0
@@ -210,13 +214,44 @@ def _policy_summary(pol: object) -> str:
     return "\n".join(lines) + "\n"
 
 
+class _Terminated(BaseException):
+    """SIGTERM, raised where the process is, so that partial output is cleaned up."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _Terminated(signum)
+
+
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
          stderr: TextIO | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status.
+
+    Errors print one line and return 2; Ctrl-C returns 130 and SIGTERM 143,
+    each with one line and no partial output file (an existing output is
+    left as it was).
+    """
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     parser = _parser()
     args = parser.parse_args(argv)
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGTERM) if in_main else None
+    if in_main:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _run(parser, args, out, err)
+    except KeyboardInterrupt:
+        err.write("\ncustvalue: interrupted; no output was written or replaced\n")
+        return 130
+    except _Terminated:
+        err.write("custvalue: terminated; no output was written or replaced\n")
+        return 143
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         if args.command == "demo":
             return _demo(args, out)

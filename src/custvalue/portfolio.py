@@ -24,6 +24,7 @@ import attrs
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ._arrays import check_memory
 from ._arrays import readonly as _readonly
 from ._errors import InputError
 from ._optional import import_optional
@@ -446,6 +447,7 @@ class Portfolio:
                 f"{n:,} customers × {t_len:,} months would need {dense / 2**30:.1f} GiB of dense "
                 f"arrays for {n_rows:,} rows: the months of the file are too far apart "
                 f"({Month.from_ordinal(first_m)}..{Month.from_ordinal(last_m)})", file=source)
+        check_memory(2 * dense, f"a portfolio of {n:,} customers × {t_len:,} months")
         col = month_ord - first_m
         key = cust.astype(np.int64) * t_len + col
         if n_rows > 1 and bool(np.all(key[1:] > key[:-1])):

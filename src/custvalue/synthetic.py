@@ -48,6 +48,7 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
+from ._arrays import check_memory
 from .months import Month
 from .portfolio import Portfolio
 
@@ -131,6 +132,7 @@ def generate(
         raise ValueError(f"months must be in 1..600, got {months}")
     if not 1 <= n_branches <= 999:
         raise ValueError(f"n_branches must be in 1..999, got {n_branches}")
+    check_memory(n * (60 * months + 64), f"a synthetic portfolio of {n:,} customers × {months} months")
     last = Month.parse(end) if isinstance(end, str) else end
     start = last - (months - 1)
     t = months

@@ -9,7 +9,20 @@ Writers are atomic: a file is written completely or not at all
 
 from __future__ import annotations
 
-from ._atomic import atomic_write
+from .._errors import publish
+from ._atomic import OutputError, atomic_write, check_output
 from ._balances import BALANCE_COLUMNS, read_balances, write_balances
+from ._formats import FORMATS, file_format
 
-__all__ = ["BALANCE_COLUMNS", "atomic_write", "read_balances", "write_balances"]
+__all__ = [
+    "BALANCE_COLUMNS",
+    "FORMATS",
+    "OutputError",
+    "atomic_write",
+    "check_output",
+    "file_format",
+    "read_balances",
+    "write_balances",
+]
+
+publish(__name__, OutputError)

@@ -1,25 +1,124 @@
-"""Atomic file output: a file is either completely written or not there at all."""
+"""Safe file output: a file is completely written or left as it was; inputs are never replaced.
+
+The guarantees (SPEC section 9, "Files are never lost"):
+
+* An output path that is one of the inputs — the same path, a symbolic link
+  to it or a hard link to it — is refused before any work.
+* An output whose directory does not exist, or that is a directory, is
+  refused before any work (:func:`check_output`), so a long run does not fail
+  at its very end.
+* A regular file is written to a temporary file beside it, flushed to disk
+  and renamed over the old one; on any failure (an exception, a full disk,
+  SIGTERM or Ctrl-C raised as exceptions by the command line) the temporary
+  file is removed and the old file is untouched.
+* A replaced file keeps its permission bits (and its owner and group where
+  the process may set them).
+* A named pipe, character or block device is written to directly, never
+  replaced by a regular file.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import secrets
-from collections.abc import Callable
+import stat
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
-__all__ = ["atomic_write"]
+from .._errors import CustvalueError
+
+__all__ = ["OutputError", "atomic_write", "check_output"]
+
+PathLike = str | os.PathLike[str]
 
 
-def atomic_write(path: str | os.PathLike[str], writer_fn: Callable[[Path], None]) -> Path:
-    """Write ``path`` atomically through ``writer_fn``.
+class OutputError(CustvalueError, ValueError):
+    """An output path that cannot or must not be written, found before any work was done."""
 
-    ``writer_fn`` receives the path of a fresh temporary file in the same
-    directory as ``path`` and writes the whole content there (opening it
-    itself, so it works for text, binary and libraries that take a path).
-    On success the temporary file is flushed to disk and moved over ``path``
-    with :func:`os.replace`; if ``writer_fn`` raises, the temporary file is
-    removed, ``path`` is left as it was and the exception propagates.
+    def __init__(self, message: str, *, file: str) -> None:
+        self.file = file
+        super().__init__(f"{message} (file {file})")
+
+
+def _special(target: Path) -> bool:
+    """An existing FIFO or device: written to in place, never replaced."""
+    try:
+        mode = os.stat(target).st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+
+
+def check_output(path: PathLike, *, inputs: Iterable[PathLike | None] = ()) -> Path:
+    """Refuse an output that would replace an input or cannot be written.
+
+    Call it before reading anything.  ``inputs`` are the files the run reads;
+    ``None`` entries are skipped.
+
+    Raises
+    ------
+    OutputError
+        The output is an input (also through a symbolic or hard link), is a
+        directory, or its directory is missing or not writable.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "in.csv").write_text("x")
+    >>> check_output(d / "in.csv", inputs=[d / "in.csv"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    custvalue.io.OutputError: the output is the input .../in.csv; refusing to replace an input (file ...)
+    >>> check_output(d / "missing" / "out.csv")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    custvalue.io.OutputError: the output's directory .../missing does not exist (file ...)
+    """
+    target = Path(path)
+    name = str(target)
+    if _special(target):
+        return target
+    for inp in inputs:
+        if inp is None:
+            continue
+        same = False
+        with contextlib.suppress(OSError):
+            same = os.path.samefile(target, inp)
+        if same or os.path.abspath(target) == os.path.abspath(inp):
+            raise OutputError(f"the output is the input {inp}; refusing to replace an input",
+                              file=name)
+    if target.is_dir():
+        raise OutputError("the output is a directory", file=name)
+    directory = target.parent if str(target.parent) else Path(".")
+    if not directory.is_dir():
+        raise OutputError(f"the output's directory {directory} does not exist", file=name)
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise OutputError(f"the output's directory {directory} is not writable", file=name)
+    return target
+
+
+def _keep_metadata(tmp: Path, old: os.stat_result) -> None:
+    os.chmod(tmp, stat.S_IMODE(old.st_mode))
+    with contextlib.suppress(OSError):  # only root (or the owner, for the group) may
+        os.chown(tmp, old.st_uid, old.st_gid)
+
+
+def atomic_write(
+    path: PathLike, writer_fn: Callable[[Path], None], *, inputs: Iterable[PathLike | None] = ()
+) -> Path:
+    """Write ``path`` through ``writer_fn`` so that it is complete or untouched.
+
+    ``writer_fn`` receives the path to write (a fresh temporary file in the
+    same directory as ``path``) and writes the whole content there, opening
+    it itself, so it works for text, binary and libraries that take a path.
+    On success the temporary file is flushed to disk and renamed over
+    ``path``, which keeps the permissions of the file it replaces; if
+    ``writer_fn`` raises (any exception, including ``KeyboardInterrupt``), the
+    temporary file is removed, ``path`` is left as it was and the exception
+    propagates.  A FIFO or device ``path`` is handed to ``writer_fn`` directly.
+    :func:`check_output` runs first with ``inputs``.
 
     Returns the final path.
 
@@ -33,24 +132,33 @@ def atomic_write(path: str | os.PathLike[str], writer_fn: Callable[[Path], None]
     >>> def fail(p):
     ...     p.write_text("half")
     ...     raise RuntimeError("disk full")
-    >>> atomic_write(d / "other.txt", fail)
+    >>> atomic_write(d / "out.txt", fail)
     Traceback (most recent call last):
     ...
     RuntimeError: disk full
-    >>> sorted(x.name for x in d.iterdir())
-    ['out.txt']
+    >>> sorted(x.name for x in d.iterdir()), (d / "out.txt").read_text()
+    (['out.txt'], 'done')
     """
-    target = Path(path)
+    target = check_output(path, inputs=inputs)
+    if _special(target):
+        writer_fn(target)
+        return target
     directory = target.parent if str(target.parent) else Path(".")
+    try:
+        old: os.stat_result | None = os.stat(target)
+    except FileNotFoundError:
+        old = None
     while True:  # like mkstemp, but with the umask's permissions (as a plain open)
         tmp = directory / f".{target.name}.{secrets.token_hex(6)}.tmp"
         try:
-            fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
+            fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600 if old else 0o666)
         except FileExistsError:  # pragma: no cover - 48 random bits
             continue
         os.close(fd)
         break
     try:
+        if old is not None:
+            _keep_metadata(tmp, old)
         writer_fn(tmp)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
@@ -59,4 +167,11 @@ def atomic_write(path: str | os.PathLike[str], writer_fn: Callable[[Path], None]
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+    with contextlib.suppress(OSError):  # make the rename itself durable
+        dfd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
     return target
+

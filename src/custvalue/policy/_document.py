@@ -18,6 +18,7 @@ from typing import Any
 import attrs
 
 from .._optional import import_optional
+from ..io import atomic_write
 from ._checks import check_policy
 from ._schema import (
     EVENT_TYPES,
@@ -244,15 +245,21 @@ class Policy:
         return text
 
     def dump(self, path: str | Path, *, format: str | None = None) -> None:
-        """Write the policy to ``path`` (``.json`` or ``.toml``) atomically."""
+        """Write the policy to ``path`` (``.json`` or ``.toml``) atomically.
+
+        The file is written completely or left as it was, and keeps its
+        permissions (see :func:`custvalue.io.atomic_write`).
+        """
         path = Path(path)
         fmt = format or path.suffix.lstrip(".").lower()
         if fmt not in ("json", "toml"):
             raise ValueError(f"unknown policy format {fmt!r}; use json or toml")
         text = self.to_json() if fmt == "json" else self.to_toml()
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(path)
+
+        def write(tmp: Path) -> None:
+            tmp.write_text(text, encoding="utf-8")
+
+        atomic_write(path, write)
 
     def __repr__(self) -> str:
         tiers = ", ".join(

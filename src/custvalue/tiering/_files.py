@@ -6,28 +6,14 @@ import csv
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .._errors import InputError
 from .._optional import import_optional
-from ..io import atomic_write
+from ..io import atomic_write, file_format
 from ._codes import RESULT_COLUMNS
 
 if TYPE_CHECKING:
     from ._result import TierResult
 
-__all__ = ["FORMATS", "file_format", "write_result"]
-
-FORMATS = ("csv", "parquet")
-
-
-def file_format(path: str | Path, format: str | None) -> str:
-    """The file format named by ``format`` or by the path's suffix."""
-    fmt = (format or Path(path).suffix.lstrip(".")).lower()
-    if fmt == "pq":
-        fmt = "parquet"
-    if fmt not in FORMATS:
-        raise InputError(f"unknown file format {fmt!r}; use csv or parquet", file=str(path))
-    return fmt
-
+__all__ = ["write_result"]
 
 def write_result(result: TierResult, path: str | Path, *, format: str | None = None) -> None:
     """Write one row per customer with the SPEC's result columns."""
