@@ -13,7 +13,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
@@ -341,6 +341,10 @@ def _dump_json(doc: Any, indent: int | None) -> str:
 # --------------------------------------------------------------------------- parse
 
 
+#: Largest policy file read (a policy is a few kilobytes).
+_MAX_DOCUMENT: Final = 16 * 2**20
+
+
 def load_policy(source: str | Path | Mapping[str, Any]) -> Policy:
     """Load and validate a policy from a ``.json``/``.toml`` file or a dict.
 
@@ -370,6 +374,9 @@ def load_policy(source: str | Path | Mapping[str, Any]) -> Policy:
         raise PolicyError(f"cannot read policy file: {exc.strerror}", file=name) from None
     suffix = path.suffix.lower()
     try:
+        if len(raw) > _MAX_DOCUMENT:
+            raise PolicyError(f"policy file is {len(raw):,} bytes; at most {_MAX_DOCUMENT:,} are read",
+                              file=name)
         if suffix == ".toml":
             doc = tomllib.loads(raw.decode("utf-8"), parse_float=Decimal)
         elif suffix == ".json":
@@ -382,6 +389,8 @@ def load_policy(source: str | Path | Mapping[str, Any]) -> Policy:
         raise PolicyError(f"not valid JSON: {exc.msg}", file=name, line=exc.lineno) from None
     except UnicodeDecodeError:
         raise PolicyError("policy file is not UTF-8", file=name) from None
+    except RecursionError:
+        raise PolicyError("policy document nested too deeply", file=name) from None
     if not isinstance(doc, dict):
         raise PolicyError("a policy document must be an object", file=name)
     return _parse(doc, name)
@@ -420,23 +429,41 @@ def _int(v: Any, path: str, source: str | None, *, minimum: int = 0) -> int:
     return int(v)
 
 
+def _bounded(d: Decimal, v: object, path: str, source: str | None) -> Decimal:
+    """Refuse non-finite amounts and amounts no portfolio can hold or compare exactly."""
+    if not d.is_finite():
+        raise _err(path, f"{v!r} is not a finite amount", source)
+    if d and (d.adjusted() > _MAX_AMOUNT_DIGITS or d.as_tuple().exponent < -_MAX_PLACES):  # type: ignore[operator]
+        raise _err(path, f"{v!r} is out of range: amounts are below 10**{_MAX_AMOUNT_DIGITS + 1} with at "
+                         f"most {_MAX_PLACES} decimals", source)
+    return d
+
+
+#: Policy amounts are below 10**17 (in yuan that is 10**19 fen: above any portfolio cell, and
+#: a threshold compiles onto int64 fen exactly) with at most 6 decimals.
+_MAX_AMOUNT_DIGITS: Final = 16
+_MAX_PLACES: Final = 6
+
+
 def _decimal(v: Any, path: str, source: str | None = None) -> Decimal:
     if isinstance(v, bool):
         raise _err(path, f"expected an amount, got {v!r}", source)
     if isinstance(v, int):
+        if abs(v) >= 10 ** (_MAX_AMOUNT_DIGITS + 1):
+            raise _err(path, f"{v!r} is out of range: amounts are below 10**{_MAX_AMOUNT_DIGITS + 1}",
+                       source)
         return Decimal(v)
     if isinstance(v, Decimal):
-        if not v.is_finite():
-            raise _err(path, f"{v} is not a finite amount", source)
-        return v
+        return _bounded(v, v, path, source)
     if isinstance(v, str):
+        text = v.strip()
+        if len(text) > 64:
+            raise _err(path, f"{v[:20]!r}... is not a decimal amount (too long)", source)
         try:
-            d = Decimal(v.strip())
+            d = Decimal(text)
         except ArithmeticError:
             raise _err(path, f"{v!r} is not a decimal amount", source) from None
-        if not d.is_finite():
-            raise _err(path, f"{v!r} is not a finite amount", source)
-        return d
+        return _bounded(d, v, path, source)
     if isinstance(v, float):
         raise _err(path, f"float {v!r} is not exact; write the amount as a decimal string", source)
     raise _err(path, f"expected an amount, got {type(v).__name__}", source)

@@ -66,6 +66,11 @@ Value: TypeAlias = Decimal | str | bool | None
 FEEL_CONTEXT: Final = decimal.Context(prec=34, rounding=decimal.ROUND_HALF_EVEN)
 
 _MAX_DEPTH: Final = 64
+#: Deepest operator tree an expression may build (``a + b + ... `` has one level per ``+``);
+#: deeper trees would exhaust the interpreter's stack when evaluated or printed.
+_MAX_TREE: Final = 128
+#: Significant digits of a FEEL number (FEEL numbers are decimal128).
+_MAX_DIGITS: Final = 34
 _KEYWORDS: Final = frozenset({"true", "false", "null", "and", "or", "not", "between"})
 _CMP_OPS: Final = ("<=", ">=", "!=", "<", ">", "=")
 
@@ -101,9 +106,11 @@ class FeelSyntaxError(CustvalueError, ValueError):
         self.pos = pos
         self.line = line
         self.column = pos - start + 1
-        src = text[start:end]
+        # a window of the line around the position, so that huge texts give short messages
+        lo, hi = max(start, pos - 40), min(end, pos + 40)
+        src = ("..." if lo > start else "") + text[lo:hi] + ("..." if hi < end else "")
         head = f"{message} at line {line}, column {self.column}: "
-        caret = " " * (len(head) + pos - start) + "^"
+        caret = " " * (len(head) + pos - lo + (3 if lo > start else 0)) + "^"
         super().__init__(f"{head}{src}\n{caret}")
 
 
@@ -141,6 +148,9 @@ def _tokenize(text: str) -> list[_Tok]:
                 j += 1
                 while j < n and text[j].isascii() and text[j].isdigit():
                     j += 1
+            if len(text[i:j].replace(".", "").lstrip("0")) > _MAX_DIGITS:
+                raise FeelSyntaxError(f"number has more than {_MAX_DIGITS} significant digits "
+                                      "(FEEL numbers are decimal128)", text, i)
             toks.append(_Tok(_NUM, text[i:j], i, Decimal(text[i:j])))
             i = j
             continue
@@ -193,6 +203,7 @@ class _Parser:
         self.toks = _tokenize(text)
         self.i = 0
         self.depth = 0
+        self.heights: dict[int, int] = {}
 
     # helpers
     @property
@@ -231,6 +242,15 @@ class _Parser:
     def leave(self) -> None:
         self.depth -= 1
 
+    def node(self, made: Expr, *children: Expr) -> Expr:
+        """Record the height of a new operator node; refuse trees too deep to walk safely."""
+        h = 1 + max(self.heights.get(id(c), 0) for c in children)
+        if h > _MAX_TREE:
+            raise FeelSyntaxError(f"expression too long: more than {_MAX_TREE} operators deep",
+                                  self.text, self.tok.pos)
+        self.heights[id(made)] = h
+        return made
+
     def end(self) -> None:
         if self.tok.kind != _EOF:
             raise self.error("unexpected trailing text")
@@ -241,7 +261,8 @@ class _Parser:
         left = self.conjunction()
         while self.is_kw("or"):
             self.advance()
-            left = Or(left, self.conjunction())
+            right = self.conjunction()
+            left = self.node(Or(left, right), left, right)
         self.leave()
         return left
 
@@ -249,7 +270,8 @@ class _Parser:
         left = self.comparison()
         while self.is_kw("and"):
             self.advance()
-            left = And(left, self.comparison())
+            right = self.comparison()
+            left = self.node(And(left, right), left, right)
         return left
 
     def comparison(self) -> Expr:
@@ -259,7 +281,7 @@ class _Parser:
             right = self.additive()
             if self.is_op(*_CMP_OPS):
                 raise self.error("comparisons cannot be chained")
-            return Compare(op, left, right)
+            return self.node(Compare(op, left, right), left, right)
         if self.is_kw("between"):
             raise self.error("'between' is not supported")
         return left
@@ -268,27 +290,29 @@ class _Parser:
         left = self.multiplicative()
         while self.is_op("+", "-"):
             op = self.advance().text
-            left = BinOp(op, left, self.multiplicative())
+            right = self.multiplicative()
+            left = self.node(BinOp(op, left, right), left, right)
         return left
 
     def multiplicative(self) -> Expr:
         left = self.unary()
         while self.is_op("*", "/"):
             op = self.advance().text
-            left = BinOp(op, left, self.unary())
+            right = self.unary()
+            left = self.node(BinOp(op, left, right), left, right)
         return left
 
     def unary(self) -> Expr:
         if self.is_op("-"):
             self.advance()
             if self.tok.kind == _NUM:
-                t = self.advance()
-                assert isinstance(t.value, Decimal)
-                return NumberLit(-t.value)
+                lit = self.primary()
+                assert isinstance(lit, NumberLit)
+                return NumberLit(-lit.value)
             self.enter()
             operand = self.unary()
             self.leave()
-            return Neg(operand)
+            return self.node(Neg(operand), operand)
         return self.primary()
 
     def primary(self) -> Expr:

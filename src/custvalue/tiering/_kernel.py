@@ -54,8 +54,10 @@ class MonthState:
     reasons: NDArray[np.uint64]
 
 
-def _rule_matches(cp: CompiledPolicy, values: Mapping[str, NDArray[Any]]) -> NDArray[np.bool_]:
+def _rule_matches(cp: CompiledPolicy, values: Mapping[str, NDArray[Any]], n: int) -> NDArray[np.bool_]:
     """Boolean matrix (n_rules, n) of which tier-table rules hold."""
+    if not cp.table.inputs:  # only catch-all tiers: every rule holds for everyone
+        return np.ones((len(cp.table.rules), n), dtype=bool)
     cols: dict[str, Any] = dict(values)
     for name in cp.coded_features:
         cols[name] = CodedColumn(values[name], CARD_LEVELS, ordered=True)
@@ -97,7 +99,7 @@ def _first_and_bits(matches: NDArray[np.bool_]) -> tuple[NDArray[np.int16], NDAr
 def month_state(cp: CompiledPolicy, block: Block, a: int, hs: NDArray[np.int64]) -> MonthState:
     """Evaluate one as-of month (absolute index ``a``) for a block of rows."""
     feats = compute(block, cp.features, a, None, with_complete=False)
-    matches = _rule_matches(cp, feats.values)
+    matches = _rule_matches(cp, feats.values, block.hs.shape[0])
     first, bits = _first_and_bits(matches)
     tier = cp.rule_tier[first]
     bits &= cp.tier_rule_bits[tier]
