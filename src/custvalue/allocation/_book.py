@@ -35,7 +35,7 @@ from numpy.typing import NDArray
 from .._arrays import readonly
 from ._attribution import attribute
 from ._changes import add_rows, apply_change, make_entry
-from ._coerce import day_of, empty_ids, id_array, text
+from ._coerce import day_of, empty_ids, id_array, operation_ids, text
 from ._documents import book_from_dict, book_to_dict
 from ._errors import AllocationError, NoChangeError, NotAllocatedError
 from ._queries import (
@@ -292,7 +292,7 @@ class AllocationBook:
         """
         day = day_of(effective)
         single = isinstance(customer_ids, str)
-        ids = id_array(customer_ids, "customer_ids")
+        ids = operation_ids(customer_ids, "add_customers")
         if isinstance(branch_ids, str):
             br = np.full(ids.size, branch_ids)
         else:
@@ -417,7 +417,7 @@ class AllocationBook:
         """
         return self._assign(
             "batch_allocate",
-            id_array(customer_ids, "customer_ids"),
+            operation_ids(customer_ids, "batch_allocate"),
             primary,
             shares,
             tiers=tiers,
@@ -553,7 +553,7 @@ class AllocationBook:
         """
         day = day_of(effective)
         single = isinstance(customer_ids, str)
-        ids = id_array(customer_ids, "customer_ids")
+        ids = operation_ids(customer_ids, "recall")
         text(operator, "operator")
         text(reason, "reason")
         ci, problems = check_customers(self, ids, day, state="allocated")
@@ -587,7 +587,7 @@ class AllocationBook:
         """
         day = day_of(effective)
         single = isinstance(customer_ids, str)
-        ids = id_array(customer_ids, "customer_ids")
+        ids = operation_ids(customer_ids, "transfer")
         text(operator, "operator")
         text(reason, "reason")
         b = branch_index(self, to_branch, str(ids[0]) if single else None)

@@ -24,7 +24,7 @@ from ._types import OPEN, AuditEntry, IdArray, ShareSpec
 if TYPE_CHECKING:
     from ._book import AllocationBook
 
-__all__ = ["add_rows", "apply_change", "make_entry"]
+__all__ = ["add_rows", "apply_change", "log_only", "make_entry"]
 
 
 def make_entry(
@@ -203,3 +203,12 @@ def _merge_sorted(
     out = [np.insert(old_key, pos, new_key)]
     out.extend(np.insert(o, pos, n) for o, n in zip(old_cols, new_cols, strict=True))
     return [readonly(a) for a in out]
+
+
+def log_only(book: AllocationBook, entry: AuditEntry) -> AllocationBook:
+    """``book`` with ``entry`` appended to its log and nothing else changed.
+
+    For entries of documents written by custvalue 0.1.0, which logged
+    operations on an empty customer list (they changed nothing).
+    """
+    return attrs.evolve(book, audit=(*book.audit, entry))

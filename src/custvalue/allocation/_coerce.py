@@ -11,14 +11,39 @@ import datetime as _dt
 import numpy as np
 from numpy.typing import NDArray
 
-from ._errors import AllocationError
+from ._errors import AllocationError, NoChangeError
 
-__all__ = ["date_of", "day_of", "empty_ids", "id_array", "text"]
+__all__ = [
+    "date_of",
+    "day_of",
+    "empty_ids",
+    "id_array",
+    "operation_ids",
+    "text",
+]
 
 
 def empty_ids() -> NDArray[np.str_]:
     """A new, empty id array."""
     return np.empty(0, dtype="<U1")
+
+
+def operation_ids(values: object, operation: str) -> NDArray[np.str_]:
+    """The customer ids of a book operation; an empty list is refused.
+
+    An operation on no customers would change nothing yet be logged, and a
+    log entry that names no customer cannot always be replayed (a transfer
+    to no one has no target branch), so it is an error.
+
+    >>> operation_ids([], "recall")
+    Traceback (most recent call last):
+    ...
+    custvalue.allocation.NoChangeError: recall names no customers: nothing to do
+    """
+    ids = id_array(values, "customer_ids")
+    if ids.size == 0:
+        raise NoChangeError(f"{operation} names no customers: nothing to do")
+    return ids
 
 
 def id_array(values: object, what: str) -> NDArray[np.str_]:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._changes import log_only
 from ._errors import AllocationError, DocumentError
 from ._expect import expect_dict, expect_list, expect_str, expect_str_list
 from ._types import BOOK_FORMAT, BOOK_VERSION, AllocationPolicy, AuditEntry
@@ -68,6 +69,8 @@ def replay(book: AllocationBook, e: AuditEntry) -> AllocationBook:
     """
     kw: dict[str, Any] = {"effective": e.effective, "operator": e.operator, "reason": e.reason}
     ids = e.customer_ids
+    if ids.size == 0 and e.operation in ("add_customers", "batch_allocate", "recall", "transfer"):
+        return log_only(book, e)  # 0.1.0 logged operations on no customers; they changed nothing
     if e.operation == "add_customers":
         assert e.branch_ids is not None
         return book.add_customers(ids, e.branch_ids, **kw).book

@@ -62,6 +62,27 @@ ShareLike: TypeAlias = "int | str | decimal.Decimal | Fraction | np.integer"
 SharesLike: TypeAlias = "Mapping[str, ShareLike] | Sequence[tuple[str, ShareLike]]"
 
 
+def _decimal_to_bp(dec: decimal.Decimal, per_bp: int, shown: object) -> int:
+    """``dec`` (in units of ``per_bp`` basis points) as whole basis points, checked cheaply.
+
+    The exponent is looked at before any exact arithmetic, so that
+    ``1e999999999`` or ``1e-999999999`` are refused at once instead of
+    building a fraction with a billion digits.
+    """
+    if not dec.is_finite():
+        raise InvalidShareError(f"share {shown!r} is not finite")
+    if dec.is_zero():
+        return 0
+    if dec.adjusted() > 6:
+        raise InvalidShareError(f"share {shown!r} is out of range (a share is at most 100%)")
+    if dec.adjusted() < -12:  # far below one basis point, whatever the unit
+        raise InvalidShareError(f"share {shown!r} is not a whole number of basis points")
+    norm = dec.normalize(decimal.Context(prec=60, Emin=-10**6, Emax=10**6))
+    if norm.as_tuple().exponent < -12:  # type: ignore[operator]
+        raise InvalidShareError(f"share {shown!r} is not a whole number of basis points")
+    return _fraction_to_bp(Fraction(norm) * Fraction(per_bp, BP_WHOLE), shown)
+
+
 def _fraction_to_bp(value: Fraction, shown: object) -> int:
     scaled = value * BP_WHOLE
     if scaled.denominator != 1:
@@ -113,19 +134,21 @@ def parse_share(value: object) -> int:
             "Decimal('0.6'), Fraction(3, 5) or 6000 (basis points)"
         )
     if isinstance(value, Fraction):
+        if abs(value) > 10**6:
+            raise InvalidShareError(f"share {value!r} is out of range (a share is at most 100%)")
         return _fraction_to_bp(value, value)
     if isinstance(value, decimal.Decimal):
-        if not value.is_finite():
-            raise InvalidShareError(f"share {value!r} is not finite")
-        return _fraction_to_bp(Fraction(value), value)
+        return _decimal_to_bp(value, BP_WHOLE, value)
     if isinstance(value, str):
         text = value.strip()
         try:
+            if not text.isascii() or len(text) > 40:
+                raise decimal.InvalidOperation  # e.g. "²bp" or "٣%": ASCII digits only
             if text.endswith("%"):
                 dec = decimal.Decimal(text[:-1].strip())
                 if not dec.is_finite():
                     raise decimal.InvalidOperation
-                return _fraction_to_bp(Fraction(dec) / 100, value)
+                return _decimal_to_bp(dec, 100, value)
             if text.lower().endswith("bp"):
                 number = text[:-2].strip()
                 if not number.lstrip("+-").isdigit():
@@ -134,12 +157,12 @@ def parse_share(value: object) -> int:
             dec = decimal.Decimal(text)
             if not dec.is_finite():
                 raise decimal.InvalidOperation
-            if abs(dec) > 1:
+            if dec.copy_abs() > 1:
                 raise InvalidShareError(
                     f"share {value!r} is a fraction of one greater than 1; write percentages "
                     f"with a '%' sign ('{text}%')"
                 )
-            return _fraction_to_bp(Fraction(dec), value)
+            return _decimal_to_bp(dec, BP_WHOLE, value)
         except decimal.InvalidOperation:
             raise InvalidShareError(
                 f"share {value!r} is not a percentage ('60%'), basis points ('6000bp') "
