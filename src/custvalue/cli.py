@@ -21,7 +21,7 @@ import numpy as np
 
 from . import __version__
 from ._errors import CustvalueError
-from .io import atomic_write, check_output, file_format, read_balances
+from .io import atomic_write, check_output, file_format, read_balances, write_balances
 from .policy import EVENT_TYPES, Policy, compile_policy, default_policy, default_policy_text, load_policy
 from .synthetic import generate
 from .tiering import evaluate
@@ -40,6 +40,7 @@ policies are data.
 _EPILOG = """\
 examples:
   custvalue demo
+  custvalue demo --customers 10000 --write balances.csv
   custvalue evaluate --balances balances.csv --as-of 2026-10 --out result.parquet
   custvalue policy export --out my_policy.toml      (then edit a threshold)
   custvalue evaluate --balances b.parquet --policy my_policy.toml --as-of 2026-10 --out r.csv
@@ -80,6 +81,9 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--as-of", default="2026-10", help="as-of month YYYY-MM (default 2026-10)")
     d.add_argument("--explain", type=int, default=3, metavar="N",
                    help="explain N customers with events (default 3)")
+    d.add_argument("--write", metavar="FILE",
+                   help="also write the synthetic portfolio as a balances file (.csv or .parquet), "
+                        "e.g. to try `custvalue evaluate` on it")
 
     e = sub.add_parser("evaluate", help="evaluate a balances file with a policy",
                        description="Evaluate a balances file (CSV or Parquet, one row per "
@@ -107,6 +111,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _demo(args: argparse.Namespace, out: TextIO) -> int:
+    if args.write:
+        file_format(args.write)
+        check_output(args.write)
     t0 = time.perf_counter()
     portfolio = generate(args.customers, seed=args.seed, end=args.as_of)
     t1 = time.perf_counter()
@@ -114,7 +121,11 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
     t2 = time.perf_counter()
     out.write(f"custvalue {__version__} demo: synthetic portfolio of {portfolio.n_customers:,} "
               f"customers × {portfolio.n_months} months ({portfolio.months}), seed {args.seed}\n")
-    out.write(f"generated in {t1 - t0:.2f}s, evaluated in {t2 - t1:.2f}s\n\n")
+    out.write(f"generated in {t1 - t0:.2f}s, evaluated in {t2 - t1:.2f}s\n")
+    if args.write:
+        write_balances(portfolio, args.write)
+        out.write(f"wrote the portfolio's balances to {args.write}\n")
+    out.write("\n")
     out.write(result.summary() + "\n")
     shown = 0
     picks = []
