@@ -68,8 +68,6 @@ from .tiering import (
 
 __version__ = "0.1.0"
 
-publish(__name__, AmountOverflowError, CustvalueError, InputError, InsufficientMemoryError,
-        MissingDependencyError)
 
 __all__ = [
     "CARD_LEVELS",
@@ -119,3 +117,5 @@ __all__ = [
     "what_if",
     "write_balances",
 ]
+
+publish(__name__, globals())

@@ -8,7 +8,7 @@ that catch ``ValueError`` keep working.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 __all__ = [
     "AmountOverflowError",
@@ -20,15 +20,20 @@ __all__ = [
 ]
 
 
-def publish(module: str, *classes: type) -> None:
-    """Show ``classes`` under their public ``module`` in tracebacks, reprs and docs.
+def publish(module: str, namespace: Mapping[str, object]) -> None:
+    """Show the exception classes a package exports under its public ``module`` name.
 
-    Called by each package for the exception classes it raises, which are
-    defined in private modules (``custvalue.policy._schema.PolicyError`` is
-    shown as ``custvalue.policy.PolicyError``).
+    Called at the end of each package's ``__init__`` with ``globals()``: every
+    exception class named in its ``__all__`` that is defined in a private module
+    (``custvalue.policy._schema.PolicyError``) is shown as the package's
+    (``custvalue.policy.PolicyError``) in tracebacks, reprs and the docs.
     """
-    for cls in classes:
-        cls.__module__ = module
+    for name in namespace.get("__all__", ()):  # type: ignore[attr-defined]
+        obj = namespace.get(name)
+        if isinstance(obj, type) and issubclass(obj, BaseException) and any(
+            part.startswith("_") for part in obj.__module__.split(".")
+        ):
+            obj.__module__ = module
 
 
 def with_location(message: str, where: Iterable[tuple[str, object]]) -> str:

@@ -92,26 +92,5 @@ __all__ = [
     "split_amounts",
 ]
 
-publish(
-    __name__,
-    AllocationError,
-    AlreadyAllocatedError,
-    AttributionError,
-    BackdatedOperationError,
-    BatchAllocationError,
-    CrossBranchError,
-    DocumentError,
-    DuplicateCustomerError,
-    DuplicateManagerError,
-    IneligibleTierError,
-    InvalidShareError,
-    NoChangeError,
-    NotAllocatedError,
-    PrimaryManagerError,
-    SalesError,
-    ShareSumError,
-    UnknownBranchError,
-    UnknownCustomerError,
-    UnknownManagerError,
-    UnknownTierError,
-)
+publish(__name__, globals())
+

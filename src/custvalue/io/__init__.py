@@ -25,4 +25,5 @@ __all__ = [
     "write_balances",
 ]
 
-publish(__name__, OutputError)
+publish(__name__, globals())
+

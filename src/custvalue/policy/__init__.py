@@ -44,7 +44,8 @@ __all__ = [
     "load_policy",
 ]
 
-publish(__name__, PolicyError)
+publish(__name__, globals())
+
 
 
 def default_policy_text() -> str:

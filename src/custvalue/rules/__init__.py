@@ -91,4 +91,5 @@ __all__ = [
     "write_dmn",
 ]
 
-publish(__name__, CategoryError, DmnError, FeelSyntaxError, TableError, HitPolicyViolation)
+publish(__name__, globals())
+
