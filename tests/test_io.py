@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import decimal
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
@@ -194,18 +197,38 @@ def test_failed_write_leaves_nothing(tmp_path: Path) -> None:
     assert [x.name for x in tmp_path.iterdir()] == ["out.csv"]
 
 
+@contextlib.contextmanager
+def without_pyarrow(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """As if pyarrow were not installed: every ``import pyarrow...`` fails."""
+    with monkeypatch.context() as m:
+        for name in [k for k in sys.modules if k == "pyarrow" or k.startswith("pyarrow.")]:
+            m.setitem(sys.modules, name, None)
+        m.setitem(sys.modules, "pyarrow", None)
+        yield
+
+
+def test_without_pyarrow_really_has_no_pyarrow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from custvalue.io import _csv
+
+    path = write_balances(_plain(generate(20, seed=1)), tmp_path / "b.csv")
+    assert _csv._arrow_columns(path, str(path)) is not None
+    with without_pyarrow(monkeypatch):
+        assert _csv._arrow_columns(path, str(path)) is None
+        with pytest.raises(ImportError):
+            read_balances(write_balances(_plain(generate(5, seed=1)), tmp_path / "b.parquet"))
+    assert _csv._arrow_columns(path, str(path)) is not None
+
+
 def test_arrow_and_standard_library_csv_readers_agree(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The pyarrow CSV path and the stdlib path read the same portfolio and report the same errors."""
     from custvalue import synthetic
-    from custvalue.io import _balances
 
     path = tmp_path / "b.csv"
     write_balances(synthetic.generate(300, seed=11, households=True), path)
     fast = read_balances(path)
-    with monkeypatch.context() as m:
-        m.setattr(_balances, "_read_csv_arrow", lambda p, s: None)
+    with without_pyarrow(monkeypatch):
         slow = read_balances(path)
     assert fast == slow
     lines = path.read_text(encoding="utf-8").splitlines()
@@ -215,13 +238,13 @@ def test_arrow_and_standard_library_csv_readers_agree(
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     errors = []
     for arrow in (True, False):
-        with monkeypatch.context() as m:
+        with contextlib.ExitStack() as stack:
             if not arrow:
-                m.setattr(_balances, "_read_csv_arrow", lambda p, s: None)
+                stack.enter_context(without_pyarrow(monkeypatch))
             with pytest.raises(PortfolioError) as exc:
                 read_balances(path)
-        errors.append((exc.value.line, exc.value.column, exc.value.customer_id))
-    assert errors[0] == errors[1] == (42, "wealth", cells[0])
+        errors.append((exc.value.line, exc.value.column, exc.value.customer_id, exc.value.message))
+    assert errors[0] == errors[1] == (42, "wealth", cells[0], "'1.234' has more than two decimals")
 
 
 def test_blank_line_keeps_physical_line_numbers(tmp_path: Path) -> None:
@@ -242,15 +265,14 @@ def test_blank_line_keeps_physical_line_numbers(tmp_path: Path) -> None:
 
 def test_invalid_utf8_is_an_error_on_every_csv_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Bad bytes in an id are reported with their line, never replaced silently."""
-    from custvalue.io import _balances
-
     path = tmp_path / "b.csv"
     rows = [b"C1,B1,2026-09,1.00,0,0,0,0,0,none", b"C\xff2,B1,2026-09,1.00,0,0,0,0,0,none"]
     path.write_bytes(HEADER.encode() + b"\n" + b"\n".join(rows) + b"\n")
     for arrow in (True, False):
-        with monkeypatch.context() as m:
+        with contextlib.ExitStack() as stack:
             if not arrow:
-                m.setattr(_balances, "_read_csv_arrow", lambda p, s: None)
+                stack.enter_context(without_pyarrow(monkeypatch))
             with pytest.raises(PortfolioError) as exc:
                 read_balances(path)
-        assert exc.value.line == 3, arrow
+        assert (exc.value.line, exc.value.column, exc.value.message) == (
+            3, "customer_id", "not valid UTF-8 text"), arrow

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import time
 from decimal import Decimal
 
 import numpy as np
@@ -54,19 +56,32 @@ decimal_text = st.builds(
 def test_parse_array_equals_scalar(values: list[str]) -> None:
     expected = [yuan_to_fen(v, thousands=False) for v in values]
     assert parse_yuan_array(values).tolist() == expected
-    fast = parse_yuan_bytes(np.array(values, dtype="S"))
-    if all(len(v.lstrip("+-").split(".")[0]) <= 16 for v in values):
-        assert fast is not None  # plain shapes up to 16 integer digits take the fast path
-    assert fast is None or fast.tolist() == expected
+    fen, ok = parse_yuan_bytes(np.array(values, dtype="S"))
+    assert ok.all()  # every plain amount takes the fast path
+    assert fen.tolist() == expected
+
+
+def _exact(text: str) -> int | None:
+    try:
+        return yuan_to_fen(text, thousands=False)
+    except MoneyError:
+        return None
 
 
 @given(st.lists(st.text(alphabet="0123456789.-+, xe", max_size=8), min_size=1, max_size=10))
 def test_fast_bytes_parser_never_disagrees(values: list[str]) -> None:
-    """The fast parser either agrees with the exact scalar parser or declines."""
-    fast = parse_yuan_bytes(np.array(values, dtype="S"))
-    if fast is None:
-        return
-    assert fast.tolist() == [yuan_to_fen(v, thousands=False) for v in values]
+    """The fast parser reads a cell as the exact scalar parser does, or leaves it to it.
+
+    It leaves a plain ``[+-]digits[.digits]`` cell only when the exact parser
+    refuses it too.
+    """
+    fen, ok = parse_yuan_bytes(np.array(values, dtype="S"))
+    for v, f, read in zip(values, fen.tolist(), ok.tolist(), strict=True):
+        exact = _exact(v)
+        if read:
+            assert f == exact, v
+        elif re.fullmatch(r"[+-]?[0-9]*\.?[0-9]*", v):
+            assert exact is None, v
 
 
 @given(st.integers(min_value=0, max_value=10**12), st.text(alphabet="0123456789", min_size=3,
@@ -150,6 +165,56 @@ def test_from_float_rejects_non_finite_and_unknown_rounding() -> None:
         from_float(float("inf"), rounding="half_even")
     with pytest.raises(ValueError, match="unknown rounding"):
         from_float(1.0, rounding="bankers")
+
+
+@pytest.mark.parametrize("digits", [4300, 4301, 5000, 1_000_000])
+def test_huge_digit_strings_refused_quickly_as_overflow(digits: int) -> None:
+    """Not Python's "Exceeds the limit (4300 digits)" ValueError, and in linear time."""
+    for text in ["9" * digits, "-1" + "0" * digits + ".5", "1" * digits + ".00"]:
+        start = time.perf_counter()
+        for parse in (yuan_to_fen, to_fen, lambda t: parse_yuan_array([t])):
+            with pytest.raises(MoneyError, match="overflows int64 fen") as exc:
+                parse(text)
+            assert len(str(exc.value)) < 120  # the text is shortened in the message
+            assert f"{len(text):,} characters" in str(exc.value)
+        assert time.perf_counter() - start < 1.0
+    with pytest.raises(MoneyError, match="more than two decimals"):
+        yuan_to_fen("1." + "0" * digits + "1")
+
+
+@pytest.mark.parametrize("zeros", [0, 20, 255, 256, 257, 4300, 2**16])
+def test_leading_zeros_any_number(zeros: int) -> None:
+    assert yuan_to_fen("0" * zeros + "12.5") == 1250
+    assert yuan_to_fen("-" + "0" * zeros + "92233720368547758.08") == INT64_MIN
+    assert to_fen("0" * zeros + "92233720368547758.07") == INT64_MAX
+    with pytest.raises(MoneyError, match="overflow"):
+        yuan_to_fen("0" * zeros + "92233720368547758.08")
+
+
+def test_huge_ints_and_decimals_refused_quickly() -> None:
+    start = time.perf_counter()
+    with pytest.raises(MoneyError, match="overflows int64 fen"):
+        to_fen(10**5000)  # repr() of it would hit the int-conversion limit
+    for value in [Decimal("1e1000000"), Decimal("-1e999999999"), Decimal("9" * 5000)]:
+        with pytest.raises(MoneyError, match="overflows int64 fen"):
+            to_fen(value)  # no 10**1000000 is ever computed, no decimal.Overflow
+    with pytest.raises(MoneyError, match="more than two decimals"):
+        to_fen(Decimal("1e-1000000"))
+    assert time.perf_counter() - start < 1.0
+    assert to_fen(Decimal("1E+2")) == 10000
+    assert to_fen(Decimal("-0.000")) == 0
+    assert to_fen(Decimal("92233720368547758.07")) == INT64_MAX
+    assert to_fen(Decimal("-92233720368547758.08")) == INT64_MIN
+    assert to_fen(Decimal("1.5000000000000000000000000000000000")) == 150  # beyond 28 digits
+    with pytest.raises(MoneyError, match="more than two decimals"):
+        # Decimal arithmetic would round this to the context's 28 digits, i.e. to 1.00
+        to_fen(Decimal("1." + "0" * 30 + "1"))
+
+
+def test_unicode_digits_are_read_as_digits() -> None:
+    # the regular expression's \d matches any decimal digit; int() reads them all
+    assert yuan_to_fen("\u0663\u0662.\u0665") == 3250
+    assert yuan_to_fen("\u0660" * 30 + "1") == 100
 
 
 def test_parse_array_shapes() -> None:

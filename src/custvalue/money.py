@@ -17,11 +17,20 @@ Thousands separators
 threes (``"1,234.5"`` is 123450 fen, ``"12,34.5"`` is an error).  Pass
 ``thousands=False`` to reject any comma, which is what the file readers do:
 a CSV cell with a comma in it is almost always a quoting mistake.
+
+Long input
+----------
+Any number of leading zeros is accepted (``"000000000000000000000001.50"`` is
+150 fen); an amount whose significant digits cannot fit ``int64`` fen is an
+overflow error, found without converting the digits (so a 5,000-digit string
+is refused at once, not with Python's integer-conversion limit).  Error
+messages quote at most the first characters of a long text.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from decimal import (
     ROUND_CEILING,
     ROUND_DOWN,
@@ -29,7 +38,6 @@ from decimal import (
     ROUND_HALF_EVEN,
     ROUND_HALF_UP,
     Decimal,
-    InvalidOperation,
 )
 from typing import Final
 
@@ -53,6 +61,10 @@ __all__ = [
 
 FEN_PER_YUAN: Final = 100
 
+#: An int64 amount has at most 19 significant digits of fen.
+_FEN_DIGITS: Final = 19
+#: Texts longer than this are shortened in error messages.
+_SHOWN: Final = 40
 _YUAN_RE = re.compile(r"^([+-]?)(\d+|\d{1,3}(?:,\d{3})+)?(?:\.(\d*))?$")
 _ROUNDINGS: Final = {
     "half_even": ROUND_HALF_EVEN,
@@ -67,10 +79,43 @@ class MoneyError(InputError):
     """An amount that cannot be represented exactly in fen."""
 
 
-def _check_range(fen: int, shown: object) -> int:
+def quote_text(text: str) -> str:
+    """``repr(text)`` for an error message, shortened when the text is long.
+
+    Shared with the file readers for their messages (not part of the public API).
+
+    >>> quote_text("12.345")
+    "'12.345'"
+    >>> quote_text("9" * 5000)
+    "'99999999999999999999...' (5,000 characters)"
+    """
+    if len(text) <= _SHOWN:
+        return repr(text)
+    return f"{text[:20] + '...'!r} ({len(text):,} characters)"
+
+
+def _overflow(shown: str) -> MoneyError:
+    return MoneyError(f"amount {shown} overflows int64 fen")
+
+
+def _check_range(fen: int, shown: str) -> int:
     if not INT64_MIN <= fen <= INT64_MAX:
-        raise MoneyError(f"amount {shown!r} overflows int64 fen")
+        raise _overflow(shown)
     return fen
+
+
+def _int_shown(value: int) -> str:
+    """An int for a message (``repr`` would fail beyond 4,300 digits)."""
+    if value.bit_length() <= 128:
+        return repr(value)
+    return f"of {value.bit_length():,} bits"
+
+
+def _ascii_digits(digits: str) -> str:
+    """Any Unicode decimal digits (what ``\\d`` matches) as ASCII digits."""
+    if digits.isascii():
+        return digits
+    return "".join(str(unicodedata.decimal(ch)) for ch in digits)
 
 
 def yuan_to_fen(text: str, *, thousands: bool = True) -> int:
@@ -106,14 +151,18 @@ def yuan_to_fen(text: str, *, thousands: bool = True) -> int:
     s = text.strip()
     m = _YUAN_RE.match(s)
     if m is None or (m.group(2) is None and not m.group(3)):
-        raise MoneyError(f"{text!r} is not a decimal yuan amount")
+        raise MoneyError(f"{quote_text(text)} is not a decimal yuan amount")
     sign, whole, frac = m.group(1), m.group(2) or "0", m.group(3) or ""
     if "," in whole and not thousands:
-        raise MoneyError(f"{text!r} has a thousands separator; write the amount without commas")
+        raise MoneyError(f"{quote_text(text)} has a thousands separator; write the amount "
+                         "without commas")
     if len(frac) > 2:
-        raise MoneyError(f"{text!r} has more than two decimals")
-    fen = int(whole.replace(",", "")) * FEN_PER_YUAN + int(frac.ljust(2, "0"))
-    return _check_range(-fen if sign == "-" else fen, text)
+        raise MoneyError(f"{quote_text(text)} has more than two decimals")
+    digits = (_ascii_digits(whole.replace(",", "")) + _ascii_digits(frac).ljust(2, "0")).lstrip("0")
+    if len(digits) > _FEN_DIGITS:  # checked before int(): no conversion of huge digit strings
+        raise _overflow(quote_text(text))
+    fen = int(digits or "0")
+    return _check_range(-fen if sign == "-" else fen, quote_text(text))
 
 
 def to_fen(value: int | Decimal | str) -> int:
@@ -141,17 +190,9 @@ def to_fen(value: int | Decimal | str) -> int:
     if isinstance(value, bool):
         raise MoneyError(f"boolean {value!r} is not an amount")
     if isinstance(value, int | np.integer):
-        return _check_range(int(value), value)
+        return _check_range(int(value), _int_shown(int(value)))
     if isinstance(value, Decimal):
-        if not value.is_finite():
-            raise MoneyError(f"{value!r} is not a finite amount")
-        try:
-            fen = value.scaleb(2)
-            if fen != fen.to_integral_value():
-                raise MoneyError(f"{value!r} has more than two decimals")
-            return _check_range(int(fen), value)
-        except InvalidOperation as exc:  # pragma: no cover - exotic contexts
-            raise MoneyError(f"{value!r} is not a valid amount") from exc
+        return _decimal_to_fen(value)
     if isinstance(value, str):
         return yuan_to_fen(value)
     if isinstance(value, float | np.floating):
@@ -159,6 +200,30 @@ def to_fen(value: int | Decimal | str) -> int:
             f"float {value!r} is not an exact amount; use from_float(value, rounding=...)"
         )
     raise MoneyError(f"{type(value).__name__} {value!r} is not an amount")
+
+
+def _decimal_to_fen(value: Decimal) -> int:
+    """Exact fen of a Decimal from its digits and exponent: no context, no rounding.
+
+    Decimal arithmetic would round to the context's precision and trap on
+    huge exponents, so the check works on ``as_tuple()`` instead.
+    """
+    shown = repr(value) if len(str(value)) <= _SHOWN else f"Decimal({quote_text(str(value))})"
+    if not value.is_finite():
+        raise MoneyError(f"{shown} is not a finite amount")
+    negative, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    coefficient = "".join(map(str, digits)).rstrip("0")
+    if not coefficient:
+        return 0
+    exponent += len(digits) - len(coefficient)  # the stripped trailing zeros
+    shift = exponent + 2  # value in fen = coefficient * 10**shift
+    if shift < 0:
+        raise MoneyError(f"{shown} has more than two decimals")
+    if len(coefficient.lstrip("0")) + shift > _FEN_DIGITS:
+        raise _overflow(shown)
+    fen = int(coefficient) * 10**shift
+    return _check_range(-fen if negative else fen, shown)
 
 
 def from_float(value: float, *, rounding: str) -> int:
@@ -182,7 +247,7 @@ def from_float(value: float, *, rounding: str) -> int:
     if not d.is_finite():
         raise MoneyError(f"{value!r} is not a finite amount")
     fen = d.scaleb(2).quantize(Decimal(1), rounding=_ROUNDINGS[rounding])
-    return _check_range(int(fen), value)
+    return _check_range(int(fen), repr(value))
 
 
 def format_yuan(fen: int, *, thousands: bool = True) -> str:

@@ -2,76 +2,111 @@
 
 The file readers get millions of cells such as ``"123456.78"``.  This parser
 works on the ``uint8`` matrix of an ``S``-dtype array (no Python objects, no
-floats).  It accepts only the plain shape ``[+-]digits[.d[d]]`` with at most
-16 integer digits and returns ``None`` for anything else, so the caller can
-fall back to :func:`custvalue.money.parse_yuan_array`, which decides exactly
-and names the bad value.
+floats) and reads the plain shape ``[+-]digits[.digits]`` of any length:
+
+* a cell of that shape is read exactly when
+  :func:`custvalue.money.yuan_to_fen` accepts it (any number of leading
+  zeros, at most two decimals, inside ``int64``), and refused otherwise (more
+  than two decimals, an overflow, a second dot or sign, no digit at all);
+* every other cell (blanks, commas, a NUL byte inside the cell, non-ASCII
+  bytes, ...) is refused too.
+
+A refused cell is left to the caller, which reads it with the exact scalar
+parser :func:`~custvalue.money.yuan_to_fen` to get the value (surrounding
+blanks) or the error message naming the cell.  So "refused" never means
+"wrong": for cells of the plain shape it means exactly that
+:func:`~custvalue.money.yuan_to_fen` refuses them too (a property test checks
+this for digit strings up to 2**16 characters).
+
+The parser is a small state machine run across the character positions of
+cache-sized blocks (one contiguous pass per position).  Its one counter (of
+decimals) is wide enough for the array's width, and the value is accumulated
+in ``uint64`` with an explicit "too big" flag, so no length of digit string
+can wrap a counter or the value.  The readers give it cells of at most
+:data:`FAST_WIDTH` bytes and read longer cells with the exact scalar parser;
+wider arrays work, only more slowly (one pass per character position).
 """
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["parse_yuan_bytes"]
+__all__ = ["FAST_WIDTH", "parse_yuan_bytes"]
 
-_POW10: Final = np.array([10**k for k in range(19)], dtype=np.int64)
-_MAX_DIGITS: Final = 16
+#: The widest cell the readers hand to :func:`parse_yuan_bytes` (wider cells,
+#: e.g. with many leading zeros, go to the exact scalar parser), so that a
+#: single long cell never widens the fixed-width array of a whole column.
+FAST_WIDTH: Final = 32
+
+_BLOCK: Final = 1 << 15
+#: ``acc >= 10**18`` before another digit: the amount is at least 10**19 fen.
+_BIG: Final = np.uint64(10**18)
+_SAFE_DIGITS: Final = 18
+_SCALE: Final = np.array([100, 10, 1], dtype=np.uint64)
+#: The largest digit value of a positive / negative amount with 0, 1, 2 decimals.
+_LIMIT: Final = np.array([[(2**63 - 1) // 10 ** (2 - d) for d in range(3)],
+                          [2**63 // 10 ** (2 - d) for d in range(3)]], dtype=np.uint64)
 
 
-def parse_yuan_bytes(arr: NDArray[np.bytes_]) -> NDArray[np.int64] | None:
-    """Parse an ``S``-dtype array of plain yuan amounts into fen, or ``None``.
+def parse_yuan_bytes(arr: NDArray[np.bytes_]) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+    """Parse an ``S``-dtype array of plain yuan amounts into fen.
+
+    Returns
+    -------
+    fen : ndarray of int64
+        The amount of every accepted cell (0 where refused).
+    ok : ndarray of bool
+        Which cells were read; the others must go to the exact scalar parser.
 
     Examples
     --------
-    >>> parse_yuan_bytes(np.array([b"1", b"-2.5", b".01", b"500000.00"])).tolist()
-    [100, -250, 1, 50000000]
-    >>> parse_yuan_bytes(np.array([b"1.234"])) is None
-    True
+    >>> fen, ok = parse_yuan_bytes(np.array([b"1", b"-2.5", b".01", b"500000.00", b"1.234", b" 7"]))
+    >>> fen.tolist(), ok.tolist()
+    ([100, -250, 1, 50000000, 0, 0], [True, True, True, True, False, False])
+    >>> parse_yuan_bytes(np.array([b"1" + b"0" * 256]))[1].tolist()  # overflows int64 fen
+    [False]
+    >>> parse_yuan_bytes(np.array([b"0" * 300 + b"12.5"]))[0].tolist()
+    [1250]
     """
-    n = arr.shape[0]
-    w = arr.dtype.itemsize
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    if w == 0:
-        return None
-    if n > _BLOCK:  # cache-sized blocks: every pass below stays in cache
-        out = np.empty(n, dtype=np.int64)
-        for lo in range(0, n, _BLOCK):
-            part = _parse_block(arr[lo: lo + _BLOCK])
-            if part is None:
-                return None
-            out[lo: lo + _BLOCK] = part
-        return out
-    return _parse_block(arr)
+    flat = np.ascontiguousarray(arr).reshape(-1)
+    n = flat.shape[0]
+    fen = np.zeros(n, dtype=np.int64)
+    ok = np.zeros(n, dtype=bool)
+    if n == 0 or flat.dtype.itemsize == 0:
+        return fen, ok
+    for lo in range(0, n, _BLOCK):  # cache-sized blocks: every pass below stays in cache
+        hi = min(n, lo + _BLOCK)
+        fen[lo:hi], ok[lo:hi] = _parse_block(flat[lo:hi])
+    return fen, ok
 
 
-_BLOCK = 1 << 15
-
-
-def _parse_block(arr: NDArray[np.bytes_]) -> NDArray[np.int64] | None:
-    """Parse one cache-sized block, character column by character column.
+def _parse_block(arr: NDArray[np.bytes_]) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+    """Parse one block, character position by character position.
 
     The ``(n, w)`` byte matrix is transposed once so that each step is a
-    contiguous pass over the block: a small state machine (digits so far,
-    decimals so far, seen a dot, reached the NUL padding) runs across the
-    ``w`` character positions.
+    contiguous pass over the block.  State per cell: the digits so far as a
+    ``uint64`` (``big`` once they are at least 10**19, which no int64 amount
+    reaches), the number of decimals, whether a dot was seen and whether the
+    NUL padding started.
     """
     n = arr.shape[0]
     w = arr.dtype.itemsize
-    cols = np.ascontiguousarray(np.ascontiguousarray(arr).view(np.uint8).reshape(n, w).T)
+    cols = np.ascontiguousarray(arr.view(np.uint8).reshape(n, w).T)
     first = cols[0]
     neg = first == 45
-    signed = neg | (first == 43)
-    valid = first != 0
-    fen = np.zeros(n, dtype=np.int64)
-    digits = np.zeros(n, dtype=np.int8)
-    decimals = np.zeros(n, dtype=np.int8)
+    ok = first != 0
+    acc = np.zeros(n, dtype=np.uint64)
+    big = np.zeros(n, dtype=bool)
+    any_digit = np.zeros(n, dtype=bool)
+    # a counter of at most w: int8 when that cannot wrap
+    decimals: NDArray[np.signedinteger[Any]] = np.zeros(n, dtype=np.int8 if w < 128 else np.int64)
     seen_dot = np.zeros(n, dtype=bool)
     ended = np.zeros(n, dtype=bool)
     value = np.empty(n, dtype=np.uint8)
+    mul = np.empty(n, dtype=np.uint8)
     for j in range(w):
         c = cols[j]
         np.subtract(c, 48, out=value)  # uint8 wrap-around: digits are exactly value <= 9
@@ -80,21 +115,28 @@ def _parse_block(arr: NDArray[np.bytes_]) -> NDArray[np.int64] | None:
         is_dot = c == 46
         allowed = is_digit | is_dot | is_nul
         if j == 0:
-            allowed |= signed
-        # nothing but padding after the padding starts; at most one dot
-        valid &= allowed & ~(ended & ~is_nul) & ~(is_dot & seen_dot)
-        live = is_digit & ~ended
-        step = live.view(np.int8)  # 0/1
-        fen *= 1 + 9 * step.astype(np.int64)  # x10 where a digit follows
-        fen += value * step
-        digits += step
-        decimals += step & seen_dot.view(np.int8)
+            allowed |= (c == 43) | neg  # a sign
+        ok &= allowed
+        # nothing but padding once the padding started (a NUL inside a cell is
+        # not text); at most one dot.  On bools, a > b is a & ~b.
+        bad = (ended > is_nul) | (is_dot & seen_dot)
+        np.greater(ok, bad, out=ok)
+        if j >= _SAFE_DIGITS:  # acc < 10**j before this position: no check needed earlier
+            big |= is_digit & (acc >= _BIG)
+        step = is_digit.view(np.uint8)  # 0/1
+        np.multiply(step, 9, out=mul)
+        mul += 1
+        acc *= mul  # x10 where a digit follows
+        value *= step
+        acc += value
+        any_digit |= is_digit
+        decimals += is_digit & seen_dot
         seen_dot |= is_dot
         ended |= is_nul
-    int_digits = digits - decimals
-    valid &= (digits > 0) & (decimals <= 2) & (int_digits <= _MAX_DIGITS)
-    if not valid.all():
-        return None
-    fen *= _POW10[2 - decimals]
-    fen *= 1 - 2 * neg.view(np.int8).astype(np.int64)
-    return fen
+    ok &= any_digit & (decimals <= 2) & ~big
+    d = np.minimum(decimals, 2)
+    ok &= acc <= _LIMIT[neg.view(np.uint8), d]
+    scale = _SCALE[d]
+    magnitude = np.where(ok, acc, 0) * scale
+    fen = np.where(neg, np.uint64(0) - magnitude, magnitude).view(np.int64)
+    return fen, ok

@@ -1,0 +1,493 @@
+"""CSV balances files: one reading path (a tokeniser feeding the shared builder) and the writer.
+
+Reading.  The file is split into cells by a *tokeniser*, and the cells go to
+:func:`~custvalue.io._columns.build_portfolio`, the one builder every reader
+shares, so the portfolio and the errors are the same whichever tokeniser ran:
+
+* **pyarrow's CSV reader** (multi-threaded C++), when pyarrow is installed,
+  with every column read as text (money stays text until custvalue's exact
+  parser reads it, never a float);
+* the standard library's :mod:`csv` module otherwise, and for every file
+  Arrow cannot read with exact line numbers.  Arrow's row ``i`` must be the
+  file's physical line ``i + 2``: a file where that does not hold (a quoted
+  line break inside a cell), where Arrow fails (rows with the wrong number of
+  fields, bytes that are not UTF-8, a cell longer than Arrow's block), with a
+  quote character in the header line, or with an empty ``customer_id`` cell
+  (a blank line, which this module skips, or a missing id, which the
+  standard-library path reports) is read by :mod:`csv`.
+
+Lines are physical lines, the header being line 1: a record with a quoted
+line break is reported at its first line.  Line breaks are ``\\n``, ``\\r\\n``
+or a lone ``\\r``: files with old-Mac CR-only line endings are read like any
+other (both tokenisers split lines the same way).  Blank lines are skipped but
+counted.  A UTF-8 byte-order mark is skipped.  Bytes that are not UTF-8 are an
+error naming the line and column of the cell holding them; so is a NUL
+character.  Cells may be of any length (the :mod:`csv` module's field size
+limit is lifted while a file is read): ids longer than
+:data:`~custvalue.io._columns.MAX_ID_LENGTH` characters are refused with their
+line and column, amounts of any length are read exactly or refused.
+
+Writing: text with two decimals per amount, cells quoted as :mod:`csv` would
+when they hold a comma, a quote or a line break.
+"""
+
+from __future__ import annotations
+
+import csv
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from itertools import chain, islice
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .._optional import import_optional
+from ..money import format_yuan
+from ..portfolio import CARD_LEVELS, MONEY_COLUMNS, Portfolio, PortfolioError
+from ._arrow import ArrowAmounts, ArrowText, one_array
+from ._columns import Rows, build_portfolio, check_header, file_columns, long_blocks, text_flaw
+from ._fastmoney import FAST_WIDTH
+
+__all__ = ["read_csv", "write_csv"]
+
+_BOM: Final = b"\xef\xbb\xbf"
+#: The header line must end within this many bytes for the Arrow tokeniser.
+_SNIFF: Final = 1 << 20
+#: Rows transposed at a time by the standard-library tokeniser (few live lists).
+_BATCH: Final = 4096
+#: Rows turned into arrays at a time by the standard-library tokeniser.
+_CHUNK: Final = 131_072
+#: Bytes read at a time when counting lines.
+_COUNT_BLOCK: Final = 1 << 24
+_TEXT_COLUMNS: Final = frozenset({"customer_id", "branch_id", "household_id", "month", "card_level"})
+
+
+def read_csv(path: Path) -> Portfolio:
+    """Read a CSV balances file (see the module notes)."""
+    source = str(path)
+    columns = _arrow_columns(path, source)
+    if columns is not None:
+        names, lines, reader = columns
+        try:
+            return build_portfolio(reader, names, lines, source)
+        except reader.failure:  # pyarrow failed on a column: the csv module reads the file
+            pass
+    return _read_with_csv_module(path, source)
+
+
+# ------------------------------------------------------------ Arrow tokeniser
+class _ArrowReader:
+    def __init__(self, pa: Any, pc: Any, columns: dict[str, Any]) -> None:
+        self._pa, self._pc, self._columns = pa, pc, columns
+        self.failure: type[Exception] = pa.ArrowException
+
+    def text(self, name: str, rows: Rows) -> ArrowText:
+        arr = one_array(self._pa, self._columns.pop(name), name, rows)
+        return ArrowText(self._pa, self._pc, arr, name, rows.source)
+
+    def amounts(self, name: str, rows: Rows) -> ArrowAmounts:
+        return ArrowAmounts(self._pa, self._pc, one_array(self._pa, self._columns.pop(name), name, rows))
+
+
+def _arrow_columns(path: Path, source: str) -> tuple[list[str], NDArray[np.int64], _ArrowReader] | None:
+    """Tokenise with pyarrow's CSV reader, or ``None`` to use the :mod:`csv` module.
+
+    ``None`` when pyarrow is not installed, or cannot read the file with row
+    ``i`` on physical line ``i + 2`` (see the module notes).  A bad header
+    is reported here, as the :mod:`csv` path would.
+    """
+    try:
+        pa = import_optional("pyarrow", extra="parquet")
+        pacsv = import_optional("pyarrow.csv", extra="parquet")
+        pc = import_optional("pyarrow.compute", extra="parquet")
+    except ImportError:
+        return None
+    names = _header_line(path)
+    if names is None:
+        return None
+    check_header(names, source)
+    generated = [f"f{k}" for k in range(len(names))]  # the header's own names may be odd
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(skip_rows=1, column_names=generated),
+            # a blank line is a row of empty cells (not skipped), so rows and
+            # lines stay aligned; a quoted line break is caught by the count below
+            parse_options=pacsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types={g: pa.string() for g in generated},
+                strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+    except (pa.ArrowException, OSError):
+        return None
+    n = table.num_rows
+    try:
+        if table.num_columns != len(names) or n + 1 != _physical_lines(path):
+            return None
+    except OSError:
+        return None
+    if n and pc.any(pc.equal(table.column(names.index("customer_id")), "")).as_py():
+        return None  # a blank line or a missing id: the csv module skips or reports it
+    columns = {name: table.column(k) for k, name in enumerate(names)}
+    del table
+    return names, np.arange(2, n + 2, dtype=np.int64), _ArrowReader(pa, pc, columns)
+
+
+def _header_line(path: Path) -> list[str] | None:
+    """The header's column names (stripped) from the first physical line, or ``None``."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(_SNIFF)
+    except OSError:
+        return None
+    if head.startswith(_BOM):
+        head = head[len(_BOM):]
+    ends = [k for k in (head.find(b"\n"), head.find(b"\r")) if k >= 0]
+    if not ends:
+        return None
+    line = head[: min(ends)]
+    if b'"' in line:
+        return None  # quoting in the header: the csv module reads it
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return [h.strip() for h in next(csv.reader([text]), [])]
+
+
+def _physical_lines(path: Path) -> int:
+    """Lines as :mod:`csv` counts them: ended by ``\\n``, ``\\r\\n`` or a lone ``\\r``."""
+    count = 0
+    buf = bytearray(_COUNT_BLOCK)
+    last: int | None = None
+    with path.open("rb", buffering=0) as fh:
+        while k := fh.readinto(buf):
+            block = buf if k == len(buf) else buf[:k]
+            count += block.count(b"\n")
+            if b"\r" in block:
+                count += block.count(b"\r") - block.count(b"\r\n")
+            if last == 13 and block[0] == 10:  # a "\r\n" split by the block boundary
+                count -= 1
+            last = block[-1]
+    if last is not None and last not in (10, 13):
+        count += 1  # a last line without a line break
+    return count
+
+
+# ------------------------------------------------- standard-library tokeniser
+class _Codes(dict[str, int]):
+    """Distinct cells numbered in order of first appearance."""
+
+    def __missing__(self, key: str) -> int:
+        code = self[key] = len(self)
+        return code
+
+
+class _PyText:
+    """A text column from the csv module as :class:`~custvalue.io._columns.TextCells`."""
+
+    def __init__(self) -> None:
+        self._table = _Codes()
+        self._parts: list[NDArray[np.intp]] = []
+        self.codes: NDArray[np.intp] = np.zeros(0, dtype=np.intp)
+
+    def add(self, cells: list[str]) -> None:
+        self._parts.append(np.fromiter(map(self._table.__getitem__, cells), dtype=np.intp,
+                                       count=len(cells)))
+
+    def done(self) -> None:
+        self.codes = np.concatenate(self._parts) if self._parts else np.zeros(0, dtype=np.intp)
+        self._parts = []
+
+    def lengths(self) -> NDArray[np.int64]:
+        return np.fromiter(map(len, self._table), dtype=np.int64, count=len(self._table))
+
+    def flaws(self) -> dict[int, str]:
+        joined = "".join(self._table)
+        if joined.isascii() and "\x00" not in joined:
+            return {}
+        return {k: flaw for k, v in enumerate(self._table) if (flaw := text_flaw(v)) is not None}
+
+    def texts(self) -> list[str]:
+        return list(self._table)
+
+    def strings(self) -> NDArray[np.str_]:
+        return np.array(list(self._table), dtype=str)
+
+
+class _PyAmounts:
+    """A money column from the csv module as :class:`~custvalue.io._columns.AmountText`.
+
+    Cells become an ``S`` array chunk by chunk (at most ``FAST_WIDTH`` bytes
+    wide, then narrowed to the widest cell); the few cells the array cannot
+    hold exactly (longer, non-ASCII, with a NUL) are kept as text beside it
+    and replaced by ``b"?"``, which the fast parser refuses.
+    """
+
+    def __init__(self, nul: bool) -> None:
+        self._nul = nul  # the file has a NUL byte somewhere
+        self._parts: list[NDArray[np.bytes_]] = []
+        self._odd: dict[int, str] = {}
+        self._n = 0
+        self._fixed: NDArray[np.bytes_] = np.zeros(0, dtype="S1")
+
+    def add(self, cells: list[str]) -> None:
+        n = len(cells)
+        part: NDArray[np.bytes_] | None
+        try:
+            part = np.array(cells, dtype=f"S{FAST_WIDTH}")  # a longer cell is cut: found below
+        except UnicodeEncodeError:
+            part = None
+        if part is None or self._nul:
+            odd = [k for k, c in enumerate(cells)
+                   if len(c) > FAST_WIDTH or not c.isascii() or "\x00" in c]
+        else:
+            full = np.flatnonzero(part.view(np.uint8).reshape(n, FAST_WIDTH)[:, -1])
+            odd = [k for k in full.tolist() if len(cells[k]) > FAST_WIDTH]
+        if odd:
+            for k in odd:
+                self._odd[self._n + k] = cells[k]
+            if part is None:
+                part = np.array(["?" if self._n + k in self._odd else c for k, c in enumerate(cells)],
+                                dtype=f"S{FAST_WIDTH}")
+            else:
+                part[odd] = b"?"
+        assert part is not None
+        width = int(np.strings.str_len(part).max(initial=1))
+        self._parts.append(part.astype(f"S{width}"))
+        self._n += n
+
+    def done(self) -> None:
+        self._fixed = np.concatenate(self._parts) if self._parts else np.zeros(0, dtype="S1")
+        self._parts = []
+
+    def fixed(self) -> NDArray[np.bytes_]:
+        return self._fixed
+
+    def text(self, row: int) -> str:
+        odd = self._odd.get(row)
+        if odd is not None:
+            return odd
+        return bytes(self._fixed[row]).decode("ascii")
+
+
+class _PyReader:
+    def __init__(self, columns: dict[str, _PyText | _PyAmounts]) -> None:
+        self._columns = columns
+
+    def text(self, name: str, rows: Rows) -> _PyText:
+        col = self._columns.pop(name)
+        assert isinstance(col, _PyText)
+        return col
+
+    def amounts(self, name: str, rows: Rows) -> _PyAmounts:
+        col = self._columns.pop(name)
+        assert isinstance(col, _PyAmounts)
+        return col
+
+
+_field_limit_lock = threading.Lock()
+_field_limit_users = [0, 0]  # readers running, the limit to restore
+
+
+@contextmanager
+def _unlimited_fields() -> Iterator[None]:
+    """Lift :mod:`csv`'s field size limit (131,072 characters) while a file is read.
+
+    The limit is process-wide: it is raised while any read runs and put back
+    when the last one ends.  Long cells are then judged by the builder, with
+    their line and column, whichever tokeniser read them.
+    """
+    with _field_limit_lock:
+        if _field_limit_users[0] == 0:
+            _field_limit_users[1] = csv.field_size_limit(2**31 - 1)
+        _field_limit_users[0] += 1
+    try:
+        yield
+    finally:
+        with _field_limit_lock:
+            _field_limit_users[0] -= 1
+            if _field_limit_users[0] == 0:
+                csv.field_size_limit(_field_limit_users[1])
+
+
+def _read_with_csv_module(path: Path, source: str) -> Portfolio:
+    try:
+        f = open(path, newline="", encoding="utf-8-sig", errors="surrogateescape")
+    except OSError as exc:
+        raise PortfolioError(f"cannot open balances file: {exc.strerror}", file=source) from None
+    with f, _unlimited_fields():
+        reader = csv.reader(f)
+        try:
+            header = next(reader, None)
+            if header is None:
+                raise PortfolioError("empty file: a header line is needed", file=source, line=1)
+            names = [h.strip() for h in header]
+            check_header(names, source)
+            columns, lines = _tokenise(reader, names, source, _has_nul(path))
+        except csv.Error as exc:
+            raise PortfolioError(f"malformed CSV: {exc}", file=source,
+                                 line=reader.line_num) from None
+    return build_portfolio(_PyReader(columns), names, lines, source)
+
+
+def _has_nul(path: Path) -> bool:
+    """Whether the file has a NUL byte (then every amount cell is checked for one)."""
+    buf = bytearray(_COUNT_BLOCK)
+    with path.open("rb", buffering=0) as fh:
+        while k := fh.readinto(buf):
+            if b"\x00" in (buf if k == len(buf) else buf[:k]):
+                return True
+    return False
+
+
+def _tokenise(reader: Any, names: list[str], source: str, nul: bool
+              ) -> tuple[dict[str, _PyText | _PyAmounts], NDArray[np.int64]]:
+    """All records after the header as column cells and the first line of each record.
+
+    Records are read in small batches (few live lists for the garbage
+    collector) and their cells collected row-major; every ``_CHUNK`` rows
+    each column's cells (a slice) become arrays.
+    """
+    width = len(names)
+    columns: dict[str, _PyText | _PyAmounts] = {
+        name: _PyText() if name in _TEXT_COLUMNS else _PyAmounts(nul) for name in names}
+    order = [columns[name] for name in names]
+    cells: list[str] = []
+    lines: list[NDArray[np.int64]] = []
+    prev = reader.line_num
+    while batch := list(islice(reader, _BATCH)):
+        end = reader.line_num
+        starts = _record_lines(batch, prev, end)
+        prev = end
+        if len(batch[0]) != width or len(set(map(len, batch))) != 1:
+            keep = [k for k, row in enumerate(batch) if row]  # blank lines are skipped
+            for k in keep:
+                if len(batch[k]) != width:
+                    raise PortfolioError(f"expected {width} fields as in the header, got "
+                                         f"{len(batch[k])}", file=source, line=int(starts[k]))
+            batch = [batch[k] for k in keep]
+            starts = starts[keep]
+        lines.append(starts)
+        cells.extend(chain.from_iterable(batch))
+        if len(cells) >= _CHUNK * width:
+            _flush(order, cells)
+    _flush(order, cells)
+    for col in order:
+        col.done()
+    return columns, np.concatenate(lines) if lines else np.zeros(0, dtype=np.int64)
+
+
+def _flush(order: list[_PyText | _PyAmounts], cells: list[str]) -> None:
+    """Hand each column its cells (every ``len(order)``-th cell) and empty ``cells``."""
+    if cells:
+        width = len(order)
+        for k, col in enumerate(order):
+            col.add(cells[k::width])
+        cells.clear()
+
+
+def _record_lines(batch: list[list[str]], prev: int, end: int) -> NDArray[np.int64]:
+    """The first physical line of each record, the reader having moved from line ``prev`` to ``end``.
+
+    Usually every record is one line.  Otherwise a record spans one line more
+    per line break inside its (quoted) cells: the csv module keeps those
+    breaks in the cells, and every ``\\r`` or ``\\n`` in a cell is one.
+    """
+    n = len(batch)
+    if end - prev == n:
+        return np.arange(prev + 1, end + 1, dtype=np.int64)
+    spans = np.fromiter((1 + _breaks(row) for row in batch), dtype=np.int64, count=n)
+    starts = np.empty(n, dtype=np.int64)
+    starts[0] = prev + 1
+    np.cumsum(spans[:-1], out=starts[1:])
+    starts[1:] += prev + 1
+    return starts
+
+
+def _breaks(row: list[str]) -> int:
+    text = ",".join(row)
+    return text.count("\n") + text.count("\r") - text.count("\r\n")
+
+
+# --------------------------------------------------------------------- write
+def write_csv(portfolio: Portfolio, tmp: Path) -> None:
+    """Write ``portfolio`` as CSV to ``tmp`` (the caller makes it atomic)."""
+    names = file_columns(portfolio)
+    levels = np.array(CARD_LEVELS, dtype="S")
+    with open(tmp, "wb") as f:
+        f.write((",".join(names) + "\n").encode("utf-8"))
+        for block in long_blocks(portfolio, 16_384):
+            cells: list[NDArray[np.bytes_]] = []
+            for name in names:
+                if name in MONEY_COLUMNS:
+                    cells.append(_yuan_text(block[name]))
+                elif name == "card_level":
+                    cells.append(levels[block[name]])
+                else:
+                    cells.append(_csv_bytes(block[name]))
+            if not cells[0].size:
+                continue
+            line = cells[0]
+            for c in cells[1:]:
+                line = np.strings.add(np.strings.add(line, b","), c)
+            f.write(b"\n".join(line.tolist()))
+            f.write(b"\n")
+
+
+def _yuan_text(fen: NDArray[np.int64]) -> NDArray[np.bytes_]:
+    """Vectorised :func:`~custvalue.money.format_yuan` without thousands separators, as bytes."""
+    n = fen.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype="S4")
+    if np.any(fen == np.iinfo(np.int64).min):
+        return np.array([format_yuan(int(v), thousands=False) for v in fen.tolist()], dtype="S")
+    neg = fen < 0
+    mag = np.abs(fen)
+    digits = max(len(str(int(mag.max()))), 3)
+    # zero-padded digits with a dot before the last two, then strip leading zeros
+    mat = np.empty((n, digits + 1), dtype=np.uint8)
+    rest = mag.copy()
+    for k in range(digits, -1, -1):
+        if k == digits - 2:
+            mat[:, k] = 46
+            continue
+        mat[:, k] = 48 + rest % 10
+        rest //= 10
+    # number of leading zeros to drop, keeping at least "0.dd"
+    if digits > 3:
+        zeros = mat[:, : digits - 3] == 48
+        lead = np.where(zeros.all(axis=1), digits - 3, zeros.argmin(axis=1))
+    else:
+        lead = np.zeros(n, dtype=np.intp)
+    out = np.zeros((n, digits + 2), dtype=np.uint8)
+    col = np.arange(digits + 2)[None, :]
+    src = col + lead[:, None] - neg[:, None]
+    ok = (src >= 0) & (src <= digits)
+    out[ok] = mat[np.nonzero(ok)[0], src[ok]]
+    out[neg, 0] = 45
+    text: NDArray[np.bytes_] = out.view(f"S{digits + 2}").reshape(n)
+    return text
+
+
+def _quote(text: str) -> str:
+    if any(ch in text for ch in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def _csv_bytes(arr: NDArray[np.str_]) -> NDArray[np.bytes_]:
+    """Text cells as UTF-8 bytes, quoted as the csv module would when needed."""
+    raw: NDArray[np.bytes_] | None
+    try:
+        raw = arr.astype(f"S{max(arr.dtype.itemsize // 4, 1)}")
+    except UnicodeEncodeError:
+        raw = None
+    if raw is not None:
+        u = raw.view(np.uint8)
+        if not np.any((u == 44) | (u == 34) | (u == 13) | (u == 10)):
+            return raw
+    return np.array([_quote(x).encode("utf-8") for x in arr.tolist()], dtype="S")
