@@ -1,6 +1,6 @@
 """Read/write time of balances files (CSV and Parquet).
 
-    python benchmarks/bench_io.py --n 1000000
+python benchmarks/bench_io.py --n 1000000
 """
 
 from __future__ import annotations
@@ -34,8 +34,10 @@ def main() -> None:
                 q = read_balances(f)
                 r = time.perf_counter() - t0
                 assert q == p
-                print(f"{n:>10,} × {args.months} {fmt:8s}: write {w:6.2f} s, read {r:6.2f} s, "
-                      f"{f.stat().st_size / 1e6:8.1f} MB")
+                print(
+                    f"{n:>10,} × {args.months} {fmt:8s}: write {w:6.2f} s, read {r:6.2f} s, "
+                    f"{f.stat().st_size / 1e6:8.1f} MB"
+                )
                 del q
 
 

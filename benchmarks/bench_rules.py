@@ -16,7 +16,10 @@ from custvalue.rules import CodedColumn, DecisionTable, compile_table
 
 def make_table() -> DecisionTable:
     return DecisionTable(
-        "tier", "FIRST", ["max_aum_12", "max_aum_6", "mortgage", "card"], ["tier"],
+        "tier",
+        "FIRST",
+        ["max_aum_12", "max_aum_6", "mortgage", "card"],
+        ["tier"],
         [
             ("core", [">= 10000000", "-", "-", "-"], ['"core"']),
             ("growth", [">= 5000000", "-", "-", "-"], ['"growth"']),
@@ -32,8 +35,9 @@ def make_columns(n: int, seed: int = 7) -> dict[str, object]:
     aum12 = (rng.lognormal(11, 2, n) * 100).astype(np.int64)  # fen
     aum6 = (aum12 * rng.uniform(0.5, 1.0, n)).astype(np.int64)
     mortgage = (rng.lognormal(13, 1.5, n) * 100).astype(np.int64)
-    card = CodedColumn(rng.integers(0, 5, n).astype(np.int8),
-                       ("none", "standard", "gold", "platinum", "diamond"))
+    card = CodedColumn(
+        rng.integers(0, 5, n).astype(np.int8), ("none", "standard", "gold", "platinum", "diamond")
+    )
     return {"max_aum_12": aum12, "max_aum_6": aum6, "mortgage": mortgage, "card": card}
 
 
@@ -84,22 +88,25 @@ def main() -> None:
     from custvalue.tiering import compute_features
 
     portfolio = generate(args.n, seed=7)
-    specs = [FeatureSpec("max_aum_12", "max", "aum", window=12),
-             FeatureSpec("max_aum_6", "max", "aum", window=6),
-             FeatureSpec("mortgage", "value", "mortgage_loan"),
-             FeatureSpec("card", "value", "card_level")]
+    specs = [
+        FeatureSpec("max_aum_12", "max", "aum", window=12),
+        FeatureSpec("max_aum_6", "max", "aum", window=6),
+        FeatureSpec("mortgage", "value", "mortgage_loan"),
+        FeatureSpec("card", "value", "card_level"),
+    ]
 
     def from_portfolio() -> None:
         for start in range(0, portfolio.n_customers, 65536):
-            f = compute_features(portfolio, specs, portfolio.months.stop,
-                                 rows=slice(start, start + 65536))
+            f = compute_features(portfolio, specs, portfolio.months.stop, rows=slice(start, start + 65536))
             columns = dict(f.values)
             columns["card"] = CodedColumn(columns["card"], CARD_LEVELS)
             compiled.evaluate(columns)
 
     t = timeit(from_portfolio, args.repeat)
-    print(f"features + table from a {args.n:,} x {portfolio.n_months} portfolio "
-          f"(64k-row blocks): median = {t * 1e3:.1f} ms")
+    print(
+        f"features + table from a {args.n:,} x {portfolio.n_months} portfolio "
+        f"(64k-row blocks): median = {t * 1e3:.1f} ms"
+    )
 
 
 if __name__ == "__main__":

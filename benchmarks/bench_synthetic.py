@@ -34,11 +34,17 @@ def main() -> None:
     ap.add_argument("--months", type=int, default=14)
     args = ap.parse_args()
     for n in args.n:
-        out = subprocess.run([sys.executable, "-c", CHILD, str(n), str(args.months)],
-                             check=True, capture_output=True, text=True).stdout
+        out = subprocess.run(
+            [sys.executable, "-c", CHILD, str(n), str(args.months)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
         r = json.loads(out)
-        print(f"{r['n']:>11,} × {r['months']} months: {r['seconds']:6.2f} s, "
-              f"peak RSS {r['peak_rss_gb']:.2f} GB (monthly arrays {r['arrays_gb']:.2f} GB)")
+        print(
+            f"{r['n']:>11,} × {r['months']} months: {r['seconds']:6.2f} s, "
+            f"peak RSS {r['peak_rss_gb']:.2f} GB (monthly arrays {r['arrays_gb']:.2f} GB)"
+        )
 
 
 if __name__ == "__main__":

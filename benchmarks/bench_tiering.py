@@ -52,25 +52,31 @@ def floor_pass(p: cv.Portfolio) -> Any:
     return total
 
 
-def _hand_month(aumT: np.ndarray, spendT: np.ndarray, mort: np.ndarray, cred: np.ndarray,
-                card: np.ndarray, c: int) -> tuple[np.ndarray, ...]:
+def _hand_month(
+    aumT: np.ndarray, spendT: np.ndarray, mort: np.ndarray, cred: np.ndarray, card: np.ndarray, c: int
+) -> tuple[np.ndarray, ...]:
     """Tier (0=core..4), held-by-AUM flag and status at month-major column ``c``."""
-    w6 = np.maximum.reduce(aumT[max(0, c - 6): c + 1], axis=0)
-    w12 = np.maximum.reduce(aumT[max(0, c - 12): c + 1], axis=0)
-    spend = np.add.reduce(spendT[max(0, c - 11): c + 1], axis=0)
+    w6 = np.maximum.reduce(aumT[max(0, c - 6) : c + 1], axis=0)
+    w12 = np.maximum.reduce(aumT[max(0, c - 12) : c + 1], axis=0)
+    spend = np.add.reduce(spendT[max(0, c - 11) : c + 1], axis=0)
     a_core = w12 >= F_CORE
     a_growth = w12 >= F_GROWTH
     a_plat = w6 >= F_PLAT
     a_gold = w6 >= F_GOLD
     ge_growth = a_growth | (spend >= 500_000 * Y) | (mort >= 5_000_000 * Y) | (card == 4)
-    ge_plat = ge_growth | a_plat | (spend >= 100_000 * Y) | (
-        (mort >= 1_500_000 * Y) & (mort < 5_000_000 * Y)) | (cred >= 600_000 * Y)
+    ge_plat = (
+        ge_growth
+        | a_plat
+        | (spend >= 100_000 * Y)
+        | ((mort >= 1_500_000 * Y) & (mort < 5_000_000 * Y))
+        | (cred >= 600_000 * Y)
+    )
     ge_gold = ge_plat | a_gold | ((cred >= 300_000 * Y) & (cred < 600_000 * Y))
-    tier = (4 - a_core.view(np.int8) - ge_growth.view(np.int8) - ge_plat.view(np.int8)
-            - ge_gold.view(np.int8))
+    tier = 4 - a_core.view(np.int8) - ge_growth.view(np.int8) - ge_plat.view(np.int8) - ge_gold.view(np.int8)
     # held through the AUM rule: the tier's AUM criterion holds (it is tested first)
-    by_aum = np.select([tier == 0, tier == 1, tier == 2, tier == 3],
-                       [a_core, a_growth, a_plat, a_gold], False)
+    by_aum = np.select(
+        [tier == 0, tier == 1, tier == 2, tier == 3], [a_core, a_growth, a_plat, a_gold], False
+    )
     k = np.zeros(tier.shape, np.int16)
     now = aumT[c]
     for t, floor, w in ((0, F_CORE, 12), (1, F_GROWTH, 12), (2, F_PLAT, 6), (3, F_GOLD, 6)):
@@ -102,13 +108,20 @@ def numpy_hand(p: cv.Portfolio, full: bool, block: int = 65536) -> tuple[np.ndar
         aumT = np.ascontiguousarray(aum.T)
         spendT = np.ascontiguousarray(p.card_spend[s:e, lo:].T)
         c = a - lo
-        tier, _, _, status = _hand_month(aumT, spendT, p.mortgage_loan[s:e, a], p.credit_loan[s:e, a],
-                                         p.card_level[s:e, a], c)
+        tier, _, _, status = _hand_month(
+            aumT, spendT, p.mortgage_loan[s:e, a], p.credit_loan[s:e, a], p.card_level[s:e, a], c
+        )
         tier_out[s:e] = tier
         status_out[s:e] = status
         if full and churn_out is not None:
-            ptier, pby, _, _ = _hand_month(aumT, spendT, p.mortgage_loan[s:e, a - 1],
-                                           p.credit_loan[s:e, a - 1], p.card_level[s:e, a - 1], c - 1)
+            ptier, pby, _, _ = _hand_month(
+                aumT,
+                spendT,
+                p.mortgage_loan[s:e, a - 1],
+                p.credit_loan[s:e, a - 1],
+                p.card_level[s:e, a - 1],
+                c - 1,
+            )
             down = tier > ptier
             churn_out[s:e] = np.where(down & pby, ptier, -1)
     return tier_out, status_out
@@ -130,13 +143,22 @@ def polars_impl(p: cv.Portfolio) -> tuple[np.ndarray, np.ndarray]:
     w12 = pl.max_horizontal(A)
     spend = pl.sum_horizontal([pl.col(f"s{j}") for j in range(max(0, a - 11), a + 1)])
     mort, cred, card = pl.col("mort"), pl.col("cred"), pl.col("card")
-    tier = (pl.when(w12 >= F_CORE).then(0)
-            .when((w12 >= F_GROWTH) | (spend >= 500_000 * Y) | (mort >= 5_000_000 * Y) | (card == 4)).then(1)
-            .when((w6 >= F_PLAT) | (spend >= 100_000 * Y)
-                  | mort.is_between(1_500_000 * Y, 5_000_000 * Y, closed="left")
-                  | (cred >= 600_000 * Y)).then(2)
-            .when((w6 >= F_GOLD) | cred.is_between(300_000 * Y, 600_000 * Y, closed="left")).then(3)
-            .otherwise(4)).alias("tier")
+    tier = (
+        pl.when(w12 >= F_CORE)
+        .then(0)
+        .when((w12 >= F_GROWTH) | (spend >= 500_000 * Y) | (mort >= 5_000_000 * Y) | (card == 4))
+        .then(1)
+        .when(
+            (w6 >= F_PLAT)
+            | (spend >= 100_000 * Y)
+            | mort.is_between(1_500_000 * Y, 5_000_000 * Y, closed="left")
+            | (cred >= 600_000 * Y)
+        )
+        .then(2)
+        .when((w6 >= F_GOLD) | cred.is_between(300_000 * Y, 600_000 * Y, closed="left"))
+        .then(3)
+        .otherwise(4)
+    ).alias("tier")
 
     def run_below(floor: int, w: int) -> pl.Expr:
         # trailing months below floor: nested "still below" flags summed
@@ -147,14 +169,19 @@ def polars_impl(p: cv.Portfolio) -> tuple[np.ndarray, np.ndarray]:
             acc = acc + alive.cast(pl.Int16)
         return acc
 
-    by = {0: (w12 >= F_CORE, F_CORE, 12), 1: (w12 >= F_GROWTH, F_GROWTH, 12),
-          2: (w6 >= F_PLAT, F_PLAT, 6), 3: (w6 >= F_GOLD, F_GOLD, 6)}
+    by = {
+        0: (w12 >= F_CORE, F_CORE, 12),
+        1: (w12 >= F_GROWTH, F_GROWTH, 12),
+        2: (w6 >= F_PLAT, F_PLAT, 6),
+        3: (w6 >= F_GOLD, F_GOLD, 6),
+    }
     k = pl.lit(0)
     for t, (hit, floor, w) in by.items():
         k = pl.when((pl.col("tier") == t) & hit).then(run_below(floor, w)).otherwise(k)
     half = pl.when(pl.col("tier") <= 1).then(6).otherwise(3)
-    status = (pl.when(pl.col("k") == 0).then(0).when(pl.col("k") <= half).then(1)
-              .otherwise(2)).alias("status")
+    status = (pl.when(pl.col("k") == 0).then(0).when(pl.col("k") <= half).then(1).otherwise(2)).alias(
+        "status"
+    )
     out = df.lazy().with_columns(tier).with_columns(k.alias("k")).select(["tier", status]).collect()
     return out["tier"].to_numpy(), out["status"].to_numpy()
 
@@ -189,15 +216,22 @@ def duckdb_sql(wide: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
         WHEN {w6} >= {F_PLAT} OR {spend} >= {100_000 * Y}
              OR (mort >= {1_500_000 * Y} AND mort < {5_000_000 * Y}) OR cred >= {600_000 * Y} THEN 2
         WHEN {w6} >= {F_GOLD} OR (cred >= {300_000 * Y} AND cred < {600_000 * Y}) THEN 3 ELSE 4 END"""
-    by_aum = {0: f"{w12} >= {F_CORE}", 1: f"{w12} >= {F_GROWTH}",
-              2: f"{w6} >= {F_PLAT}", 3: f"{w6} >= {F_GOLD}"}
+    by_aum = {
+        0: f"{w12} >= {F_CORE}",
+        1: f"{w12} >= {F_GROWTH}",
+        2: f"{w6} >= {F_PLAT}",
+        3: f"{w6} >= {F_GOLD}",
+    }
 
     def run(floor: int, w: int) -> str:  # months in a row below the floor, from the as-of month back
         cases = " ".join(f"WHEN a{k} >= {floor} THEN {k}" for k in range(w + 1))
         return f"CASE {cases} ELSE {w + 1} END"
 
-    k = "CASE " + " ".join(
-        f"WHEN tier = {t} AND {by_aum[t]} THEN {run(f, w)}" for t, f, w in _FLOORS) + " ELSE 0 END"
+    k = (
+        "CASE "
+        + " ".join(f"WHEN tier = {t} AND {by_aum[t]} THEN {run(f, w)}" for t, f, w in _FLOORS)
+        + " ELSE 0 END"
+    )
     sql = f"""WITH t AS (SELECT *, {tier} AS tier FROM wide), u AS (SELECT tier, {k} AS k FROM t)
         SELECT tier, CASE WHEN k = 0 THEN 0 WHEN k <= (CASE WHEN tier <= 1 THEN 6 ELSE 3 END) THEN 1
                           ELSE 2 END AS status FROM u"""
@@ -219,8 +253,13 @@ def pandas_wide(wide: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     mort, cred, card = df["mort"], df["cred"], df["card"]
     a_core, a_growth, a_plat, a_gold = w12 >= F_CORE, w12 >= F_GROWTH, w6 >= F_PLAT, w6 >= F_GOLD
     ge_growth = a_core | a_growth | (spend >= 500_000 * Y) | (mort >= 5_000_000 * Y) | (card == 4)
-    ge_plat = ge_growth | a_plat | (spend >= 100_000 * Y) | mort.between(
-        1_500_000 * Y, 5_000_000 * Y, inclusive="left") | (cred >= 600_000 * Y)
+    ge_plat = (
+        ge_growth
+        | a_plat
+        | (spend >= 100_000 * Y)
+        | mort.between(1_500_000 * Y, 5_000_000 * Y, inclusive="left")
+        | (cred >= 600_000 * Y)
+    )
     ge_gold = ge_plat | a_gold | cred.between(300_000 * Y, 600_000 * Y, inclusive="left")
     tier = 4 - a_core.astype(int) - ge_growth.astype(int) - ge_plat.astype(int) - ge_gold.astype(int)
     k = pd.Series(0, index=df.index)
@@ -257,8 +296,10 @@ def main() -> None:
     t0 = time.perf_counter()
     p = generate(args.n, seed=args.seed)
     input_bytes = sum(getattr(p, c).nbytes for c in (*cv.MONEY_COLUMNS, "card_level"))
-    print(f"portfolio: {p.n_customers:,} customers × {p.n_months} months, input arrays "
-          f"{input_bytes / 2**30:.2f} GiB, generated in {time.perf_counter() - t0:.1f}s")
+    print(
+        f"portfolio: {p.n_customers:,} customers × {p.n_months} months, input arrays "
+        f"{input_bytes / 2**30:.2f} GiB, generated in {time.perf_counter() - t0:.1f}s"
+    )
     cp = compile_policy(cv.default_policy())
     ref = cv.evaluate(p, cp, previous=False)
     wide = _wide(p) if {"duckdb", "pandas"} - set(args.skip) else {}
@@ -291,8 +332,10 @@ def main() -> None:
     cv.evaluate(p, cp)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    print(f"\ncustvalue-full peak traced memory: {peak / 2**20:.0f} MiB = "
-          f"{peak / input_bytes:.3f}× the input arrays")
+    print(
+        f"\ncustvalue-full peak traced memory: {peak / 2**20:.0f} MiB = "
+        f"{peak / input_bytes:.3f}× the input arrays"
+    )
 
 
 if __name__ == "__main__":

@@ -19,8 +19,20 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "custvalue"
 
 #: Optional third-party dependencies: the only imports allowed inside functions.
-OPTIONAL = {"pyarrow", "pandas", "tomli_w", "matplotlib", "dask", "distributed", "polars",
-            "openpyxl", "tqdm", "rich", "pyspark", "xlsxwriter"}
+OPTIONAL = {
+    "pyarrow",
+    "pandas",
+    "tomli_w",
+    "matplotlib",
+    "dask",
+    "distributed",
+    "polars",
+    "openpyxl",
+    "tqdm",
+    "rich",
+    "pyspark",
+    "xlsxwriter",
+}
 
 #: What each top-level part may import (besides itself).  Read top-down along
 #: the data path; ``cli`` and the package root may import everything.
@@ -196,8 +208,11 @@ def test_no_private_names_or_modules_imported_across_boundaries() -> None:
                 parts = mod.split(".")
                 for k, part in enumerate(parts[1:], start=1):
                     owner = ".".join(parts[:k])
-                    if part.startswith("_") and part != "__init__" and k >= 2 and not (
-                        name == owner or name.startswith(owner + ".")
+                    if (
+                        part.startswith("_")
+                        and part != "__init__"
+                        and k >= 2
+                        and not (name == owner or name.startswith(owner + "."))
                     ):
                         bad.append(f"{name}:{node.lineno} imports {mod}, private to {owner}")
     assert bad == []

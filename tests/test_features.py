@@ -23,11 +23,18 @@ def portfolios(draw: st.DrawFn) -> Portfolio:
     vals = draw(st.lists(st.integers(0, 10**12), min_size=n * t, max_size=n * t))
     dep = np.array(vals, dtype=np.int64).reshape(n, t)
     dep[np.arange(t)[None, :] < hs[:, None]] = 0
-    card = np.array(draw(st.lists(st.integers(0, 4), min_size=n * t, max_size=n * t)),
-                    dtype=np.int8).reshape(n, t)
+    card = np.array(draw(st.lists(st.integers(0, 4), min_size=n * t, max_size=n * t)), dtype=np.int8).reshape(
+        n, t
+    )
     card[np.arange(t)[None, :] < hs[:, None]] = 0
-    return Portfolio.from_arrays(customer_ids=[f"c{i}" for i in range(n)], branch_ids=["b"] * n,
-                                 start="2025-01", deposits=dep, card_level=card, history_start=hs)
+    return Portfolio.from_arrays(
+        customer_ids=[f"c{i}" for i in range(n)],
+        branch_ids=["b"] * n,
+        start="2025-01",
+        deposits=dep,
+        card_level=card,
+        history_start=hs,
+    )
 
 
 specs = st.builds(
@@ -47,8 +54,9 @@ def test_vectorised_equals_reference(p: Portfolio, spec: FeatureSpec, data: st.D
     if spec.op == "value":
         spec = FeatureSpec(spec.name, "value", spec.column, lag=spec.lag)
     if spec.op != "run":
-        spec = FeatureSpec(spec.name, spec.op, spec.column, window=spec.window if spec.op != "value" else 0,
-                           lag=spec.lag)
+        spec = FeatureSpec(
+            spec.name, spec.op, spec.column, window=spec.window if spec.op != "value" else 0, lag=spec.lag
+        )
     a = data.draw(st.integers(0, p.n_months - 1))
     frame = compute_features(p, [spec], p.months[a], aum=("deposits",))
     ut = parse_unary_tests(spec.test) if spec.test else None
@@ -58,15 +66,17 @@ def test_vectorised_equals_reference(p: Portfolio, spec: FeatureSpec, data: st.D
         return bool(match_unary_tests(ut, Decimal(v) / 100))
 
     for i in range(p.n_customers):
-        want, complete = reference_feature(p.deposits[i].tolist(), int(p.history_start[i]), a, spec,
-                                           test if spec.op == "run" else None)
+        want, complete = reference_feature(
+            p.deposits[i].tolist(), int(p.history_start[i]), a, spec, test if spec.op == "run" else None
+        )
         assert int(frame.values["f"][i]) == want
         assert bool(frame.complete["f"][i]) == complete
 
 
 def _one(values: list[int]) -> Portfolio:
-    return Portfolio.from_arrays(customer_ids=["a"], branch_ids=["b"], start="2025-09",
-                                 deposits=np.array([values], dtype=np.int64))
+    return Portfolio.from_arrays(
+        customer_ids=["a"], branch_ids=["b"], start="2025-09", deposits=np.array([values], dtype=np.int64)
+    )
 
 
 @pytest.mark.parametrize("w", [0, 1, 6, 12])
@@ -82,23 +92,24 @@ def test_window_covers_w_plus_one_months(w: int) -> None:
 
 
 def test_run_stops_at_history_start_and_failing_month() -> None:
-    p = Portfolio.from_arrays(customer_ids=["a", "b"], branch_ids=["x", "x"], start="2026-06",
-                              deposits=np.array([[0, 0, 0, 0, 0], [0, 0, 900, 0, 0]]),
-                              history_start=np.array([2, 0], dtype=np.int16))
+    p = Portfolio.from_arrays(
+        customer_ids=["a", "b"],
+        branch_ids=["x", "x"],
+        start="2026-06",
+        deposits=np.array([[0, 0, 0, 0, 0], [0, 0, 900, 0, 0]]),
+        history_start=np.array([2, 0], dtype=np.int16),
+    )
     f = compute_features(p, [FeatureSpec("r", "run", "deposits", window=4, test="< 1")], "2026-10")
     assert f["r"].tolist() == [3, 2]
     assert f.complete["r"].tolist() == [False, True]
 
 
 def test_mean_rounds_half_even_in_fen() -> None:
-    f = compute_features(_one([1, 2, 2, 2]), [FeatureSpec("m", "mean", "deposits", window=1)],
-                         "2025-12")
+    f = compute_features(_one([1, 2, 2, 2]), [FeatureSpec("m", "mean", "deposits", window=1)], "2025-12")
     assert int(f["m"][0]) == 2  # mean(2, 2)
-    f = compute_features(_one([1, 2, 0, 0]), [FeatureSpec("m", "mean", "deposits", window=1)],
-                         "2025-10")
+    f = compute_features(_one([1, 2, 0, 0]), [FeatureSpec("m", "mean", "deposits", window=1)], "2025-10")
     assert int(f["m"][0]) == 2  # 1.5 -> 2 (half to even)
-    f = compute_features(_one([3, 2, 0, 0]), [FeatureSpec("m", "mean", "deposits", window=1)],
-                         "2025-10")
+    f = compute_features(_one([3, 2, 0, 0]), [FeatureSpec("m", "mean", "deposits", window=1)], "2025-10")
     assert int(f["m"][0]) == 2  # 2.5 -> 2 (half to even)
 
 

@@ -21,8 +21,9 @@ from custvalue.synthetic import generate
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
-HEADER = ("customer_id,branch_id,month,deposits,wealth,investments,mortgage_loan,credit_loan,"
-          "card_spend,card_level")
+HEADER = (
+    "customer_id,branch_id,month,deposits,wealth,investments,mortgage_loan,credit_loan,card_spend,card_level"
+)
 
 
 def _plain(p: Portfolio) -> Portfolio:
@@ -41,9 +42,15 @@ def test_round_trip(tmp_path: Path, ext: str, households: bool) -> None:
 @pytest.mark.parametrize("ext", ["csv", "parquet"])
 def test_round_trip_awkward_values(tmp_path: Path, ext: str) -> None:
     d = np.array([[0, 1, MAX_AMOUNT], [0, 100, 12345678901]], dtype=np.int64)
-    p = Portfolio.from_arrays(customer_ids=["客户,1", 'q"2'], branch_ids=["B 1", "支行"],
-                              start="2026-08", deposits=d, card_spend=d[:, ::-1] * (d > 0),
-                              card_level=np.array([[0, 4, 2], [0, 3, 1]]), history_start=[0, 1])
+    p = Portfolio.from_arrays(
+        customer_ids=["客户,1", 'q"2'],
+        branch_ids=["B 1", "支行"],
+        start="2026-08",
+        deposits=d,
+        card_spend=d[:, ::-1] * (d > 0),
+        card_level=np.array([[0, 4, 2], [0, 3, 1]]),
+        history_start=[0, 1],
+    )
     q = read_balances(write_balances(p, tmp_path / f"b.{ext}"))
     assert q == p
 
@@ -87,8 +94,9 @@ GOOD = ["C1,B1,2026-09,1.00,0,0,0,0,0,none", "C1,B1,2026-10,2.00,0,0,0,0,0,gold"
         ("C2,,2026-10,0,0,0,0,0,0,none", "branch_id", "missing value"),
     ],
 )
-def test_bad_cell_names_line_and_column(tmp_path: Path, row: str, column: str, text: str,
-                                        quoted: bool) -> None:
+def test_bad_cell_names_line_and_column(
+    tmp_path: Path, row: str, column: str, text: str, quoted: bool
+) -> None:
     rows = [*GOOD, "C2,B1,2026-09,0,0,0,0,0,0,none", row]
     if quoted:  # forces the csv-module path
         rows = [f'"{r.split(",")[0]}",' + r.split(",", 1)[1] for r in rows]
@@ -130,8 +138,10 @@ def _parquet(tmp_path: Path, **override: object) -> Path:
         "customer_id": pa.array(["C1", "C1", "C2"]),
         "branch_id": pa.array(["B1", "B1", "B1"]),
         "month": pa.array(["2026-09", "2026-10", "2026-10"]),
-        "deposits": pa.array([decimal.Decimal("1.50"), decimal.Decimal("2"),
-                              decimal.Decimal("3.01")], type=pa.decimal128(18, 2)),
+        "deposits": pa.array(
+            [decimal.Decimal("1.50"), decimal.Decimal("2"), decimal.Decimal("3.01")],
+            type=pa.decimal128(18, 2),
+        ),
         "wealth": pa.array([1, 2, 3], type=pa.int32()),
         "investments": pa.array(["0.1", "0", "7"]),
         "mortgage_loan": pa.array([0, 0, 0], type=pa.int64()),
@@ -158,18 +168,27 @@ def test_parquet_types(tmp_path: Path) -> None:
     ("column", "value", "text", "row"),
     [
         ("wealth", pa.array([1.0, 2.0, 3.0]), "floating-point", None),
-        ("credit_loan", pa.array([decimal.Decimal("1.5"), decimal.Decimal("1.001"),
-                                  decimal.Decimal("0")], type=pa.decimal128(20, 4)),
-         "more than two decimals", 2),
+        (
+            "credit_loan",
+            pa.array(
+                [decimal.Decimal("1.5"), decimal.Decimal("1.001"), decimal.Decimal("0")],
+                type=pa.decimal128(20, 4),
+            ),
+            "more than two decimals",
+            2,
+        ),
         ("investments", pa.array(["0", "1.234", "0"]), "more than two decimals", 2),
-        ("deposits", pa.array([decimal.Decimal("1"), None, decimal.Decimal("1")],
-                              type=pa.decimal128(18, 2)), "missing value", 2),
+        (
+            "deposits",
+            pa.array([decimal.Decimal("1"), None, decimal.Decimal("1")], type=pa.decimal128(18, 2)),
+            "missing value",
+            2,
+        ),
         ("mortgage_loan", pa.array([0, -1, 0]), "negative", 2),
         ("card_level", pa.array(["none", "none", "black"]), "unknown card level", 3),
     ],
 )
-def test_parquet_bad(tmp_path: Path, column: str, value: object, text: str,
-                     row: int | None) -> None:
+def test_parquet_bad(tmp_path: Path, column: str, value: object, text: str, row: int | None) -> None:
     f = _parquet(tmp_path, **{column: value})
     with pytest.raises(PortfolioError) as exc:
         read_balances(f)
@@ -275,4 +294,7 @@ def test_invalid_utf8_is_an_error_on_every_csv_path(tmp_path: Path, monkeypatch:
             with pytest.raises(PortfolioError) as exc:
                 read_balances(path)
         assert (exc.value.line, exc.value.column, exc.value.message) == (
-            3, "customer_id", "not valid UTF-8 text"), arrow
+            3,
+            "customer_id",
+            "not valid UTF-8 text",
+        ), arrow

@@ -84,15 +84,13 @@ def test_fast_bytes_parser_never_disagrees(values: list[str]) -> None:
             assert exact is None, v
 
 
-@given(st.integers(min_value=0, max_value=10**12), st.text(alphabet="0123456789", min_size=3,
-                                                             max_size=6))
+@given(st.integers(min_value=0, max_value=10**12), st.text(alphabet="0123456789", min_size=3, max_size=6))
 def test_three_or_more_decimals_rejected(whole: int, frac: str) -> None:
     text = f"{whole}.{frac}"
     with pytest.raises(MoneyError, match="more than two decimals"):
         yuan_to_fen(text)
     with pytest.raises(MoneyError):
-        to_fen(Decimal(text)) if Decimal(text) * 100 != int(Decimal(text) * 100) else (
-            _raise())
+        to_fen(Decimal(text)) if Decimal(text) * 100 != int(Decimal(text) * 100) else (_raise())
     with pytest.raises(MoneyError, match="row 1"):
         parse_yuan_array(["1.00", text])
 
@@ -101,8 +99,26 @@ def _raise() -> None:
     raise MoneyError("trailing zeros are exact")
 
 
-@pytest.mark.parametrize("bad", ["NaN", "nan", "inf", "-Infinity", "", ".", "-", "1e5", "1.2.3",
-                                 "abc", "12,34.5", "1,2345", "--1", "1-", " 1 2"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "NaN",
+        "nan",
+        "inf",
+        "-Infinity",
+        "",
+        ".",
+        "-",
+        "1e5",
+        "1.2.3",
+        "abc",
+        "12,34.5",
+        "1,2345",
+        "--1",
+        "1-",
+        " 1 2",
+    ],
+)
 def test_garbage_rejected(bad: str) -> None:
     with pytest.raises(MoneyError):
         yuan_to_fen(bad)
@@ -116,8 +132,10 @@ def test_non_finite_decimal_rejected(value: Decimal) -> None:
         to_fen(value)
 
 
-@given(st.integers(min_value=INT64_MAX + 1, max_value=10**30) | st.integers(
-    min_value=-(10**30), max_value=INT64_MIN - 1))
+@given(
+    st.integers(min_value=INT64_MAX + 1, max_value=10**30)
+    | st.integers(min_value=-(10**30), max_value=INT64_MIN - 1)
+)
 def test_overflow_rejected(fen: int) -> None:
     with pytest.raises(MoneyError, match="overflow"):
         to_fen(fen)

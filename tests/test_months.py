@@ -10,8 +10,7 @@ from hypothesis import strategies as st
 
 from custvalue import InputError, Month, MonthRange
 
-months = st.builds(Month, st.integers(min_value=1000, max_value=8000),
-                   st.integers(min_value=1, max_value=12))
+months = st.builds(Month, st.integers(min_value=1000, max_value=8000), st.integers(min_value=1, max_value=12))
 offsets = st.integers(min_value=-5000, max_value=5000)
 
 

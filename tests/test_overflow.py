@@ -21,8 +21,12 @@ from custvalue.portfolio import MAX_AMOUNT, MAX_MONTHS, MONEY_COLUMNS
 from custvalue.tiering import compute_features
 
 int64s = st.integers(INT64_MIN, INT64_MAX)
-extremes = st.one_of(int64s, st.sampled_from([INT64_MIN, INT64_MIN + 1, -1, 0, 1, INT64_MAX - 1,
-                                              INT64_MAX, 2**62, -(2**62), 2**32, 2**32 - 1]))
+extremes = st.one_of(
+    int64s,
+    st.sampled_from(
+        [INT64_MIN, INT64_MIN + 1, -1, 0, 1, INT64_MAX - 1, INT64_MAX, 2**62, -(2**62), 2**32, 2**32 - 1]
+    ),
+)
 
 
 @given(st.lists(extremes, max_size=40))
@@ -71,12 +75,12 @@ def test_the_reported_wraparound_is_refused() -> None:
 def test_every_column_at_the_bound_for_the_longest_portfolio_evaluates_exactly() -> None:
     t = MAX_MONTHS
     full = np.full((1, t), MAX_AMOUNT, dtype=np.int64)
-    p = Portfolio.from_arrays(customer_ids=["A"], branch_ids=["B"], start="1927-01",
-                              **{c: full for c in MONEY_COLUMNS})
+    p = Portfolio.from_arrays(
+        customer_ids=["A"], branch_ids=["B"], start="1927-01", **{c: full for c in MONEY_COLUMNS}
+    )
     aum = p.aum(MONEY_COLUMNS)
     assert int(aum[0, 0]) == 6 * MAX_AMOUNT
-    f = compute_features(p, [FeatureSpec("s", "sum", "aum", window=t - 1)], p.months.stop,
-                         aum=MONEY_COLUMNS)
+    f = compute_features(p, [FeatureSpec("s", "sum", "aum", window=t - 1)], p.months.stop, aum=MONEY_COLUMNS)
     assert int(f["s"][0]) == 6 * MAX_AMOUNT * t < INT64_MAX  # the bound's promise
     r = evaluate(p)
     assert r.tiers().tolist() == ["core"]
@@ -84,26 +88,37 @@ def test_every_column_at_the_bound_for_the_longest_portfolio_evaluates_exactly()
 
 def test_more_months_than_the_bound_are_refused() -> None:
     with pytest.raises(PortfolioError, match="at most 1,200"):
-        Portfolio.from_arrays(customer_ids=["A"], branch_ids=["B"], start="1900-01",
-                              deposits=np.zeros((1, MAX_MONTHS + 1), dtype=np.int64))
+        Portfolio.from_arrays(
+            customer_ids=["A"],
+            branch_ids=["B"],
+            start="1900-01",
+            deposits=np.zeros((1, MAX_MONTHS + 1), dtype=np.int64),
+        )
 
 
 def test_a_long_file_span_is_refused_with_its_line() -> None:
     ids = np.array(["A", "B"])
     first = Month(1000, 1).ordinal
     with pytest.raises(PortfolioError, match="spans 32,769 months") as info:
-        Portfolio._from_long(ids, np.array(["X", "X"]), None,
-                             np.array([first, first + 32_768], dtype=np.int64),
-                             {c: np.zeros(2, np.int64) for c in MONEY_COLUMNS},
-                             np.zeros(2, np.int8), np.array([2, 3], dtype=np.int64), "f.csv")
+        Portfolio._from_long(
+            ids,
+            np.array(["X", "X"]),
+            None,
+            np.array([first, first + 32_768], dtype=np.int64),
+            {c: np.zeros(2, np.int64) for c in MONEY_COLUMNS},
+            np.zeros(2, np.int8),
+            np.array([2, 3], dtype=np.int64),
+            "f.csv",
+        )
     assert info.value.file == "f.csv" and info.value.line in (2, 3)
 
 
 def test_sums_across_customers_are_checked_not_wrapped() -> None:
     n = 10_000  # 10,000 × 10**15 fen > 2**63
     cells = np.full((n, 2), MAX_AMOUNT, dtype=np.int64)
-    p = Portfolio.from_arrays(customer_ids=[f"C{i}" for i in range(n)], branch_ids=["B"] * n,
-                              start="2026-09", deposits=cells)
+    p = Portfolio.from_arrays(
+        customer_ids=[f"C{i}" for i in range(n)], branch_ids=["B"] * n, start="2026-09", deposits=cells
+    )
     with pytest.raises(AmountOverflowError, match="migration AUM"):
         tier_migration(p, None, "2026-09", "2026-10")
     r = evaluate(p)
@@ -116,8 +131,15 @@ def test_sums_across_customers_are_checked_not_wrapped() -> None:
 
 def test_read_only_arrays_cannot_be_made_writeable_again() -> None:
     p = _one(deposits=np.array([[5]]))
-    for arr in (p.deposits, p.card_level, p.customer_ids, p.history_start, p.deposits[:, :1],
-                p.select([0]).deposits, p.aum()):
+    for arr in (
+        p.deposits,
+        p.card_level,
+        p.customer_ids,
+        p.history_start,
+        p.deposits[:, :1],
+        p.select([0]).deposits,
+        p.aum(),
+    ):
         with pytest.raises(ValueError, match="WRITEABLE"):
             arr.setflags(write=True)
     r = evaluate(p)

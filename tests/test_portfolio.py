@@ -14,16 +14,31 @@ def _rows(**over: Any) -> list[dict[str, Any]]:
     rows = []
     for cid in ("C1", "C2"):
         for m in ("2026-08", "2026-09", "2026-10"):
-            rows.append({"customer_id": cid, "branch_id": "B1", "month": m, "deposits": "100.00",
-                         "wealth": "0", "investments": "0", "mortgage_loan": "0",
-                         "credit_loan": "0", "card_spend": "0", "card_level": "none"})
+            rows.append(
+                {
+                    "customer_id": cid,
+                    "branch_id": "B1",
+                    "month": m,
+                    "deposits": "100.00",
+                    "wealth": "0",
+                    "investments": "0",
+                    "mortgage_loan": "0",
+                    "credit_loan": "0",
+                    "card_spend": "0",
+                    "card_level": "none",
+                }
+            )
     return rows
 
 
 def _small() -> Portfolio:
     return Portfolio.from_arrays(
-        customer_ids=["a", "b", "c"], branch_ids=["x", "x", "y"], start="2026-08",
-        deposits=np.arange(9).reshape(3, 3), card_level=np.array([["none"] * 3] * 3))
+        customer_ids=["a", "b", "c"],
+        branch_ids=["x", "x", "y"],
+        start="2026-08",
+        deposits=np.arange(9).reshape(3, 3),
+        card_level=np.array([["none"] * 3] * 3),
+    )
 
 
 def test_records_round_trip() -> None:
@@ -94,8 +109,12 @@ def test_bad_money_record() -> None:
 
 def test_duplicate_customer_arrays() -> None:
     with pytest.raises(PortfolioError) as exc:
-        Portfolio.from_arrays(customer_ids=["a", "b", "a"], branch_ids=["x"] * 3, start="2026-10",
-                              deposits=np.zeros((3, 1), dtype=np.int64))
+        Portfolio.from_arrays(
+            customer_ids=["a", "b", "a"],
+            branch_ids=["x"] * 3,
+            start="2026-10",
+            deposits=np.zeros((3, 1), dtype=np.int64),
+        )
     assert exc.value.column == "customer_id" and exc.value.customer_id == "a"
 
 
@@ -103,59 +122,74 @@ def test_negative_balance_arrays() -> None:
     d = np.zeros((2, 3), dtype=np.int64)
     d[1, 2] = -5
     with pytest.raises(PortfolioError) as exc:
-        Portfolio.from_arrays(customer_ids=["a", "b"], branch_ids=["x"] * 2, start="2026-08",
-                              investments=d)
+        Portfolio.from_arrays(customer_ids=["a", "b"], branch_ids=["x"] * 2, start="2026-08", investments=d)
     e = exc.value
     assert (e.column, e.customer_id, e.month) == ("investments", "b", "2026-10")
 
 
 def test_shape_mismatch() -> None:
     with pytest.raises(PortfolioError) as exc:
-        Portfolio.from_arrays(customer_ids=["a", "b"], branch_ids=["x"] * 2, start="2026-08",
-                              deposits=np.zeros((2, 3), dtype=np.int64),
-                              wealth=np.zeros((2, 2), dtype=np.int64))
+        Portfolio.from_arrays(
+            customer_ids=["a", "b"],
+            branch_ids=["x"] * 2,
+            start="2026-08",
+            deposits=np.zeros((2, 3), dtype=np.int64),
+            wealth=np.zeros((2, 2), dtype=np.int64),
+        )
     assert exc.value.column == "wealth" and "shape" in exc.value.message
     with pytest.raises(PortfolioError, match="rows"):
-        Portfolio.from_arrays(customer_ids=["a", "b"], branch_ids=["x"] * 2, start="2026-08",
-                              deposits=np.zeros((3, 3), dtype=np.int64))
+        Portfolio.from_arrays(
+            customer_ids=["a", "b"],
+            branch_ids=["x"] * 2,
+            start="2026-08",
+            deposits=np.zeros((3, 3), dtype=np.int64),
+        )
     with pytest.raises(PortfolioError) as exc:
-        Portfolio.from_arrays(customer_ids=["a", "b"], branch_ids=["x"], start="2026-08",
-                              deposits=np.zeros((2, 3), dtype=np.int64))
+        Portfolio.from_arrays(
+            customer_ids=["a", "b"],
+            branch_ids=["x"],
+            start="2026-08",
+            deposits=np.zeros((2, 3), dtype=np.int64),
+        )
     assert exc.value.column == "branch_id"
 
 
 def test_float_array_refused() -> None:
     with pytest.raises(PortfolioError) as exc:
-        Portfolio.from_arrays(customer_ids=["a"], branch_ids=["x"], start="2026-10",
-                              deposits=np.array([[1.5]]))
+        Portfolio.from_arrays(
+            customer_ids=["a"], branch_ids=["x"], start="2026-10", deposits=np.array([[1.5]])
+        )
     assert exc.value.column == "deposits" and "from_float" in exc.value.message
 
 
 def test_masked_array_refused() -> None:
     d = np.ma.array([[1, 2], [3, 4]], mask=[[False, False], [False, True]])
     with pytest.raises(PortfolioError) as exc:
-        Portfolio.from_arrays(customer_ids=["a", "b"], branch_ids=["x"] * 2, start="2026-09",
-                              wealth=d)
+        Portfolio.from_arrays(customer_ids=["a", "b"], branch_ids=["x"] * 2, start="2026-09", wealth=d)
     e = exc.value
-    assert (e.message, e.column, e.customer_id, e.month) == ("missing value", "wealth", "b",
-                                                             "2026-10")
+    assert (e.message, e.column, e.customer_id, e.month) == ("missing value", "wealth", "b", "2026-10")
 
 
 def test_unknown_card_level_arrays() -> None:
     with pytest.raises(PortfolioError) as exc:
-        Portfolio.from_arrays(customer_ids=["a"], branch_ids=["x"], start="2026-10",
-                              card_level=np.array([["black"]]))
+        Portfolio.from_arrays(
+            customer_ids=["a"], branch_ids=["x"], start="2026-10", card_level=np.array([["black"]])
+        )
     assert exc.value.column == "card_level" and exc.value.customer_id == "a"
     with pytest.raises(PortfolioError):
-        Portfolio.from_arrays(customer_ids=["a"], branch_ids=["x"], start="2026-10",
-                              card_level=np.array([[5]]))
+        Portfolio.from_arrays(
+            customer_ids=["a"], branch_ids=["x"], start="2026-10", card_level=np.array([[5]])
+        )
 
 
 def test_missing_id() -> None:
     with pytest.raises(PortfolioError) as exc:
-        Portfolio.from_arrays(customer_ids=np.array(["a", None], dtype=object),
-                              branch_ids=["x"] * 2, start="2026-10",
-                              deposits=np.zeros((2, 1), dtype=np.int64))
+        Portfolio.from_arrays(
+            customer_ids=np.array(["a", None], dtype=object),
+            branch_ids=["x"] * 2,
+            start="2026-10",
+            deposits=np.zeros((2, 1), dtype=np.int64),
+        )
     assert exc.value.column == "customer_id"
 
 
@@ -166,21 +200,26 @@ def test_history_start() -> None:
     assert repr(p).endswith("1 complete histories>")
     assert Portfolio.from_records(p.to_records()) == p
     with pytest.raises(PortfolioError) as exc:
-        Portfolio.from_arrays(customer_ids=["a"], branch_ids=["x"], start="2026-10",
-                              deposits=np.zeros((1, 1), dtype=np.int64), history_start=[1])
+        Portfolio.from_arrays(
+            customer_ids=["a"],
+            branch_ids=["x"],
+            start="2026-10",
+            deposits=np.zeros((1, 1), dtype=np.int64),
+            history_start=[1],
+        )
     assert exc.value.column == "history_start"
 
 
 def test_arrays_are_read_only_and_not_copied() -> None:
     d = np.arange(6, dtype=np.int64).reshape(2, 3)
-    p = Portfolio.from_arrays(customer_ids=["a", "b"], branch_ids=["x"] * 2, start="2026-08",
-                              deposits=d)
+    p = Portfolio.from_arrays(customer_ids=["a", "b"], branch_ids=["x"] * 2, start="2026-08", deposits=d)
     assert np.shares_memory(p.deposits, d)
     for name in ("deposits", "wealth", "card_level", "customer_ids", "history_start"):
         with pytest.raises(ValueError, match="read-only"):
             getattr(p, name)[0] = 0  # type: ignore[index]
-    q = Portfolio.from_arrays(customer_ids=["a", "b"], branch_ids=["x"] * 2, start="2026-08",
-                              deposits=d, copy=True)
+    q = Portfolio.from_arrays(
+        customer_ids=["a", "b"], branch_ids=["x"] * 2, start="2026-08", deposits=d, copy=True
+    )
     assert not np.shares_memory(q.deposits, d)
 
 

@@ -40,8 +40,9 @@ def test_the_use_section_runs_verbatim(tmp_path: Path) -> None:
 
     for line in consoles[0].strip().splitlines():  # writes balances.csv
         run(line)
-    done = subprocess.run([sys.executable, "-c", python[0]], cwd=tmp_path, capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", python[0]], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     assert "customer C0000042" in done.stdout and (tmp_path / "result.csv").exists()
     for line in consoles[1].strip().splitlines():

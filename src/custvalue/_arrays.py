@@ -59,7 +59,8 @@ def check_memory(nbytes: int, what: str) -> None:
     if total and nbytes > total:
         raise InsufficientMemoryError(
             f"{what} needs about {nbytes / 2**30:,.1f} GiB of memory; this machine has "
-            f"{total / 2**30:,.1f} GiB")
+            f"{total / 2**30:,.1f} GiB"
+        )
 
 
 def _sealed(a: NDArray[Any]) -> bool:
@@ -138,7 +139,7 @@ def exact_group_sums(
         return out
     totals = [0] * n_groups
     for start in range(0, values.size, _CHUNK):
-        g, v = groups[start:start + _CHUNK], values[start:start + _CHUNK]
+        g, v = groups[start : start + _CHUNK], values[start : start + _CHUNK]
         hi = np.zeros(n_groups, np.int64)
         lo = np.zeros(n_groups, np.int64)
         np.add.at(hi, g, v >> 32)  # |v >> 32| <= 2**31, at most 2**30 of them
@@ -170,7 +171,7 @@ def exact_sum(values: NDArray[np.int64], *, what: str) -> int:
         return int(np.add.reduce(v)) if v.size else 0
     total = 0
     for start in range(0, v.size, _CHUNK):
-        c = v[start:start + _CHUNK]
+        c = v[start : start + _CHUNK]
         total += (int(np.add.reduce(c >> 32)) << 32) + int(np.add.reduce(c & 0xFFFFFFFF))
     if not INT64_MIN <= total <= INT64_MAX:
         raise AmountOverflowError(f"{what} total overflows int64 fen: {total}")

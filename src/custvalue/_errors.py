@@ -30,8 +30,10 @@ def publish(module: str, namespace: Mapping[str, object]) -> None:
     """
     for name in namespace.get("__all__", ()):  # type: ignore[attr-defined]
         obj = namespace.get(name)
-        if isinstance(obj, type) and issubclass(obj, BaseException) and any(
-            part.startswith("_") for part in obj.__module__.split(".")
+        if (
+            isinstance(obj, type)
+            and issubclass(obj, BaseException)
+            and any(part.startswith("_") for part in obj.__module__.split("."))
         ):
             obj.__module__ = module
 
@@ -97,11 +99,14 @@ class InputError(CustvalueError, ValueError):
         super().__init__(self._render())
 
     def _render(self) -> str:
-        return with_location(self.message, [
-            ("file", self.file),
-            ("line", self.line),
-            ("column", None if self.column is None else repr(self.column)),
-            ("customer", None if self.customer_id is None else repr(self.customer_id)),
-            ("month", self.month),
-            ("at", self.path),
-        ])
+        return with_location(
+            self.message,
+            [
+                ("file", self.file),
+                ("line", self.line),
+                ("column", None if self.column is None else repr(self.column)),
+                ("customer", None if self.customer_id is None else repr(self.customer_id)),
+                ("month", self.month),
+                ("at", self.path),
+            ],
+        )

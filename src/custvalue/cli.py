@@ -66,31 +66,44 @@ class _Progress:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="custvalue", description=_DESCRIPTION, epilog=_EPILOG,
+        prog="custvalue",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--version", action="version", version=f"custvalue {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    d = sub.add_parser("demo", help="evaluate a synthetic bank portfolio and print a summary",
-                       description="Build a deterministic synthetic portfolio, evaluate the default "
-                                   "policy and print tier distribution, statuses, movements, "
-                                   "churns, events and a few explained customers. Needs no input.")
+    d = sub.add_parser(
+        "demo",
+        help="evaluate a synthetic bank portfolio and print a summary",
+        description="Build a deterministic synthetic portfolio, evaluate the default "
+        "policy and print tier distribution, statuses, movements, "
+        "churns, events and a few explained customers. Needs no input.",
+    )
     d.add_argument("--customers", type=int, default=200_000, help="portfolio size (default 200,000)")
     d.add_argument("--seed", type=int, default=20261024, help="random seed (default 20261024)")
     d.add_argument("--as-of", default="2026-10", help="as-of month YYYY-MM (default 2026-10)")
-    d.add_argument("--explain", type=int, default=3, metavar="N",
-                   help="explain N customers with events (default 3)")
-    d.add_argument("--write", metavar="FILE",
-                   help="also write the synthetic portfolio as a balances file (.csv or .parquet), "
-                        "e.g. to try `custvalue evaluate` on it")
+    d.add_argument(
+        "--explain", type=int, default=3, metavar="N", help="explain N customers with events (default 3)"
+    )
+    d.add_argument(
+        "--write",
+        metavar="FILE",
+        help="also write the synthetic portfolio as a balances file (.csv or .parquet), "
+        "e.g. to try `custvalue evaluate` on it",
+    )
 
-    e = sub.add_parser("evaluate", help="evaluate a balances file with a policy",
-                       description="Evaluate a balances file (CSV or Parquet, one row per "
-                                   "customer-month) and write one result row per customer.")
+    e = sub.add_parser(
+        "evaluate",
+        help="evaluate a balances file with a policy",
+        description="Evaluate a balances file (CSV or Parquet, one row per "
+        "customer-month) and write one result row per customer.",
+    )
     e.add_argument("--balances", required=True, metavar="FILE", help="balances file (.csv or .parquet)")
-    e.add_argument("--policy", metavar="FILE",
-                   help="policy document (.toml or .json); default policy if omitted")
+    e.add_argument(
+        "--policy", metavar="FILE", help="policy document (.toml or .json); default policy if omitted"
+    )
     e.add_argument("--as-of", required=True, metavar="YYYY-MM", help="month to evaluate")
     e.add_argument("--out", required=True, metavar="FILE", help="result file (.csv or .parquet)")
     e.add_argument("--format", choices=("csv", "parquet"), help="output format (default: from --out suffix)")
@@ -119,8 +132,10 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
     t1 = time.perf_counter()
     result = evaluate(portfolio, as_of=args.as_of)
     t2 = time.perf_counter()
-    out.write(f"custvalue {__version__} demo: synthetic portfolio of {portfolio.n_customers:,} "
-              f"customers × {portfolio.n_months} months ({portfolio.months}), seed {args.seed}\n")
+    out.write(
+        f"custvalue {__version__} demo: synthetic portfolio of {portfolio.n_customers:,} "
+        f"customers × {portfolio.n_months} months ({portfolio.months}), seed {args.seed}\n"
+    )
     out.write(f"generated in {t1 - t0:.2f}s, evaluated in {t2 - t1:.2f}s\n")
     if args.write:
         write_balances(portfolio, args.write)
@@ -156,10 +171,13 @@ def _evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     t3 = time.perf_counter()
     if not args.quiet:
         c = result.counts()["tier"]
-        err.write(f"{portfolio.n_customers:,} customers evaluated as of {result.as_of} with policy "
-                  f"{policy.name!r}: " + ", ".join(f"{k} {v:,}" for k, v in c.items())
-                  + f"; {len(result.events):,} events\n"
-                  f"read {t1 - t0:.2f}s, evaluate {t2 - t1:.2f}s, write {t3 - t2:.2f}s -> {args.out}\n")
+        err.write(
+            f"{portfolio.n_customers:,} customers evaluated as of {result.as_of} with policy "
+            f"{policy.name!r}: "
+            + ", ".join(f"{k} {v:,}" for k, v in c.items())
+            + f"; {len(result.events):,} events\n"
+            f"read {t1 - t0:.2f}s, evaluate {t2 - t1:.2f}s, write {t3 - t2:.2f}s -> {args.out}\n"
+        )
     return 0
 
 
@@ -179,8 +197,10 @@ def _policy(args: argparse.Namespace, out: TextIO, parser: Callable[[], object])
     if args.policy_command == "check":
         pol = load_policy(args.file)
         cp = compile_policy(pol)
-        out.write(f"{args.file}: valid policy {pol.name!r} — {len(pol.tiers)} tiers, "
-                  f"{len(cp.rule_ids)} rules, needs {cp.history_needed + 1} months of history\n")
+        out.write(
+            f"{args.file}: valid policy {pol.name!r} — {len(pol.tiers)} tiers, "
+            f"{len(cp.rule_ids)} rules, needs {cp.history_needed + 1} months of history\n"
+        )
         for warning in cp.warnings():
             out.write(f"warning: {warning}\n")
         return 0
@@ -205,20 +225,29 @@ def _policy(args: argparse.Namespace, out: TextIO, parser: Callable[[], object])
 def _policy_summary(pol: object) -> str:
     assert isinstance(pol, Policy)
     cp = compile_policy(pol)
-    lines = [f"policy {pol.name!r}" + (f" — {pol.title}" if pol.title else ""),
-             f"AUM = {' + '.join(pol.aum)}; amounts in {pol.amount_unit}", "",
-             "tier rules (FIRST hit, highest tier first):"]
+    lines = [
+        f"policy {pol.name!r}" + (f" — {pol.title}" if pol.title else ""),
+        f"AUM = {' + '.join(pol.aum)}; amounts in {pol.amount_unit}",
+        "",
+        "tier rules (FIRST hit, highest tier first):",
+    ]
     for rule in cp.table.rules:
-        tests = [f"{clause.name} {ut.to_feel()}" for clause, ut in
-                 zip(cp.table.inputs, cp.table.rule_tests(cp.table.rules.index(rule)), strict=True)
-                 if not ut.is_any]
+        tests = [
+            f"{clause.name} {ut.to_feel()}"
+            for clause, ut in zip(
+                cp.table.inputs, cp.table.rule_tests(cp.table.rules.index(rule)), strict=True
+            )
+            if not ut.is_any
+        ]
         lines.append(f"  {rule.id:<24} {' and '.join(tests) or '(everyone else)'}")
     lines += ["", "status bands (k = months in a row below the AUM floor):"]
     for t in pol.tiers:
         if t.aum_floor is not None:
             bands = ", ".join(f"{b.status} {b.months_below}" for b in t.status_bands)
-            lines.append(f"  {t.id:<10} floor {t.aum_floor}, window {t.window}: normal k = 0, {bands}, "
-                         f"lost at k = {(t.window or 0) + 1}")
+            lines.append(
+                f"  {t.id:<10} floor {t.aum_floor}, window {t.window}: normal k = 0, {bands}, "
+                f"lost at k = {(t.window or 0) + 1}"
+            )
     lines += ["", "events:"]
     for e in EVENT_TYPES:
         lines.append(f"  {e:<20} -> {', '.join(pol.actions(e)) or 'no action'}")
@@ -233,8 +262,9 @@ def _on_sigterm(signum: int, frame: object) -> None:
     raise _Terminated(signum)
 
 
-def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None,
-         stderr: TextIO | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None
+) -> int:
     """Run the command line; returns the exit status.
 
     Errors print one line and return 2; Ctrl-C returns 130 and SIGTERM 143,

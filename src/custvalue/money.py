@@ -154,8 +154,7 @@ def yuan_to_fen(text: str, *, thousands: bool = True) -> int:
         raise MoneyError(f"{quote_text(text)} is not a decimal yuan amount")
     sign, whole, frac = m.group(1), m.group(2) or "0", m.group(3) or ""
     if "," in whole and not thousands:
-        raise MoneyError(f"{quote_text(text)} has a thousands separator; write the amount "
-                         "without commas")
+        raise MoneyError(f"{quote_text(text)} has a thousands separator; write the amount without commas")
     if len(frac) > 2:
         raise MoneyError(f"{quote_text(text)} has more than two decimals")
     digits = (_ascii_digits(whole.replace(",", "")) + _ascii_digits(frac).ljust(2, "0")).lstrip("0")
@@ -196,9 +195,7 @@ def to_fen(value: int | Decimal | str) -> int:
     if isinstance(value, str):
         return yuan_to_fen(value)
     if isinstance(value, float | np.floating):
-        raise MoneyError(
-            f"float {value!r} is not an exact amount; use from_float(value, rounding=...)"
-        )
+        raise MoneyError(f"float {value!r} is not an exact amount; use from_float(value, rounding=...)")
     raise MoneyError(f"{type(value).__name__} {value!r} is not an amount")
 
 

@@ -227,8 +227,11 @@ class Portfolio:
             if np.ma.isMaskedArray(value) and np.ma.getmaskarray(value).any():
                 r, c = np.argwhere(np.ma.getmaskarray(value))[0]
                 raise PortfolioError(
-                    "missing value", column=name, customer_id=str(ids[r]) if r < n else None,
-                    month=str(Month.parse(start) + int(c)) if not isinstance(start, Month)
+                    "missing value",
+                    column=name,
+                    customer_id=str(ids[r]) if r < n else None,
+                    month=str(Month.parse(start) + int(c))
+                    if not isinstance(start, Month)
                     else str(start + int(c)),
                 )
             arr = np.asarray(np.ma.getdata(value) if np.ma.isMaskedArray(value) else value)
@@ -249,18 +252,21 @@ class Portfolio:
         if shape[0] != n:
             raise PortfolioError(f"monthly columns have {shape[0]} rows but customer_id has {n}")
         if shape[1] > MAX_MONTHS:
-            raise PortfolioError(f"the portfolio spans {shape[1]:,} months; at most {MAX_MONTHS:,} "
-                                 "(a century) are supported")
+            raise PortfolioError(
+                f"the portfolio spans {shape[1]:,} months; at most {MAX_MONTHS:,} (a century) are supported"
+            )
         months = MonthRange(Month.parse(start) if isinstance(start, str) else start, shape[1])
         hs = np.zeros(n, dtype=np.int16) if history_start is None else np.asarray(history_start)
         if hs.shape != (n,) or hs.dtype.kind not in "iu":
-            raise PortfolioError("history_start must be an integer array of shape (n,)",
-                                 column="history_start")
+            raise PortfolioError(
+                "history_start must be an integer array of shape (n,)", column="history_start"
+            )
         if n and (hs.min() < 0 or hs.max() >= max(shape[1], 1)):
             i = int(np.flatnonzero((hs < 0) | (hs >= shape[1]))[0])
             raise PortfolioError(
                 f"history_start {int(hs[i])} is outside 0..{shape[1] - 1}",
-                column="history_start", customer_id=str(ids[i]),
+                column="history_start",
+                customer_id=str(ids[i]),
             )
         cols: dict[str, Any] = {}
         for name in MONEY_COLUMNS:
@@ -280,8 +286,11 @@ class Portfolio:
                 r, c = np.argwhere(arr > MAX_AMOUNT)[0]
                 raise PortfolioError(
                     f"amount {int(arr[r, c])} fen is above the largest supported cell "
-                    f"{MAX_AMOUNT:,} fen (10 trillion yuan)", column=name,
-                    customer_id=str(ids[r]), month=str(months[int(c)]))
+                    f"{MAX_AMOUNT:,} fen (10 trillion yuan)",
+                    column=name,
+                    customer_id=str(ids[r]),
+                    month=str(months[int(c)]),
+                )
             cols[name] = _readonly(np.array(arr, dtype=np.int64, order="C", copy=copy or None))
         if "card_level" in arrays:
             cols["card_level"] = _readonly(_card_codes(arrays["card_level"], ids, months, copy))
@@ -348,37 +357,51 @@ class Portfolio:
             cid = str(cid).strip()
             b = rec.get("branch_id")
             if b is None or str(b).strip() == "":
-                raise PortfolioError("missing value", file=source, line=line, column="branch_id",
-                                     customer_id=cid)
+                raise PortfolioError(
+                    "missing value", file=source, line=line, column="branch_id", customer_id=cid
+                )
             mtext = rec.get("month")
             if mtext is None or str(mtext).strip() == "":
-                raise PortfolioError("missing value", file=source, line=line, column="month",
-                                     customer_id=cid)
+                raise PortfolioError("missing value", file=source, line=line, column="month", customer_id=cid)
             try:
                 m = mtext if isinstance(mtext, Month) else Month.parse(str(mtext))
             except InputError as exc:
-                raise PortfolioError(exc.message, file=source, line=line, column="month",
-                                     customer_id=cid) from None
+                raise PortfolioError(
+                    exc.message, file=source, line=line, column="month", customer_id=cid
+                ) from None
             for col in MONEY_COLUMNS:
                 v = rec.get(col, 0)
                 if v is None or (isinstance(v, str) and v.strip() == ""):
-                    raise PortfolioError("missing value", file=source, line=line, column=col,
-                                         customer_id=cid, month=str(m))
+                    raise PortfolioError(
+                        "missing value", file=source, line=line, column=col, customer_id=cid, month=str(m)
+                    )
                 try:
                     fen = to_fen(v)
                 except MoneyError as exc:
-                    raise PortfolioError(exc.message, file=source, line=line, column=col,
-                                         customer_id=cid, month=str(m)) from None
+                    raise PortfolioError(
+                        exc.message, file=source, line=line, column=col, customer_id=cid, month=str(m)
+                    ) from None
                 if fen < 0 and col in _NON_NEGATIVE:
-                    raise PortfolioError(f"negative balance {v}", file=source, line=line,
-                                         column=col, customer_id=cid, month=str(m))
+                    raise PortfolioError(
+                        f"negative balance {v}",
+                        file=source,
+                        line=line,
+                        column=col,
+                        customer_id=cid,
+                        month=str(m),
+                    )
                 money[col].append(fen)
             level = rec.get("card_level", "none")
             level = "none" if level is None or str(level).strip() == "" else str(level).strip()
             if level not in _CARD_CODE:
                 raise PortfolioError(
                     f"unknown card level {level!r}; expected one of {', '.join(CARD_LEVELS)}",
-                    file=source, line=line, column="card_level", customer_id=cid, month=str(m))
+                    file=source,
+                    line=line,
+                    column="card_level",
+                    customer_id=cid,
+                    month=str(m),
+                )
             cards.append(_CARD_CODE[level])
             hh = rec.get("household_id")
             households.append(None if hh is None or str(hh).strip() == "" else str(hh).strip())
@@ -387,10 +410,14 @@ class Portfolio:
             month_ord.append(m.ordinal)
             lines.append(line)
         return cls._from_long(
-            np.array(ids, dtype=str), np.array(branches, dtype=str), households,
+            np.array(ids, dtype=str),
+            np.array(branches, dtype=str),
+            households,
             np.array(month_ord, dtype=np.int64),
             {c: np.array(v, dtype=np.int64) for c, v in money.items()},
-            np.array(cards, dtype=np.int8), np.array(lines, dtype=np.int64), source,
+            np.array(cards, dtype=np.int8),
+            np.array(lines, dtype=np.int64),
+            source,
         )
 
     @classmethod
@@ -422,9 +449,12 @@ class Portfolio:
         id_values = cid.values
 
         def where(row: int) -> dict[str, Any]:
-            return {"file": source, "line": int(lines[row]) if lines is not None else None,
-                    "customer_id": str(id_values[cust[row]]),
-                    "month": str(Month.from_ordinal(int(month_ord[row])))}
+            return {
+                "file": source,
+                "line": int(lines[row]) if lines is not None else None,
+                "customer_id": str(id_values[cust[row]]),
+                "month": str(Month.from_ordinal(int(month_ord[row]))),
+            }
 
         n = int(id_values.shape[0])
         first_m, last_m = int(month_ord.min()), int(month_ord.max())
@@ -434,19 +464,25 @@ class Portfolio:
             raise PortfolioError(
                 f"the file spans {t_len:,} months ({Month.from_ordinal(first_m)}.."
                 f"{Month.from_ordinal(last_m)}); at most {MAX_MONTHS:,} (a century) are supported",
-                **where(r))
+                **where(r),
+            )
         for name, values in money.items():
             if values.size and int(values.max()) > MAX_AMOUNT:
                 r = int(np.argmax(values > MAX_AMOUNT))
                 raise PortfolioError(
                     f"amount {int(values[r])} fen is above the largest supported cell "
-                    f"{MAX_AMOUNT:,} fen (10 trillion yuan)", column=name, **where(r))
+                    f"{MAX_AMOUNT:,} fen (10 trillion yuan)",
+                    column=name,
+                    **where(r),
+                )
         dense = n * t_len * (8 * len(money) + 1)
         if n_rows * 64 < dense and dense > _DENSE_LIMIT:
             raise PortfolioError(
                 f"{n:,} customers × {t_len:,} months would need {dense / 2**30:.1f} GiB of dense "
                 f"arrays for {n_rows:,} rows: the months of the file are too far apart "
-                f"({Month.from_ordinal(first_m)}..{Month.from_ordinal(last_m)})", file=source)
+                f"({Month.from_ordinal(first_m)}..{Month.from_ordinal(last_m)})",
+                file=source,
+            )
         check_memory(2 * dense, f"a portfolio of {n:,} customers × {t_len:,} months")
         col = month_ord - first_m
         key = cust.astype(np.int64) * t_len + col
@@ -469,19 +505,20 @@ class Portfolio:
         cust_of_run = cs[start_idx]
         if cust_of_run.shape[0] != n:
             missing = np.setdiff1d(np.arange(n), cust_of_run)
-            raise PortfolioError("customer has no rows", customer_id=str(id_values[missing[0]]),
-                                 file=source)
+            raise PortfolioError("customer has no rows", customer_id=str(id_values[missing[0]]), file=source)
         gaps = counts != (last_col - first_col + 1)
         if gaps.any():
             j = int(np.flatnonzero(gaps)[0])
-            seg = ms[start_idx[j]: end_idx[j] + 1]
+            seg = ms[start_idx[j] : end_idx[j] + 1]
             hole = int(np.flatnonzero(np.diff(seg) > 1)[0])
             miss = Month.from_ordinal(first_m + int(seg[hole]) + 1)
             r = int(order[start_idx[j] + hole + 1])
             raise PortfolioError(
-                f"gap in monthly data: no row for {miss}", file=source,
+                f"gap in monthly data: no row for {miss}",
+                file=source,
                 line=int(lines[r]) if lines is not None else None,
-                customer_id=str(id_values[cust[r]]), month=str(miss),
+                customer_id=str(id_values[cust[r]]),
+                month=str(miss),
             )
         short = last_col != t_len - 1
         if short.any():
@@ -501,7 +538,10 @@ class Portfolio:
             r = int(order[int(np.flatnonzero(change)[0]) + 1])
             raise PortfolioError(
                 "branch_id differs from this customer's earlier rows; a portfolio holds one "
-                "branch per customer (use the as-of month's branch)", column="branch_id", **where(r))
+                "branch per customer (use the as-of month's branch)",
+                column="branch_id",
+                **where(r),
+            )
         branch_ids = br.values[bcodes[start_idx]]
         hist = np.zeros(n, dtype=np.int16)
         hist[cust_of_run] = first_col.astype(np.int16)
@@ -527,16 +567,24 @@ class Portfolio:
                 hchange = (cs[1:] == cs[:-1]) & (hcodes[1:] != hcodes[:-1])
                 if hchange.any():
                     r = int(order[int(np.flatnonzero(hchange)[0]) + 1])
-                    raise PortfolioError("household_id differs from this customer's earlier rows",
-                                         column="household_id", **where(r))
+                    raise PortfolioError(
+                        "household_id differs from this customer's earlier rows",
+                        column="household_id",
+                        **where(r),
+                    )
                 hh_arr = hh.values[hcodes[start_idx]]
                 if np.any(hh_arr == ""):
                     i = int(np.flatnonzero(hh_arr == "")[0])
-                    raise PortfolioError("missing value", column="household_id",
-                                         **where(int(order[start_idx[i]])))
+                    raise PortfolioError(
+                        "missing value", column="household_id", **where(int(order[start_idx[i]]))
+                    )
         return cls.from_arrays(
-            customer_ids=id_values, branch_ids=branch_ids, household_ids=hh_arr,
-            start=Month.from_ordinal(first_m), history_start=hist, **out,
+            customer_ids=id_values,
+            branch_ids=branch_ids,
+            household_ids=hh_arr,
+            start=Month.from_ordinal(first_m),
+            history_start=hist,
+            **out,
         )
 
     def _validate(self) -> None:
@@ -550,21 +598,29 @@ class Portfolio:
                     r, c = np.argwhere(bad)[0]
                     raise PortfolioError(
                         "value before the customer's history start (cells before history_start "
-                        "must be zero: they are not data)", column=name,
-                        customer_id=str(self.customer_ids[r]), month=str(self.months[int(c)]))
+                        "must be zero: they are not data)",
+                        column=name,
+                        customer_id=str(self.customer_ids[r]),
+                        month=str(self.months[int(c)]),
+                    )
         if n > 1:
             srt = np.sort(self.customer_ids)
             d = srt[1:] == srt[:-1]
             if d.any():
-                raise PortfolioError("duplicate customer id", column="customer_id",
-                                     customer_id=str(srt[int(np.flatnonzero(d)[0])]))
+                raise PortfolioError(
+                    "duplicate customer id",
+                    column="customer_id",
+                    customer_id=str(srt[int(np.flatnonzero(d)[0])]),
+                )
         for name in _NON_NEGATIVE:
             a: NDArray[np.int64] = getattr(self, name)
             if a.size and a.min() < 0:
                 r, c = np.argwhere(a < 0)[0]
                 raise PortfolioError(
-                    f"negative balance {int(a[r, c])} fen", column=name,
-                    customer_id=str(self.customer_ids[r]), month=str(self.months[int(c)]),
+                    f"negative balance {int(a[r, c])} fen",
+                    column=name,
+                    customer_id=str(self.customer_ids[r]),
+                    month=str(self.months[int(c)]),
                 )
 
     # --------------------------------------------------------------- access
@@ -703,8 +759,11 @@ class Portfolio:
         out: list[dict[str, Any]] = []
         for i, cid in enumerate(self.customer_ids.tolist()):
             for j in range(int(self.history_start[i]), self.n_months):
-                row: dict[str, Any] = {"customer_id": cid, "branch_id": str(self.branch_ids[i]),
-                                       "month": str(self.months[j])}
+                row: dict[str, Any] = {
+                    "customer_id": cid,
+                    "branch_id": str(self.branch_ids[i]),
+                    "month": str(self.months[j]),
+                }
                 for c in MONEY_COLUMNS:
                     row[c] = format_yuan(int(getattr(self, c)[i, j]), thousands=False)
                 row["card_level"] = CARD_LEVELS[int(self.card_level[i, j])]
@@ -734,8 +793,10 @@ class Portfolio:
     def __repr__(self) -> str:
         complete = int(np.count_nonzero(self.history_start == 0))
         span = str(self.months) if self.n_months else "no months"
-        return (f"<Portfolio: {self.n_customers} customers × {self.n_months} months ({span}), "
-                f"{complete} complete histories>")
+        return (
+            f"<Portfolio: {self.n_customers} customers × {self.n_months} months ({span}), "
+            f"{complete} complete histories>"
+        )
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Portfolio):
@@ -746,8 +807,9 @@ class Portfolio:
         )
         for c in ("household_ids", "opened"):
             a, b = getattr(self, c), getattr(other, c)
-            same = same and ((a is None and b is None) or (a is not None and b is not None
-                                                            and np.array_equal(a, b)))
+            same = same and (
+                (a is None and b is None) or (a is not None and b is not None and np.array_equal(a, b))
+            )
         return bool(same)
 
     __hash__ = None  # type: ignore[assignment]
@@ -758,8 +820,12 @@ def _card_codes(arr: NDArray[Any], ids: NDArray[np.str_], months: MonthRange, co
         bad = (arr < 0) | (arr >= len(CARD_LEVELS))
         if bad.any():
             r, c = np.argwhere(bad)[0]
-            raise PortfolioError(f"unknown card level code {int(arr[r, c])}; codes are 0..4",
-                                 column="card_level", customer_id=str(ids[r]), month=str(months[int(c)]))
+            raise PortfolioError(
+                f"unknown card level code {int(arr[r, c])}; codes are 0..4",
+                column="card_level",
+                customer_id=str(ids[r]),
+                month=str(months[int(c)]),
+            )
         return np.array(arr, dtype=np.int8, order="C", copy=copy or None)
     if arr.dtype.kind in "UO":
         s = arr.astype(str)
@@ -770,7 +836,9 @@ def _card_codes(arr: NDArray[Any], ids: NDArray[np.str_], months: MonthRange, co
             r, c = np.argwhere(codes < 0)[0]
             raise PortfolioError(
                 f"unknown card level {s[r, c]!r}; expected one of {', '.join(CARD_LEVELS)}",
-                column="card_level", customer_id=str(ids[r]), month=str(months[int(c)]))
+                column="card_level",
+                customer_id=str(ids[r]),
+                month=str(months[int(c)]),
+            )
         return codes
     raise PortfolioError(f"card levels must be codes or names, got dtype {arr.dtype}", column="card_level")
-

@@ -188,9 +188,19 @@ def generate(
     for lo in range(0, n, _BLOCK):
         hi = min(lo + _BLOCK, n)
         _fill_block(
-            rng, hi - lo, t, steps, col, history_start[lo:hi],
-            deposits[lo:hi], wealth[lo:hi], investments[lo:hi],
-            mortgage[lo:hi], credit[lo:hi], spend[lo:hi], card[lo:hi],
+            rng,
+            hi - lo,
+            t,
+            steps,
+            col,
+            history_start[lo:hi],
+            deposits[lo:hi],
+            wealth[lo:hi],
+            investments[lo:hi],
+            mortgage[lo:hi],
+            credit[lo:hi],
+            spend[lo:hi],
+            card[lo:hi],
         )
 
     return Portfolio.from_arrays(

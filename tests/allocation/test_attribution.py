@@ -34,9 +34,7 @@ def partitions(draw: st.DrawFn, max_parts: int = 6) -> list[int]:
 
 
 @given(amount=AMOUNT, bps=partitions(), data=st.data())
-def test_split_conserves_and_is_within_one_fen(
-    amount: int, bps: list[int], data: st.DataObject
-) -> None:
+def test_split_conserves_and_is_within_one_fen(amount: int, bps: list[int], data: st.DataObject) -> None:
     k = len(bps)
     keys = data.draw(st.permutations(list(range(k))))
     parts = split_amounts(
@@ -46,26 +44,18 @@ def test_split_conserves_and_is_within_one_fen(
     for p, bp in zip(parts, bps, strict=True):
         assert abs(p - Fraction(amount * bp, 10000)) < 1
     # identical to the scalar reference with the same tie-break order
-    ref = reference_split(
-        amount, [(f"{key:03d}", bp, False) for key, bp in zip(keys, bps, strict=True)]
-    )
+    ref = reference_split(amount, [(f"{key:03d}", bp, False) for key, bp in zip(keys, bps, strict=True)])
     assert parts == list(ref.values())
 
 
 @given(bps=partitions(), amount=AMOUNT, data=st.data())
-def test_split_does_not_depend_on_input_order(
-    bps: list[int], amount: int, data: st.DataObject
-) -> None:
+def test_split_does_not_depend_on_input_order(bps: list[int], amount: int, data: st.DataObject) -> None:
     k = len(bps)
     perm = data.draw(st.permutations(list(range(k))))
     keys = np.arange(k)
-    a = split_amounts(
-        np.full(k, amount, np.int64), np.array(bps), keys, np.array([0]), np.array([k])
-    )
+    a = split_amounts(np.full(k, amount, np.int64), np.array(bps), keys, np.array([0]), np.array([k]))
     p = np.array(perm)
-    b = split_amounts(
-        np.full(k, amount, np.int64), np.array(bps)[p], keys[p], np.array([0]), np.array([k])
-    )
+    b = split_amounts(np.full(k, amount, np.int64), np.array(bps)[p], keys[p], np.array([0]), np.array([k]))
     assert a[p].tolist() == b.tolist()
 
 
@@ -75,9 +65,11 @@ def test_one_fen_three_ways_and_int64_extremes() -> None:
     one = split_amounts(np.ones(3, np.int64), bps, keys, np.array([0]), np.array([3]))
     assert one.tolist() == [1, 0, 0]
     equal = np.array([3333, 3333, 3334])
-    assert split_amounts(
-        np.ones(3, np.int64), equal, keys, np.array([0]), np.array([3])
-    ).tolist() == [0, 0, 1]
+    assert split_amounts(np.ones(3, np.int64), equal, keys, np.array([0]), np.array([3])).tolist() == [
+        0,
+        0,
+        1,
+    ]
     for amount in (2**63 - 1, -(2**63), 2**63 - 2, -(2**63) + 1):
         parts = split_amounts(np.full(3, amount, np.int64), bps, keys, np.array([0]), np.array([3]))
         assert sum(int(p) for p in parts) == amount

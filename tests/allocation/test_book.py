@@ -115,9 +115,7 @@ def test_allocation_errors_name_customer_manager_date(book: AllocationBook) -> N
 
 
 def test_effective_dating_and_no_backdating(book: AllocationBook) -> None:
-    b, _ = book.allocate(
-        "C1", "M1", {"M1": "60%", "M2": "40%"}, tier="gold", effective=OCT, operator="BM"
-    )
+    b, _ = book.allocate("C1", "M1", {"M1": "60%", "M2": "40%"}, tier="gold", effective=OCT, operator="BM")
     b, _ = b.adjust(
         "C1",
         primary="M2",
@@ -160,9 +158,7 @@ def test_effective_dating_and_no_backdating(book: AllocationBook) -> None:
 
 def test_batch_is_all_or_nothing_with_report(book: AllocationBook) -> None:
     with pytest.raises(BatchAllocationError) as info:
-        book.batch_allocate(
-            ["C1", "C2", "C3", "CX", "C1"], "M1", tiers="gold", effective=OCT, operator="BM"
-        )
+        book.batch_allocate(["C1", "C2", "C3", "CX", "C1"], "M1", tiers="gold", effective=OCT, operator="BM")
     errors = info.value.errors
     assert ("CX", "customer is not in the book") in errors
     assert any(c == "C3" and "branch 'B2'" in m for c, m in errors)
@@ -193,9 +189,7 @@ def test_cross_branch_policy_and_tier_order() -> None:
     b, _ = b.add_customers("C1", "B1", effective=D0, operator="sys")
     b, _ = b.allocate("C1", "M1", {"M1": 5000, "M2": 5000}, tier="s", effective=D0, operator="BM")
     with pytest.raises(IneligibleTierError):
-        b.adjust(
-            "C1", shares={"M1": 1, "M2": 9999}, tier="x", effective=D0, operator="BM", reason="r"
-        )
+        b.adjust("C1", shares={"M1": 1, "M2": 9999}, tier="x", effective=D0, operator="BM", reason="r")
     with pytest.raises(UnknownTierError):
         AllocationBook.empty({}, min_tier="gold", tier_order=("a",))
 
@@ -240,9 +234,7 @@ def test_batch_of_200k_customers_allocates_and_reports_every_failure() -> None:
     b = AllocationBook.empty({"M1": "B1", "M2": "B1"})
     b, _ = b.add_customers(ids, "B1", effective=D0, operator="sys")
     tiers = np.full(n, "gold")
-    b, _ = b.batch_allocate(
-        ids, "M1", {"M1": "70%", "M2": "30%"}, tiers=tiers, effective=OCT, operator="BM"
-    )
+    b, _ = b.batch_allocate(ids, "M1", {"M1": "70%", "M2": "30%"}, tiers=tiers, effective=OCT, operator="BM")
     assert b.customers_of("M2", OCT).total_bp == 3000 * n
     tiers[[5, 7]] = "potential"
     b2, _ = b.recall(ids, effective=NOV, operator="BM")

@@ -54,9 +54,7 @@ def spell(bp: int, how: int) -> Any:
 
 
 @st.composite
-def share_specs(
-    draw: st.DrawFn, hint: str | None = None
-) -> tuple[str, dict[str, Any], dict[str, int]]:
+def share_specs(draw: st.DrawFn, hint: str | None = None) -> tuple[str, dict[str, Any], dict[str, int]]:
     """(primary, shares as passed, shares in bp); sometimes invalid.
 
     Mostly managers of branch ``hint`` (the customer's branch) so that many
@@ -155,11 +153,7 @@ class BookMachine(RuleBasedStateMachine):
     )
     def add_customers(self, ids: list[str], branch: str, days: int) -> None:
         day = self.day(days)
-        valid = (
-            len(set(ids)) == len(ids)
-            and not any(c in self.timeline for c in ids)
-            and branch in BRANCHES
-        )
+        valid = len(set(ids)) == len(ids) and not any(c in self.timeline for c in ids) and branch in BRANCHES
         self.attempt(
             valid,
             lambda: self.book.add_customers(ids, branch, effective=day, operator="sys"),
@@ -214,14 +208,11 @@ class BookMachine(RuleBasedStateMachine):
 
     @rule(data=st.data(), tier=st.sampled_from(TIERS), days=STEP)
     def batch_allocate(self, data: st.DataObject, tier: str, days: int) -> None:
-        ids = data.draw(
-            st.lists(st.sampled_from([*sorted(self.timeline), "X"]), min_size=1, max_size=4)
-        )
+        ids = data.draw(st.lists(st.sampled_from([*sorted(self.timeline), "X"]), min_size=1, max_size=4))
         primary, passed, bps = self.spec_for(data, ids[0])
         day = self.day(days)
         valid = len(set(ids)) == len(ids) and all(
-            self._alloc_valid(c, primary, bps, tier, day.toordinal(), want_allocated=False)
-            for c in ids
+            self._alloc_valid(c, primary, bps, tier, day.toordinal(), want_allocated=False) for c in ids
         )
         event("valid batch" if valid else "invalid batch")
         before = self.book.to_dict()
@@ -276,17 +267,13 @@ class BookMachine(RuleBasedStateMachine):
 
     @rule(data=st.data(), single=st.booleans(), days=STEP)
     def recall(self, data: st.DataObject, single: bool, days: int) -> None:
-        ids = data.draw(
-            st.lists(st.sampled_from([*sorted(self.timeline), "X"]), min_size=1, max_size=3)
-        )
+        ids = data.draw(st.lists(st.sampled_from([*sorted(self.timeline), "X"]), min_size=1, max_size=3))
         day = self.day(days)
         valid = len(set(ids)) == len(ids) and all(
             self.customer_ok(c, day.toordinal()) and self.current(c)[2] is not None for c in ids
         )
         arg: Any = ids[0] if single and len(ids) == 1 else ids
-        self.attempt(
-            valid, lambda: self.book.recall(arg, effective=day, operator="BM"), kind="recall"
-        )
+        self.attempt(valid, lambda: self.book.recall(arg, effective=day, operator="BM"), kind="recall")
         if valid:
             for c in ids:
                 self._record(c, day.toordinal(), None, {})
@@ -295,11 +282,7 @@ class BookMachine(RuleBasedStateMachine):
     def transfer(self, data: st.DataObject, branch: str, days: int) -> None:
         c = self.pick(data)
         day = self.day(days)
-        valid = (
-            branch in BRANCHES
-            and self.customer_ok(c, day.toordinal())
-            and self.current(c)[1] != branch
-        )
+        valid = branch in BRANCHES and self.customer_ok(c, day.toordinal()) and self.current(c)[1] != branch
         self.attempt(
             valid,
             lambda: self.book.transfer(c, branch, effective=day, operator="HQ", reason="move"),
@@ -334,8 +317,7 @@ class BookMachine(RuleBasedStateMachine):
         for c, (branch, shares, _primary) in state.items():
             if not shares:
                 unalloc[branch] = unalloc.get(branch, 0) + amap[c]
-        fits = all(-(2**63) <= v < 2**63
-                   for v in [*mtot.values(), *btot.values(), *unalloc.values()])
+        fits = all(-(2**63) <= v < 2**63 for v in [*mtot.values(), *btot.values(), *unalloc.values()])
         try:
             res = attribute(self.book, np.array(amounts, dtype=np.int64), day)
         except AllocationError as exc:
@@ -401,8 +383,7 @@ class BookMachine(RuleBasedStateMachine):
             for m in MANAGERS:
                 mc = book.customers_of(m, day)
                 assert (
-                    dict(zip(mc.customer_ids.tolist(), mc.shares_bp.tolist(), strict=True))
-                    == per_manager[m]
+                    dict(zip(mc.customer_ids.tolist(), mc.shares_bp.tolist(), strict=True)) == per_manager[m]
                 )
                 assert mc.total_bp == sum(per_manager[m].values())
 

@@ -15,8 +15,18 @@ from custvalue.cli import main
 START = Month(2025, 8)
 AS_OF = Month(2026, 10)
 MONTHS = [START + i for i in range(AS_OF - START + 1)]
-HEADER = ["customer_id", "branch_id", "month", "deposits", "wealth", "investments",
-          "mortgage_loan", "credit_loan", "card_spend", "card_level"]
+HEADER = [
+    "customer_id",
+    "branch_id",
+    "month",
+    "deposits",
+    "wealth",
+    "investments",
+    "mortgage_loan",
+    "credit_loan",
+    "card_spend",
+    "card_level",
+]
 
 
 def _aum_until(before: Month, high: str, low: str) -> list[str]:
@@ -27,15 +37,33 @@ def _aum_until(before: Month, high: str, low: str) -> list[str]:
 EXAMPLES = [
     ("E1", ["500000.00"] * len(MONTHS), "0", "0", "none", ("platinum", "normal", "", "")),
     ("E2", ["499999.99"] * len(MONTHS), "0", "0", "none", ("gold", "normal", "", "")),
-    ("E3", _aum_until(Month(2026, 6), "600000", "300000"), "0", "0", "none",
-     ("platinum", "attention", "same", "")),
-    ("E4", _aum_until(Month(2026, 3), "600000", "300000"), "0", "0", "none",
-     ("gold", "normal", "down", "platinum")),
+    (
+        "E3",
+        _aum_until(Month(2026, 6), "600000", "300000"),
+        "0",
+        "0",
+        "none",
+        ("platinum", "attention", "same", ""),
+    ),
+    (
+        "E4",
+        _aum_until(Month(2026, 3), "600000", "300000"),
+        "0",
+        "0",
+        "none",
+        ("gold", "normal", "down", "platinum"),
+    ),
     ("E5", ["50000"] * len(MONTHS), "5000000", "0", "none", ("growth", "normal", "", "")),
     ("E6a", ["50000"] * len(MONTHS), "0", "600000", "none", ("platinum", "normal", "", "")),
     ("E6b", ["50000"] * len(MONTHS), "0", "599999.99", "none", ("gold", "normal", "", "")),
-    ("E7", _aum_until(Month(2025, 10), "12000000", "9000000"), "0", "0", "none",
-     ("core", "attention", "same", "")),
+    (
+        "E7",
+        _aum_until(Month(2025, 10), "12000000", "9000000"),
+        "0",
+        "0",
+        "none",
+        ("core", "attention", "same", ""),
+    ),
     ("E8", ["10000"] * len(MONTHS), "0", "0", "diamond", ("growth", "normal", "", "")),
 ]
 
@@ -64,9 +92,18 @@ def _run(*argv: str) -> tuple[int, str, str]:
 def _read_result(path: Path) -> dict[str, dict[str, str]]:
     with path.open(newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
-        assert reader.fieldnames == ["customer_id", "as_of", "tier", "status", "months_below",
-                                     "previous_tier", "movement", "churned_tier",
-                                     "history_complete", "reasons"]
+        assert reader.fieldnames == [
+            "customer_id",
+            "as_of",
+            "tier",
+            "status",
+            "months_below",
+            "previous_tier",
+            "movement",
+            "churned_tier",
+            "history_complete",
+            "reasons",
+        ]
         return {row["customer_id"]: row for row in reader}
 
 
@@ -87,8 +124,10 @@ def test_worked_examples_through_the_command_line(tmp_path: Path, in_suffix: str
         import pyarrow.parquet as pq
 
         table = pq.read_table(out).to_pylist()
-        rows = {r["customer_id"]: {k: str(v) if not isinstance(v, bool) else str(v).lower()
-                                   for k, v in r.items()} for r in table}
+        rows = {
+            r["customer_id"]: {k: str(v) if not isinstance(v, bool) else str(v).lower() for k, v in r.items()}
+            for r in table
+        }
     else:
         rows = _read_result(out)
     for cid, *_, (tier, status, movement, churned) in EXAMPLES:
@@ -127,8 +166,9 @@ def test_custom_policy_changes_results(tmp_path: Path) -> None:
     pol.write_text(json.dumps(doc))
     assert _run("policy", "check", str(pol))[0] == 0
     out = tmp_path / "r.csv"
-    code, _, err = _run("evaluate", "--balances", str(balances), "--policy", str(pol),
-                        "--as-of", "2026-10", "--out", str(out))
+    code, _, err = _run(
+        "evaluate", "--balances", str(balances), "--policy", str(pol), "--as-of", "2026-10", "--out", str(out)
+    )
     assert code == 0, err
     assert _read_result(out)["E2"]["tier"] == "platinum"
 
@@ -150,15 +190,23 @@ def test_bad_policy_and_output_format(tmp_path: Path) -> None:
     balances = tmp_path / "b.csv"
     _write_balances(balances, _example_rows())
     pol = tmp_path / "p.json"
-    pol.write_text(json.dumps({"name": "x", "tiers": [{"id": "a", "criteria": [
-        {"id": "c", "when": {"nope": ">= 1"}}]}, {"id": "rest"}]}))
+    pol.write_text(
+        json.dumps(
+            {
+                "name": "x",
+                "tiers": [{"id": "a", "criteria": [{"id": "c", "when": {"nope": ">= 1"}}]}, {"id": "rest"}],
+            }
+        )
+    )
     code, _, err = _run("policy", "check", str(pol))
     assert code == 2 and "tiers[0].criteria[0].when.nope" in err
-    code, _, err = _run("evaluate", "--balances", str(balances), "--as-of", "2026-10",
-                        "--out", str(tmp_path / "r.xlsx"))
+    code, _, err = _run(
+        "evaluate", "--balances", str(balances), "--as-of", "2026-10", "--out", str(tmp_path / "r.xlsx")
+    )
     assert code == 2 and "unknown file format" in err
-    code, _, err = _run("evaluate", "--balances", str(balances), "--as-of", "2030-01",
-                        "--out", str(tmp_path / "r.csv"))
+    code, _, err = _run(
+        "evaluate", "--balances", str(balances), "--as-of", "2030-01", "--out", str(tmp_path / "r.csv")
+    )
     assert code == 2 and "2030-01" in err
     assert not (tmp_path / "r.csv").exists()
 

@@ -48,8 +48,12 @@ def test_an_output_that_is_the_input_is_refused(tmp_path: Path, balances: Path, 
     src = tmp_path / "b.csv"
     src.write_bytes(balances.read_bytes())
     before = src.read_bytes()
-    out = {"same": src, "symlink": tmp_path / "link.csv", "hardlink": tmp_path / "hard.csv",
-           "relative": Path(os.path.relpath(src))}[how]
+    out = {
+        "same": src,
+        "symlink": tmp_path / "link.csv",
+        "hardlink": tmp_path / "hard.csv",
+        "relative": Path(os.path.relpath(src)),
+    }[how]
     if how == "symlink":
         out.symlink_to(src)
     if how == "hardlink":
@@ -99,15 +103,17 @@ def test_a_named_pipe_is_written_to_not_replaced(tmp_path: Path, balances: Path)
 def test_a_missing_directory_is_found_before_reading(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("not,a,balances,file\n")
-    code, err = _run("evaluate", "--balances", str(bad), "--as-of", "2026-10",
-                     "--out", str(tmp_path / "missing" / "r.csv"))
+    code, err = _run(
+        "evaluate", "--balances", str(bad), "--as-of", "2026-10", "--out", str(tmp_path / "missing" / "r.csv")
+    )
     assert code == 2 and "directory" in err and "does not exist" in err and ".tmp" not in err
     with pytest.raises(OutputError, match="is a directory"):
         check_output(tmp_path)
 
 
-def test_a_full_disk_leaves_the_old_output(tmp_path: Path, balances: Path,
-                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_full_disk_leaves_the_old_output(
+    tmp_path: Path, balances: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "r.csv"
     out.write_text("old result")
 
@@ -148,9 +154,22 @@ def test_a_signal_at_any_point_leaves_the_old_output(
     out = tmp_path / "r.csv"
     out.write_text("old result")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "custvalue.cli", "evaluate", "--balances", str(balances),
-         "--as-of", "2026-10", "--out", str(out)],
-        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        [
+            sys.executable,
+            "-m",
+            "custvalue.cli",
+            "evaluate",
+            "--balances",
+            str(balances),
+            "--as-of",
+            "2026-10",
+            "--out",
+            str(out),
+        ],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
     if delay is not None:
         deadline = time.monotonic() + 60
         while not _handles_sigterm(proc.pid) and proc.poll() is None and time.monotonic() < deadline:

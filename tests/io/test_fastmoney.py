@@ -22,8 +22,9 @@ from custvalue.io import read_balances
 from custvalue.io._fastmoney import parse_yuan_bytes
 from custvalue.money import MoneyError, yuan_to_fen
 
-HEADER = ("customer_id,branch_id,month,deposits,wealth,investments,mortgage_loan,credit_loan,"
-          "card_spend,card_level")
+HEADER = (
+    "customer_id,branch_id,month,deposits,wealth,investments,mortgage_loan,credit_loan,card_spend,card_level"
+)
 EDGE = [0, 1, 2, 3, 16, 17, 18, 19, 20, 127, 128, 255, 256, 257, 511, 512]
 
 
@@ -43,11 +44,14 @@ def _agree(cells: list[str]) -> None:
 
 def _digits(lengths: st.SearchStrategy[int]) -> st.SearchStrategy[str]:
     """Digit strings of the given lengths, with runs of zeros and nines (the edges)."""
-    return lengths.flatmap(lambda n: st.one_of(
-        st.text(alphabet="0123456789", min_size=n, max_size=n),
-        st.tuples(st.sampled_from("0123456789"), st.sampled_from("0123456789"),
-                  st.integers(0, n)).map(lambda t: (t[0] * t[2] + t[1] * n)[:n]),
-    ))
+    return lengths.flatmap(
+        lambda n: st.one_of(
+            st.text(alphabet="0123456789", min_size=n, max_size=n),
+            st.tuples(st.sampled_from("0123456789"), st.sampled_from("0123456789"), st.integers(0, n)).map(
+                lambda t: (t[0] * t[2] + t[1] * n)[:n]
+            ),
+        )
+    )
 
 
 lengths = st.sampled_from(EDGE) | st.integers(0, 600)
@@ -65,17 +69,37 @@ cells = st.builds(
 @given(st.lists(cells, min_size=1, max_size=8))
 @example(["1" + "0" * 256])  # read as 0.00 with 8-bit counters
 @example(["0." + "0" * 256 + "12"])  # accepted as 0.12 with 8-bit counters
-@example(["0" * 256 + "1", "1" + "0" * 16, "1" + "0" * 17, "92233720368547758.07",
-          "92233720368547758.08", "-92233720368547758.08", "-92233720368547758.09",
-          "9" * 19, "18446744073709551616", "1844674407370955161.6"])
+@example(
+    [
+        "0" * 256 + "1",
+        "1" + "0" * 16,
+        "1" + "0" * 17,
+        "92233720368547758.07",
+        "92233720368547758.08",
+        "-92233720368547758.08",
+        "-92233720368547758.09",
+        "9" * 19,
+        "18446744073709551616",
+        "1844674407370955161.6",
+    ]
+)
 def test_fast_parser_agrees_with_exact_parser(values: list[str]) -> None:
     _agree(values)
 
 
 @pytest.mark.parametrize("n", [2**16 - 1, 2**16, 2**16 + 1])
 def test_fast_parser_at_two_to_the_sixteen(n: int) -> None:
-    _agree(["0" * n, "0" * (n - 1) + "5", "1" + "0" * (n - 1), "0." + "0" * n + "1",
-            "-" + "0" * (n - 4) + "1.50", "0" * (n - 3) + "1.5.", "."])
+    _agree(
+        [
+            "0" * n,
+            "0" * (n - 1) + "5",
+            "1" + "0" * (n - 1),
+            "0." + "0" * n + "1",
+            "-" + "0" * (n - 4) + "1.50",
+            "0" * (n - 3) + "1.5.",
+            ".",
+        ]
+    )
 
 
 @given(st.lists(st.text(alphabet="0123456789.-+ ,e\x00\xff", max_size=30), min_size=1, max_size=10))
@@ -93,11 +117,14 @@ def test_fast_parser_is_right_whenever_it_reads(values: list[str]) -> None:
             assert f == yuan_to_fen(cell.decode("latin-1"), thousands=False)
 
 
-@pytest.mark.parametrize(("amount", "message"), [
-    ("1" + "0" * 256, "overflows int64 fen"),
-    ("0." + "0" * 256 + "12", "more than two decimals"),
-    ("9" * 5000, "overflows int64 fen"),
-])
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        ("1" + "0" * 256, "overflows int64 fen"),
+        ("0." + "0" * 256 + "12", "more than two decimals"),
+        ("9" * 5000, "overflows int64 fen"),
+    ],
+)
 def test_readers_refuse_long_amounts_with_file_line_and_column(
     tmp_path: Path, amount: str, message: str
 ) -> None:
@@ -106,8 +133,7 @@ def test_readers_refuse_long_amounts_with_file_line_and_column(
     with pytest.raises(PortfolioError) as exc:
         read_balances(f)
     e = exc.value
-    assert (e.file, e.line, e.column, e.customer_id, e.month) == (
-        str(f), 3, "mortgage_loan", "C1", "2026-10")
+    assert (e.file, e.line, e.column, e.customer_id, e.month) == (str(f), 3, "mortgage_loan", "C1", "2026-10")
     assert message in e.message and len(e.message) < 120
 
 

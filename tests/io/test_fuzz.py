@@ -34,8 +34,9 @@ from custvalue.synthetic import generate
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
-FUZZ = settings(max_examples=500, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                          HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=500, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 
 
 @contextlib.contextmanager
@@ -73,9 +74,36 @@ def _valid_text() -> str:
 
 
 VALID = _valid_text()
-NOISE = st.sampled_from([",", '"', "\r", "\n", "\r\n", "\x00", "\ufeff", " ", "-", ".", "9", "0",
-                         "é", "\udcff", "a", "2026-13", "1e5", "nan", "0" * 300, "1" * 30,
-                         "x" * 300, '""', ",,", "\n\n", "diamond", "C0000001"])
+NOISE = st.sampled_from(
+    [
+        ",",
+        '"',
+        "\r",
+        "\n",
+        "\r\n",
+        "\x00",
+        "\ufeff",
+        " ",
+        "-",
+        ".",
+        "9",
+        "0",
+        "é",
+        "\udcff",
+        "a",
+        "2026-13",
+        "1e5",
+        "nan",
+        "0" * 300,
+        "1" * 30,
+        "x" * 300,
+        '""',
+        ",,",
+        "\n\n",
+        "diamond",
+        "C0000001",
+    ]
+)
 
 
 @st.composite
@@ -88,9 +116,9 @@ def mangled_csv(draw: st.DrawFn) -> bytes:
         if kind == "insert":
             text = text[:at] + draw(NOISE) + text[at:]
         elif kind == "delete":
-            text = text[:at] + text[at + draw(st.integers(1, 20)):]
+            text = text[:at] + text[at + draw(st.integers(1, 20)) :]
         elif kind == "replace":
-            text = text[:at] + draw(NOISE) + text[at + 1:]
+            text = text[:at] + draw(NOISE) + text[at + 1 :]
         elif kind == "cut":
             text = text[:at]
         else:
@@ -118,10 +146,14 @@ def test_mangled_csv_gives_a_portfolio_or_a_documented_error(
 
 
 @FUZZ
-@given(data=st.binary(max_size=400) | st.builds(
-    lambda head, body: head + body,
-    st.sampled_from([b"", VALID.split("\n")[0].encode() + b"\n", b"\xef\xbb\xbf"]),
-    st.binary(max_size=300)))
+@given(
+    data=st.binary(max_size=400)
+    | st.builds(
+        lambda head, body: head + body,
+        st.sampled_from([b"", VALID.split("\n")[0].encode() + b"\n", b"\xef\xbb\xbf"]),
+        st.binary(max_size=300),
+    )
+)
 def test_random_bytes_give_a_documented_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: bytes
 ) -> None:
@@ -159,11 +191,46 @@ _GOOD.update(_make_good())
 @st.composite
 def arrow_arrays(draw: st.DrawFn) -> Any:
     """Three values of a random Arrow type, with nulls, extremes and text."""
-    kind = draw(st.sampled_from(["str", "large_str", "dict", "binary", "int8", "int64", "uint64",
-                                 "float", "bool", "null", "dec", "dec256", "date", "list"]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "str",
+                "large_str",
+                "dict",
+                "binary",
+                "int8",
+                "int64",
+                "uint64",
+                "float",
+                "bool",
+                "null",
+                "dec",
+                "dec256",
+                "date",
+                "list",
+            ]
+        )
+    )
     ints = st.integers(-(2**63), 2**63 - 1)
-    texts = st.sampled_from(["", " ", "C1", "2026-10", "gold", "1.5", "-1", "1e3", "\x00", "é",
-                             "9" * 40, "0" * 40 + "1", "x" * 300, "2026-13", "none"])
+    texts = st.sampled_from(
+        [
+            "",
+            " ",
+            "C1",
+            "2026-10",
+            "gold",
+            "1.5",
+            "-1",
+            "1e3",
+            "\x00",
+            "é",
+            "9" * 40,
+            "0" * 40 + "1",
+            "x" * 300,
+            "2026-13",
+            "none",
+        ]
+    )
     vals = st.lists(st.none() | texts, min_size=3, max_size=3)
     if kind in ("str", "large_str", "dict"):
         arr = pa.array(draw(vals), type=pa.large_string() if kind == "large_str" else pa.string())
@@ -172,11 +239,11 @@ def arrow_arrays(draw: st.DrawFn) -> Any:
         return pa.array([b"C1", b"\xff", None], type=pa.binary())
     if kind in ("int8", "int64"):
         lo, hi = (-128, 127) if kind == "int8" else (-(2**63), 2**63 - 1)
-        return pa.array(draw(st.lists(st.none() | st.integers(lo, hi), min_size=3, max_size=3)),
-                        type=getattr(pa, kind)())
+        return pa.array(
+            draw(st.lists(st.none() | st.integers(lo, hi), min_size=3, max_size=3)), type=getattr(pa, kind)()
+        )
     if kind == "uint64":
-        return pa.array(draw(st.lists(st.integers(0, 2**64 - 1), min_size=3, max_size=3)),
-                        type=pa.uint64())
+        return pa.array(draw(st.lists(st.integers(0, 2**64 - 1), min_size=3, max_size=3)), type=pa.uint64())
     if kind == "float":
         return pa.array([1.0, 2.5, None])
     if kind == "bool":
@@ -189,11 +256,13 @@ def arrow_arrays(draw: st.DrawFn) -> Any:
         return pa.array([[1], [], None], type=pa.list_(pa.int64()))
     scale = draw(st.integers(0, 6))  # Parquet has no negative scales
     precision = 76 if kind == "dec256" else 38
-    extremes = st.sampled_from([-(2**63), 2**63 - 1, -(2**63) // 100, 10**38 - 1, -(10**38) + 1,
-                                0, 1, -1, 10**15, 10**15 + 1]
-                               + ([10**76 - 1, -(10**40)] if kind == "dec256" else []))
-    digits = draw(st.lists(st.none() | extremes | ints | st.integers(-(10**37), 10**37),
-                           min_size=3, max_size=3))
+    extremes = st.sampled_from(
+        [-(2**63), 2**63 - 1, -(2**63) // 100, 10**38 - 1, -(10**38) + 1, 0, 1, -1, 10**15, 10**15 + 1]
+        + ([10**76 - 1, -(10**40)] if kind == "dec256" else [])
+    )
+    digits = draw(
+        st.lists(st.none() | extremes | ints | st.integers(-(10**37), 10**37), min_size=3, max_size=3)
+    )
     values = [None if d is None else decimal.Decimal(f"{d}e-{scale}") for d in digits]  # exact
     typ = pa.decimal256(precision, scale) if kind == "dec256" else pa.decimal128(precision, scale)
     return pa.array(values, type=typ)
@@ -201,19 +270,17 @@ def arrow_arrays(draw: st.DrawFn) -> Any:
 
 @settings(FUZZ, max_examples=300)
 @given(data=st.data())
-def test_mangled_parquet_gives_a_portfolio_or_a_documented_error(
-    tmp_path: Path, data: st.DataObject
-) -> None:
+def test_mangled_parquet_gives_a_portfolio_or_a_documented_error(tmp_path: Path, data: st.DataObject) -> None:
     cols = _good_columns()
-    for name in data.draw(st.lists(st.sampled_from(sorted(cols)), min_size=1, max_size=3,
-                                   unique=True)):
+    for name in data.draw(st.lists(st.sampled_from(sorted(cols)), min_size=1, max_size=3, unique=True)):
         cols[name] = data.draw(arrow_arrays())
     f = tmp_path / "fuzz.parquet"
     table = pa.table(cols)
     pq.write_table(table, f)
     result = outcome(f)
     if isinstance(result, Portfolio) and all(
-            cols[c] is _GOOD[c] for c in ("customer_id", "month", "branch_id")):
+        cols[c] is _GOOD[c] for c in ("customer_id", "month", "branch_id")
+    ):
         # the rows are (C1, 2026-09), (C1, 2026-10), (C2, 2026-10): check every amount exactly
         cells = [(0, 0), (0, 1), (1, 1)]
         for c in MONEY_COLUMNS:
@@ -236,12 +303,13 @@ def _expected_fen(v: object) -> int:
 
 @settings(max_examples=60)
 @given(data=st.binary(min_size=0, max_size=200))
-def test_corrupt_parquet_bytes_give_a_documented_error(tmp_path_factory: pytest.TempPathFactory,
-                                                       data: bytes) -> None:
+def test_corrupt_parquet_bytes_give_a_documented_error(
+    tmp_path_factory: pytest.TempPathFactory, data: bytes
+) -> None:
     f = tmp_path_factory.mktemp("pq") / "fuzz.parquet"
     good = tmp_path_factory.mktemp("good") / "good.parquet"
     pq.write_table(pa.table(_good_columns()), good)
     raw = good.read_bytes()
     cut = len(data) % max(len(raw), 1)
-    f.write_bytes(raw[:cut] + data + raw[cut + len(data):])
+    f.write_bytes(raw[:cut] + data + raw[cut + len(data) :])
     outcome(f)

@@ -38,8 +38,10 @@ def test_a_plain_table_still_imports() -> None:
 
 @pytest.mark.parametrize("kind", ["literalExpression", "context", "invocation", "relation"])
 def test_decisions_that_are_not_tables_are_errors(kind: str) -> None:
-    body = (f'<decision id="d1" name="Size">{_table()}</decision>'
-            f'<decision id="d2" name="Bonus"><{kind} id="e2"><text>1</text></{kind}></decision>')
+    body = (
+        f'<decision id="d1" name="Size">{_table()}</decision>'
+        f'<decision id="d2" name="Bonus"><{kind} id="e2"><text>1</text></{kind}></decision>'
+    )
     with pytest.raises(DmnError, match=f"is a {kind}") as info:
         read_dmn(_model(body))
     assert info.value.element == "decision 'Bonus' (id d2)"
@@ -47,9 +49,11 @@ def test_decisions_that_are_not_tables_are_errors(kind: str) -> None:
 
 
 def test_a_decision_requiring_another_decision_is_an_error() -> None:
-    body = (f'<decision id="d1" name="Size">{_table()}</decision>'
-            f'<decision id="d2" name="Label"><informationRequirement>'
-            f'<requiredDecision href="#d1"/></informationRequirement>{_table()}</decision>')
+    body = (
+        f'<decision id="d1" name="Size">{_table()}</decision>'
+        f'<decision id="d2" name="Label"><informationRequirement>'
+        f'<requiredDecision href="#d1"/></informationRequirement>{_table()}</decision>'
+    )
     with pytest.raises(DmnError, match="requires the decision 'Size'"):
         read_dmn(_model(body))
 
@@ -91,8 +95,10 @@ def test_files_in_other_encodings_are_read(tmp_path: Path, encoding: str) -> Non
 
 
 def test_doctype_is_refused_in_any_encoding(tmp_path: Path) -> None:
-    evil = ('<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE x [<!ENTITY e "boom">]>'
-            f'<definitions {NS}>&e;</definitions>')
+    evil = (
+        '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE x [<!ENTITY e "boom">]>'
+        f"<definitions {NS}>&e;</definitions>"
+    )
     f = tmp_path / "evil.dmn"
     f.write_bytes(evil.encode("utf-16"))
     with pytest.raises(DmnError, match="DOCTYPE") as info:

@@ -72,8 +72,7 @@ def _load_cases(folder: Path) -> list[tuple[str, dict[str, Any], str, Any]]:
                 if _local(rn.tag) != "resultNode":
                     continue
                 expected = next(c for c in rn if _local(c.tag) == "expected")
-                cases.append((tc.get("id") or "", inputs, rn.get("name") or "",
-                              _decode(expected)))
+                cases.append((tc.get("id") or "", inputs, rn.get("name") or "", _decode(expected)))
     return cases
 
 
@@ -84,16 +83,25 @@ def _same(expected: Any, actual: Any) -> bool:
     if isinstance(expected, bool):
         return isinstance(actual, bool) and actual == expected
     if isinstance(expected, Decimal):
-        return (isinstance(actual, Decimal | int | float) and not isinstance(actual, bool)
-                and abs(Decimal(actual) - expected) < Decimal("1e-8"))
+        return (
+            isinstance(actual, Decimal | int | float)
+            and not isinstance(actual, bool)
+            and abs(Decimal(actual) - expected) < Decimal("1e-8")
+        )
     if isinstance(expected, str):
         return isinstance(actual, str) and actual == expected
     if isinstance(expected, list):
-        return (isinstance(actual, list) and len(actual) == len(expected)
-                and all(_same(e, a) for e, a in zip(expected, actual, strict=True)))
+        return (
+            isinstance(actual, list)
+            and len(actual) == len(expected)
+            and all(_same(e, a) for e, a in zip(expected, actual, strict=True))
+        )
     if isinstance(expected, dict):
-        return (isinstance(actual, dict) and set(actual) == set(expected)
-                and all(_same(v, actual[k]) for k, v in expected.items()))
+        return (
+            isinstance(actual, dict)
+            and set(actual) == set(expected)
+            and all(_same(v, actual[k]) for k, v in expected.items())
+        )
     return False
 
 
@@ -103,7 +111,7 @@ def _column(values: list[Any], type_ref: str | None) -> tuple[Any, int | None]:
     valid = np.array([v is not None for v in values], dtype=bool)
     if type_ref == "number" or (present and all(isinstance(v, Decimal) for v in present)):
         exp = max([-int(v.as_tuple().exponent) for v in present] + [0])
-        scale = 10 ** exp
+        scale = 10**exp
         arr = np.array([int(v * scale) if v is not None else 0 for v in values], dtype=np.int64)
         return (arr if valid.all() else NullableColumn(arr, valid)), scale
     if type_ref == "boolean" or (present and all(isinstance(v, bool) for v in present)):

@@ -27,11 +27,19 @@ STRINGS = ["a", "b", "c", "d"]
 
 def deep_equal(a: Any, b: Any) -> bool:
     if isinstance(a, list) or isinstance(b, list):
-        return (isinstance(a, list) and isinstance(b, list) and len(a) == len(b)
-                and all(deep_equal(x, y) for x, y in zip(a, b, strict=True)))
+        return (
+            isinstance(a, list)
+            and isinstance(b, list)
+            and len(a) == len(b)
+            and all(deep_equal(x, y) for x, y in zip(a, b, strict=True))
+        )
     if isinstance(a, dict) or isinstance(b, dict):
-        return (isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys()
-                and all(deep_equal(a[k], b[k]) for k in a))
+        return (
+            isinstance(a, dict)
+            and isinstance(b, dict)
+            and a.keys() == b.keys()
+            and all(deep_equal(a[k], b[k]) for k in a)
+        )
     if a is None or b is None:
         return a is b
     if isinstance(a, bool) or isinstance(b, bool):
@@ -51,16 +59,19 @@ def endpoint(draw: st.DrawFn, kind: str) -> str:
     if r == 2:
         return "k"  # named constant
     if kind == "int":
-        return str(draw(st.integers(-4, 4)) + draw(st.sampled_from(
-            [Decimal(0), Decimal(0), Decimal("0.5"), Decimal("-0.25")])))
+        return str(
+            draw(st.integers(-4, 4))
+            + draw(st.sampled_from([Decimal(0), Decimal(0), Decimal("0.5"), Decimal("-0.25")]))
+        )
     if kind == "money":
         # thresholds on a 0.50-yuan grid, sometimes off by half a fen
         base = Decimal(50 * draw(st.integers(-8, 8))) / 100
         off = draw(st.sampled_from(["0", "0", "0.005", "-0.005", "0.01", "-0.0049"]))
         return str(base + Decimal(off))
     if kind == "float":
-        return draw(st.sampled_from(["-1.5", "-1", "0", "0.1", "0.5", "1", "2.25", "0.3",
-                                     "0.30000000000000004"]))
+        return draw(
+            st.sampled_from(["-1.5", "-1", "0", "0.1", "0.5", "1", "2.25", "0.3", "0.30000000000000004"])
+        )
     if kind in ("str", "coded"):
         return '"' + draw(st.sampled_from(STRINGS)) + '"'
     return draw(st.sampled_from(["true", "false"]))
@@ -103,9 +114,15 @@ def column(draw: st.DrawFn, kind: str, n: int) -> tuple[Any, list[Any], int | No
         scale = 1 if kind == "int" else 100
         arr = np.array(raw, dtype=np.int64)
         ref = [Decimal(v) / scale if ok else None for v, ok in zip(raw, valid, strict=True)]
-        col: Any = arr if not nulls else draw(st.sampled_from([
-            NullableColumn(arr, np.array(valid)),
-            np.ma.MaskedArray(arr, mask=~np.array(valid))]))
+        col: Any = (
+            arr
+            if not nulls
+            else draw(
+                st.sampled_from(
+                    [NullableColumn(arr, np.array(valid)), np.ma.MaskedArray(arr, mask=~np.array(valid))]
+                )
+            )
+        )
         return col, ref, (scale if kind == "money" else None)
     if kind == "float":
         raw_f = [draw(st.sampled_from(FLOATS)) if ok else float("nan") for ok in valid]
@@ -129,15 +146,17 @@ def column(draw: st.DrawFn, kind: str, n: int) -> tuple[Any, list[Any], int | No
 
 
 @st.composite
-def scenario(draw: st.DrawFn) -> tuple[DecisionTable, dict[str, Any], list[dict[str, Any]],
-                                       dict[str, int], dict[str, Any]]:
+def scenario(
+    draw: st.DrawFn,
+) -> tuple[DecisionTable, dict[str, Any], list[dict[str, Any]], dict[str, int], dict[str, Any]]:
     n_inputs = draw(st.integers(1, 4))
     n_rules = draw(st.integers(1, 8))
     n_rows = draw(st.integers(1, 40))
     kinds = [draw(st.sampled_from(KINDS)) for _ in range(n_inputs)]
     names = [f"c{i}" for i in range(n_inputs)]
-    policy = draw(st.sampled_from(["UNIQUE", "FIRST", "PRIORITY", "ANY", "COLLECT",
-                                   "RULE ORDER", "OUTPUT ORDER"]))
+    policy = draw(
+        st.sampled_from(["UNIQUE", "FIRST", "PRIORITY", "ANY", "COLLECT", "RULE ORDER", "OUTPUT ORDER"])
+    )
     aggregation = None
     if policy == "COLLECT":
         aggregation = draw(st.sampled_from([None, "SUM", "MIN", "MAX", "COUNT"]))
@@ -149,9 +168,13 @@ def scenario(draw: st.DrawFn) -> tuple[DecisionTable, dict[str, Any], list[dict[
     for j in range(n_out):
         values = [draw(st.sampled_from(out_pool)) for _ in range(2)]
         default = draw(st.sampled_from([None, out_pool[0]])) if not aggregation else None
-        outputs.append(OutputClause(f"o{j}", output_values=", ".join(values)
-                                    if policy in ("PRIORITY", "OUTPUT ORDER") else None,
-                                    default=default))
+        outputs.append(
+            OutputClause(
+                f"o{j}",
+                output_values=", ".join(values) if policy in ("PRIORITY", "OUTPUT ORDER") else None,
+                default=default,
+            )
+        )
     rules = []
     for r in range(n_rules):
         ins = [draw(unary_tests(k)) for k in kinds]
@@ -169,13 +192,20 @@ def scenario(draw: st.DrawFn) -> tuple[DecisionTable, dict[str, Any], list[dict[
             scales[name] = scale
     rows = [{name: refs[name][i] for name in names} for i in range(n_rows)]
     # the named constant "k" takes a value of the first column's kind
-    k_value = {"int": Decimal(1), "money": Decimal("0.5"), "float": Decimal("0.5"),
-               "str": "b", "coded": "b", "bool": True}[kinds[0]]
+    k_value = {
+        "int": Decimal(1),
+        "money": Decimal("0.5"),
+        "float": Decimal("0.5"),
+        "str": "b",
+        "coded": "b",
+        "bool": True,
+    }[kinds[0]]
     return table, columns, rows, scales, {"k": k_value}
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                   HealthCheck.data_too_large])
+@settings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 @given(scenario(), st.sampled_from([None, 3, 7]))
 def test_vectorised_equals_reference(data: Any, block_size: int | None) -> None:
     table, columns, rows, scales, constants = data

@@ -34,15 +34,14 @@ from custvalue.rules.ast import (
 from custvalue.rules.ast import StringLit as Str
 
 KEYWORDS = {"true", "false", "null", "and", "or", "not", "between"}
-names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,6}", fullmatch=True).filter(
-    lambda s: s not in KEYWORDS)
-numbers = st.decimals(allow_nan=False, allow_infinity=False, places=3,
-                      min_value=-10**9, max_value=10**9)
+names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,6}", fullmatch=True).filter(lambda s: s not in KEYWORDS)
+numbers = st.decimals(allow_nan=False, allow_infinity=False, places=3, min_value=-(10**9), max_value=10**9)
 literals = st.one_of(
-    numbers.map(NumberLit), st.text(max_size=6).map(Str), st.booleans().map(BoolLit),
-    st.just(NullLit()))
-endpoints = st.one_of(literals.filter(lambda x: not isinstance(x, BoolLit | NullLit))
-                      | literals, names.map(Name))
+    numbers.map(NumberLit), st.text(max_size=6).map(Str), st.booleans().map(BoolLit), st.just(NullLit())
+)
+endpoints = st.one_of(
+    literals.filter(lambda x: not isinstance(x, BoolLit | NullLit)) | literals, names.map(Name)
+)
 
 
 def _exprs() -> st.SearchStrategy[object]:
@@ -51,7 +50,8 @@ def _exprs() -> st.SearchStrategy[object]:
         lambda inner: st.one_of(
             st.tuples(st.sampled_from("+-*/"), inner, inner).map(lambda t: BinOp(*t)),
             st.tuples(st.sampled_from(["=", "!=", "<", "<=", ">", ">="]), inner, inner).map(
-                lambda t: Compare(*t)),
+                lambda t: Compare(*t)
+            ),
             st.tuples(inner, inner).map(lambda t: And(*t)),
             st.tuples(inner, inner).map(lambda t: Or(*t)),
             inner.map(Not),
@@ -62,16 +62,15 @@ def _exprs() -> st.SearchStrategy[object]:
 
 
 simple_tests = st.one_of(
-    st.tuples(st.sampled_from(["<", "<=", ">", ">=", "=", "!="]), endpoints).map(
-        lambda t: CompareTest(*t)),
+    st.tuples(st.sampled_from(["<", "<=", ">", ">=", "=", "!="]), endpoints).map(lambda t: CompareTest(*t)),
     endpoints.map(EqualTest),
-    st.tuples(endpoints, endpoints, st.booleans(), st.booleans()).map(
-        lambda t: IntervalTest(*t)),
+    st.tuples(endpoints, endpoints, st.booleans(), st.booleans()).map(lambda t: IntervalTest(*t)),
 )
 unary = st.one_of(
     st.just(UnaryTests(())),
     st.tuples(st.lists(simple_tests, min_size=1, max_size=4), st.booleans()).map(
-        lambda t: UnaryTests(tuple(t[0]), t[1])),
+        lambda t: UnaryTests(tuple(t[0]), t[1])
+    ),
 )
 
 
@@ -88,8 +87,10 @@ def test_unary_tests_round_trip(tests: UnaryTests) -> None:
 
 
 @settings(max_examples=500)
-@given(st.text(alphabet=st.sampled_from(list('<>=!()[].,"-+*/ 0123456789abnotrufl\\\n')),
-               max_size=30) | st.text(max_size=30))
+@given(
+    st.text(alphabet=st.sampled_from(list('<>=!()[].,"-+*/ 0123456789abnotrufl\\\n')), max_size=30)
+    | st.text(max_size=30)
+)
 def test_arbitrary_text_only_raises_feel_syntax_error(text: str) -> None:
     for parse in (parse_unary_tests, parse_expression):
         try:
@@ -181,7 +182,7 @@ def test_expression_semantics() -> None:
     assert evaluate_expression(parse_expression("-a"), env) == -2
     assert evaluate_expression(parse_expression("a / 0"), env) is None
     assert evaluate_expression(parse_expression("n + 1"), env) is None
-    assert evaluate_expression(parse_expression("a > 1 and s = \"x\""), env) is True
+    assert evaluate_expression(parse_expression('a > 1 and s = "x"'), env) is True
     assert evaluate_expression(parse_expression("n > 1 or true"), env) is True
     assert evaluate_expression(parse_expression("n > 1 and true"), env) is None
     assert evaluate_expression(parse_expression("not(a < 1)"), env) is True

@@ -23,8 +23,9 @@ from custvalue.rules import (
 
 def test_construction_errors_name_table_rule_column() -> None:
     with pytest.raises(TableError) as info:
-        DecisionTable("tier", "FIRST", ["aum", "card"], ["tier"],
-                      [("core", [">= 1", '"diamond" "x"'], ['"core"'])])
+        DecisionTable(
+            "tier", "FIRST", ["aum", "card"], ["tier"], [("core", [">= 1", '"diamond" "x"'], ['"core"'])]
+        )
     err = info.value
     assert (err.table, err.rule_id, err.column) == ("tier", "core", "card")
     assert err.path == "tier/core/card"
@@ -42,13 +43,16 @@ def test_construction_errors_name_table_rule_column() -> None:
 
 def _age_table(policy: str, aggregation: str | None = None) -> DecisionTable:
     return DecisionTable(
-        "t", policy, ["age"],
-        [OutputClause("o", output_values=["low", "mid", "high"])] if aggregation is None
-        else ["o"],
-        [("r1", [">= 18"], ['"mid"' if aggregation is None else "10"]),
-         ("r2", [">= 60"], ['"high"' if aggregation is None else "2.5"]),
-         ("r3", ["< 18"], ['"low"' if aggregation is None else "1"]),
-         ("r4", ["> 65"], ['"mid"' if aggregation is None else "7"])],
+        "t",
+        policy,
+        ["age"],
+        [OutputClause("o", output_values=["low", "mid", "high"])] if aggregation is None else ["o"],
+        [
+            ("r1", [">= 18"], ['"mid"' if aggregation is None else "10"]),
+            ("r2", [">= 60"], ['"high"' if aggregation is None else "2.5"]),
+            ("r3", ["< 18"], ['"low"' if aggregation is None else "1"]),
+            ("r4", ["> 65"], ['"mid"' if aggregation is None else "7"]),
+        ],
         aggregation=aggregation,
     )
 
@@ -79,12 +83,16 @@ def test_hit_policies(policy: str, aggregation: str | None, expected: list[objec
 
 
 def test_priority_picks_highest_ranked_output() -> None:
-    t = DecisionTable("t", "PRIORITY", ["x"], [OutputClause("o", output_values='"a", "b"')],
-                      [("r1", [">= 0"], ['"b"']), ("r2", [">= 5"], ['"a"'])])
+    t = DecisionTable(
+        "t",
+        "PRIORITY",
+        ["x"],
+        [OutputClause("o", output_values='"a", "b"')],
+        [("r1", [">= 0"], ['"b"']), ("r2", [">= 5"], ['"a"'])],
+    )
     assert evaluate_table_scalar(t, {"x": 7}).value == "a"
     assert evaluate_table_scalar(t, {"x": 1}).value == "b"
-    assert compile_table(t).evaluate({"x": np.array([7, 1])}).output_values("o").tolist() == [
-        "a", "b"]
+    assert compile_table(t).evaluate({"x": np.array([7, 1])}).output_values("o").tolist() == ["a", "b"]
 
 
 def test_unique_and_any_violations() -> None:
@@ -110,8 +118,9 @@ def test_unique_and_any_violations() -> None:
 
 
 def test_no_match_default_and_null() -> None:
-    t = DecisionTable("t", "UNIQUE", ["x"], [OutputClause("o", default='"none"'), "p"],
-                      [("r1", ["> 0"], ['"pos"', "1"])])
+    t = DecisionTable(
+        "t", "UNIQUE", ["x"], [OutputClause("o", default='"none"'), "p"], [("r1", ["> 0"], ['"pos"', "1"])]
+    )
     assert evaluate_table_scalar(t, {"x": -1}).value == {"o": "none", "p": None}
     res = compile_table(t).evaluate({"x": np.array([-1, 1])})
     assert res.value(0) == {"o": "none", "p": None}
@@ -148,22 +157,24 @@ def test_bounds_plus_minus_one_fen(entry: str, at: bool, below: bool, above: boo
 
 @pytest.mark.parametrize(
     ("entry", "threshold"),
-    [(">= 500000.005", 50000001), ("< 500000.005", 50000001),
-     ("<= 500000.005", 50000000), ("> 500000.005", 50000000)],
+    [
+        (">= 500000.005", 50000001),
+        ("< 500000.005", 50000001),
+        ("<= 500000.005", 50000000),
+        ("> 500000.005", 50000000),
+    ],
 )
 def test_non_integral_thresholds_compile_to_exact_integers(entry: str, threshold: int) -> None:
     t = DecisionTable("t", "FIRST", ["aum"], ["o"], [("r", [entry], ["1"])])
     plan = compile_table(t, scales={"aum": 100}).plan({"aum": np.zeros(3, dtype=np.int64)})
     assert any(f" {threshold}" in step for step in plan.steps), plan
     eq = DecisionTable("t", "FIRST", ["aum"], ["o"], [("r", ["= 500000.005"], ["1"])])
-    res = compile_table(eq, scales={"aum": 100}).evaluate(
-        {"aum": np.array([50000000, 50000001])})
+    res = compile_table(eq, scales={"aum": 100}).evaluate({"aum": np.array([50000000, 50000001])})
     assert res.rule_index.tolist() == [-1, -1]
 
 
 def test_int8_column_with_out_of_range_threshold() -> None:
-    t = DecisionTable("t", "FIRST", ["x"], ["o"], [("r", [">= 1000"], ["1"]), ("s", ["< -1000"],
-                                                                           ["2"])])
+    t = DecisionTable("t", "FIRST", ["x"], ["o"], [("r", [">= 1000"], ["1"]), ("s", ["< -1000"], ["2"])])
     res = compile_table(t).evaluate({"x": np.array([1, 2], dtype=np.int8)})
     assert res.rule_index.tolist() == [-1, -1]
 
@@ -176,11 +187,14 @@ def test_float_columns_are_exact() -> None:
 
 
 def test_coded_and_string_columns() -> None:
-    t = DecisionTable("t", "FIRST", ["card"], ["o"],
-                      [("r1", ['"diamond", "platinum"'], ['"top"']),
-                       ("r2", ['not("none")'], ['"some"'])])
-    coded = CodedColumn(np.array([0, 1, 2, 3, -1], dtype=np.int8),
-                        ("none", "gold", "platinum", "diamond"))
+    t = DecisionTable(
+        "t",
+        "FIRST",
+        ["card"],
+        ["o"],
+        [("r1", ['"diamond", "platinum"'], ['"top"']), ("r2", ['not("none")'], ['"some"'])],
+    )
+    coded = CodedColumn(np.array([0, 1, 2, 3, -1], dtype=np.int8), ("none", "gold", "platinum", "diamond"))
     plain = np.array(["none", "gold", "platinum", "diamond", "x"])
     obj = np.array(["none", "gold", "platinum", "diamond", None], dtype=object)
     expected_coded = [-1, 1, 0, 0, 1]  # null satisfies not("none")
@@ -190,11 +204,11 @@ def test_coded_and_string_columns() -> None:
 
 
 def test_nullable_and_masked_columns() -> None:
-    t = DecisionTable("t", "FIRST", ["x"], ["o"], [("r1", ["null"], ['"null"']),
-                                                   ("r2", ["not(< 5)"], ['"big"'])])
+    t = DecisionTable(
+        "t", "FIRST", ["x"], ["o"], [("r1", ["null"], ['"null"']), ("r2", ["not(< 5)"], ['"big"'])]
+    )
     col = NullableColumn(np.array([1, 7, 99]), np.array([True, True, False]))
-    assert compile_table(t).evaluate({"x": col}).output_values("o").tolist() == [
-        None, "big", "null"]
+    assert compile_table(t).evaluate({"x": col}).output_values("o").tolist() == [None, "big", "null"]
     masked = np.ma.MaskedArray(np.array([1, 7, 99]), mask=[False, False, True])
     assert compile_table(t).evaluate({"x": masked}).rule_index.tolist() == [-1, 1, 0]
 
@@ -217,21 +231,28 @@ def test_compile_errors() -> None:
     with pytest.raises(TableError, match="missing input column"):
         ct.evaluate({"y": np.zeros(2)})
     with pytest.raises(TableError, match="scales apply to integer"):
-        compile_table(t, constants={"floor": 3}, scales={"x": 100}).evaluate(
-            {"x": np.zeros(2)})
+        compile_table(t, constants={"floor": 3}, scales={"x": 100}).evaluate({"x": np.zeros(2)})
 
 
 def test_dmn_round_trip() -> None:
     t = DecisionTable(
-        "tier", "COLLECT", ["aum", "card"],
+        "tier",
+        "COLLECT",
+        ["aum", "card"],
         [OutputClause("score", type_ref="number")],
-        [("r1", [">= 500000", '"diamond", "platinum"'], ["1.5"], "big & shiny"),
-         ("r2", ["[1..2)", "-"], ["2"])],
+        [
+            ("r1", [">= 500000", '"diamond", "platinum"'], ["1.5"], "big & shiny"),
+            ("r2", ["[1..2)", "-"], ["2"]),
+        ],
         aggregation="SUM",
     )
-    t2 = DecisionTable("other", "PRIORITY", ["x"],
-                       [OutputClause("o", "string", '"a", "b"', default='"b"')],
-                       [("x1", ["<1"], ['"a"'])])
+    t2 = DecisionTable(
+        "other",
+        "PRIORITY",
+        ["x"],
+        [OutputClause("o", "string", '"a", "b"', default='"b"')],
+        [("x1", ["<1"], ['"a"'])],
+    )
     text = write_dmn([t, t2])
     model = read_dmn(text)
     assert model.decision("tier").table == t
@@ -240,7 +261,9 @@ def test_dmn_round_trip() -> None:
 
 
 def test_dmn_rejects_doctype() -> None:
-    evil = ('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
-            "<definitions>&e;</definitions>")
+    evil = (
+        '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
+        "<definitions>&e;</definitions>"
+    )
     with pytest.raises(TableError, match="DOCTYPE"):
         read_dmn(evil)

@@ -38,29 +38,46 @@ def _policy(test: str) -> Policy:
 def _portfolio() -> Portfolio:
     n = len(CARD_LEVELS)
     cards = np.repeat(np.arange(n, dtype=np.int8)[:, None], 14, axis=1)
-    return Portfolio.from_arrays(customer_ids=list(CARD_LEVELS), branch_ids=["B"] * n,
-                                 start="2025-09", card_level=cards)
+    return Portfolio.from_arrays(
+        customer_ids=list(CARD_LEVELS), branch_ids=["B"] * n, start="2025-09", card_level=cards
+    )
 
 
-@pytest.mark.parametrize(("test", "growth"), [
-    ('>= "gold"', {"gold", "platinum", "diamond"}),
-    ('> "gold"', {"platinum", "diamond"}),
-    ('< "gold"', {"none", "standard"}),
-    ('["standard".."platinum")', {"standard", "gold"}),
-    ('not(<= "standard")', {"gold", "platinum", "diamond"}),
-    ('"diamond", "none"', {"diamond", "none"}),
-])
+@pytest.mark.parametrize(
+    ("test", "growth"),
+    [
+        ('>= "gold"', {"gold", "platinum", "diamond"}),
+        ('> "gold"', {"platinum", "diamond"}),
+        ('< "gold"', {"none", "standard"}),
+        ('["standard".."platinum")', {"standard", "gold"}),
+        ('not(<= "standard")', {"gold", "platinum", "diamond"}),
+        ('"diamond", "none"', {"diamond", "none"}),
+    ],
+)
 def test_ordering_tests_follow_the_card_order(test: str, growth: set[str]) -> None:
     pol = _policy(test)
     p = _portfolio()
     r = evaluate(p, pol)
-    got = {cid for cid, t in zip(p.customer_ids.tolist(), r.tiers().tolist(), strict=True)
-           if t == "growth"}
+    got = {cid for cid, t in zip(p.customer_ids.tolist(), r.tiers().tolist(), strict=True) if t == "growth"}
     assert got == growth
     for i, level in enumerate(CARD_LEVELS):
-        ref = reference_evaluate(pol, {c: p.column(c)[i].tolist() for c in (
-            "deposits", "wealth", "investments", "mortgage_loan", "credit_loan", "card_spend",
-            "card_level")}, 0, p.n_months - 1)
+        ref = reference_evaluate(
+            pol,
+            {
+                c: p.column(c)[i].tolist()
+                for c in (
+                    "deposits",
+                    "wealth",
+                    "investments",
+                    "mortgage_loan",
+                    "credit_loan",
+                    "card_spend",
+                    "card_level",
+                )
+            },
+            0,
+            p.n_months - 1,
+        )
         assert (ref["tier"] == "growth") == (level in growth)
         why = r.explain(level)
         check = next(c for t in why.rules if t.rule_id == "growth.diamond_card" for c in t.checks)

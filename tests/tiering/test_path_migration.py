@@ -42,9 +42,16 @@ def volatile(seed: int, n: int = 60, t: int = 20) -> Portfolio:
     for a in (aum, credit, mortgage, card, spend):
         a[before] = 0
     return Portfolio.from_arrays(
-        customer_ids=[f"V{i:03d}" for i in range(n)], branch_ids=["B"] * n, start="2025-03",
-        deposits=aum, credit_loan=credit, mortgage_loan=mortgage, card_level=card,
-        card_spend=spend, history_start=hs)
+        customer_ids=[f"V{i:03d}" for i in range(n)],
+        branch_ids=["B"] * n,
+        start="2025-03",
+        deposits=aum,
+        credit_loan=credit,
+        mortgage_loan=mortgage,
+        card_level=card,
+        card_spend=spend,
+        history_start=hs,
+    )
 
 
 PORTFOLIOS = {
@@ -81,8 +88,8 @@ def test_path_subrange_and_chunks() -> None:
     part = evaluate_path(p, first="2025-10", last="2026-02", chunk_size=7)
     assert part.months[0] == Month(2025, 10) and len(part.months) == 5
     c = whole.column("2025-10")
-    assert part.tier_codes.tolist() == whole.tier_codes[:, c:c + 5].tolist()
-    assert part.status_codes.tolist() == whole.status_codes[:, c:c + 5].tolist()
+    assert part.tier_codes.tolist() == whole.tier_codes[:, c : c + 5].tolist()
+    assert part.status_codes.tolist() == whole.status_codes[:, c : c + 5].tolist()
     assert "TierPath" in repr(part)
 
 
@@ -125,8 +132,15 @@ def test_tier_migration_adds_up(name: str, f: int, t: int) -> None:
 
 POLICY = default_policy()
 LABELS = (*POLICY.tier_order, "(none)")
-REF_COLUMNS = ("deposits", "wealth", "investments", "mortgage_loan", "credit_loan", "card_spend",
-               "card_level")
+REF_COLUMNS = (
+    "deposits",
+    "wealth",
+    "investments",
+    "mortgage_loan",
+    "credit_loan",
+    "card_spend",
+    "card_level",
+)
 
 
 def reference_path(p: Portfolio, policy: Policy = POLICY) -> tuple[list[list[str]], list[list[str]]]:
@@ -170,16 +184,21 @@ def _volatile_with_reference(name: str) -> tuple[Portfolio, list[list[str]], lis
     return (p, *reference_path(p))
 
 
-def _check_path(p: Portfolio, ref_tiers: list[list[str]], ref_statuses: list[list[str]],
-                i0: int, i1: int, chunk_size: int | None) -> None:
+def _check_path(
+    p: Portfolio,
+    ref_tiers: list[list[str]],
+    ref_statuses: list[list[str]],
+    i0: int,
+    i1: int,
+    chunk_size: int | None,
+) -> None:
     kw: dict[str, Any] = {} if chunk_size is None else {"chunk_size": chunk_size}
     path = evaluate_path(p, POLICY, first=p.months[i0], last=p.months[i1], **kw)
     assert path.months == tuple(p.months[j] for j in range(i0, i1 + 1))
     got_t, got_s = path.tiers().tolist(), path.statuses().tolist()
     for i in range(p.n_customers):
-        assert got_t[i] == ref_tiers[i][i0:i1 + 1], (str(p.customer_ids[i]), i0, i1, chunk_size)
-        assert got_s[i] == ref_statuses[i][i0:i1 + 1], (str(p.customer_ids[i]), i0, i1,
-                                                        chunk_size)
+        assert got_t[i] == ref_tiers[i][i0 : i1 + 1], (str(p.customer_ids[i]), i0, i1, chunk_size)
+        assert got_s[i] == ref_statuses[i][i0 : i1 + 1], (str(p.customer_ids[i]), i0, i1, chunk_size)
     # no tier exactly in the months before a customer's history start
     hs = p.history_start.astype(int)
     months = np.arange(i0, i1 + 1)
@@ -187,17 +206,19 @@ def _check_path(p: Portfolio, ref_tiers: list[list[str]], ref_statuses: list[lis
 
 
 @pytest.mark.parametrize("name", VOLATILE)
-@pytest.mark.parametrize(("first", "last", "chunk_size"), [
-    (0, -1, None),   # the whole month axis, default chunk
-    (0, -1, 1),      # one customer per block
-    (0, -1, 7),
-    (7, 13, 3),      # a subrange: its window reaches before `first`
-    (13, 13, 4),     # one month
-    (0, 0, 2),       # the first month only (no history before it)
-    (-1, -1, 25),    # the last month only
-])
-def test_path_equals_reference_every_month(name: str, first: int, last: int,
-                                           chunk_size: int | None) -> None:
+@pytest.mark.parametrize(
+    ("first", "last", "chunk_size"),
+    [
+        (0, -1, None),  # the whole month axis, default chunk
+        (0, -1, 1),  # one customer per block
+        (0, -1, 7),
+        (7, 13, 3),  # a subrange: its window reaches before `first`
+        (13, 13, 4),  # one month
+        (0, 0, 2),  # the first month only (no history before it)
+        (-1, -1, 25),  # the last month only
+    ],
+)
+def test_path_equals_reference_every_month(name: str, first: int, last: int, chunk_size: int | None) -> None:
     p, ref_tiers, ref_statuses = _volatile_with_reference(name)
     i0, i1 = first % p.n_months, last % p.n_months
     _check_path(p, ref_tiers, ref_statuses, i0, i1, chunk_size)
@@ -205,8 +226,7 @@ def test_path_equals_reference_every_month(name: str, first: int, last: int,
 
 AUM_LEVELS = [0, *(f + d for f in FLOORS for d in (-1, 0, 1))]
 CREDIT_LEVELS = [0, 300_000 * YUAN - 1, 300_000 * YUAN, 600_000 * YUAN - 1, 600_000 * YUAN]
-MORTGAGE_LEVELS = [0, 1_500_000 * YUAN - 1, 1_500_000 * YUAN, 5_000_000 * YUAN - 1,
-                   5_000_000 * YUAN]
+MORTGAGE_LEVELS = [0, 1_500_000 * YUAN - 1, 1_500_000 * YUAN, 5_000_000 * YUAN - 1, 5_000_000 * YUAN]
 # monthly spend whose 12-month sum lands just below / at or above 100,000 and 500,000 yuan
 SPEND_LEVELS = [0, 8_333_33, 8_333_34, 41_666_66, 41_666_67, 100_000 * YUAN, 500_000 * YUAN - 1]
 CARD_CODES = [0, 0, 1, 2, 3, 4, 4]  # 4 = diamond
@@ -216,7 +236,8 @@ def _runs(values: list[int], t: int) -> st.SearchStrategy[list[int]]:
     """``t`` monthly values made of a few runs (long runs reach the lapse at W + 1)."""
     segment = st.tuples(st.sampled_from(values), st.integers(1, t))
     return st.lists(segment, min_size=1, max_size=4).map(
-        lambda segs: ([v for v, n in segs for _ in range(n)] + [segs[-1][0]] * t)[:t])
+        lambda segs: ([v for v, n in segs for _ in range(n)] + [segs[-1][0]] * t)[:t]
+    )
 
 
 @st.composite
@@ -254,23 +275,34 @@ def small_portfolios(draw: st.DrawFn) -> Portfolio:
         invest = [(v - w) * inf // 4 for v, w in zip(total, wealth, strict=True)]
         row = {
             "deposits": [v - w - x for v, w, x in zip(total, wealth, invest, strict=True)],
-            "wealth": wealth, "investments": invest,
+            "wealth": wealth,
+            "investments": invest,
         }
         aum_only = draw(st.booleans(), label="AUM only")  # status and churn need AUM to decide
-        for c, levels in [("mortgage_loan", MORTGAGE_LEVELS), ("credit_loan", CREDIT_LEVELS),
-                          ("card_spend", SPEND_LEVELS), ("card_level", CARD_CODES)]:
+        for c, levels in [
+            ("mortgage_loan", MORTGAGE_LEVELS),
+            ("credit_loan", CREDIT_LEVELS),
+            ("card_spend", SPEND_LEVELS),
+            ("card_level", CARD_CODES),
+        ]:
             row[c] = [0] * t if aum_only else draw(_mostly_zero(levels, t), label=c)
         for c, values in row.items():
             cols[c].append([0] * h + values[h:])  # cells before the history start are zero
         hs.append(h)
     arrays: dict[str, Any] = {c: np.array(v, dtype=np.int64) for c, v in cols.items()}
     arrays["card_level"] = arrays["card_level"].astype(np.int8)
-    return Portfolio.from_arrays(customer_ids=[f"H{i}" for i in range(n)], branch_ids=["B"] * n,
-                                 start="2025-07", history_start=hs, **arrays)
+    return Portfolio.from_arrays(
+        customer_ids=[f"H{i}" for i in range(n)],
+        branch_ids=["B"] * n,
+        start="2025-07",
+        history_start=hs,
+        **arrays,
+    )
 
 
-SMALL = settings(max_examples=50, deadline=None,
-                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SMALL = settings(
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 
 
 @SMALL
@@ -334,10 +366,10 @@ def test_path_of_example_4_by_hand() -> None:
         ("2026-04", "platinum", "observation"),  # k = 1
         ("2026-05", "platinum", "observation"),  # k = 2
         ("2026-06", "platinum", "observation"),  # k = 3
-        ("2026-07", "platinum", "attention"),    # k = 4
-        ("2026-08", "platinum", "attention"),    # k = 5
-        ("2026-09", "platinum", "attention"),    # k = 6: 2026-03 is still in the 6+1 window
-        ("2026-10", "gold", "normal"),           # k = 7: platinum lapses; 300,000 ≥ 200,000
+        ("2026-07", "platinum", "attention"),  # k = 4
+        ("2026-08", "platinum", "attention"),  # k = 5
+        ("2026-09", "platinum", "attention"),  # k = 6: 2026-03 is still in the 6+1 window
+        ("2026-10", "gold", "normal"),  # k = 7: platinum lapses; 300,000 ≥ 200,000
     ]
     path = evaluate_path(p)
     assert [str(m) for m in path.months] == [m for m, _, _ in expected]
@@ -362,13 +394,13 @@ def test_path_of_example_7_by_hand() -> None:
         ("2026-02", "core", "observation"),
         ("2026-03", "core", "observation"),
         ("2026-04", "core", "observation"),  # k = 6
-        ("2026-05", "core", "attention"),    # k = 7
+        ("2026-05", "core", "attention"),  # k = 7
         ("2026-06", "core", "attention"),
         ("2026-07", "core", "attention"),
         ("2026-08", "core", "attention"),
         ("2026-09", "core", "attention"),
-        ("2026-10", "core", "attention"),    # k = 12: 2025-10 is still in the 12+1 window
-        ("2026-11", "growth", "normal"),     # k = 13: core lapses; 9,000,000 ≥ 5,000,000
+        ("2026-10", "core", "attention"),  # k = 12: 2025-10 is still in the 12+1 window
+        ("2026-11", "growth", "normal"),  # k = 13: core lapses; 9,000,000 ≥ 5,000,000
     ]
     path = evaluate_path(p)
     assert [str(m) for m in path.months] == [m for m, _, _ in expected]
@@ -380,23 +412,32 @@ def _hand_portfolio() -> Portfolio:
     """2025-08 .. 2026-10 (15 months); tiers at 2026-09 / 2026-10 worked out in the test."""
     t = 15
     y = YUAN
-    deposits = np.array([
-        [600_000 * y] * 8 + [300_000 * y] * 7,  # A: example 4, platinum -> gold (lapse)
-        [500_000 * y] * t,                       # B: example 1, platinum -> platinum
-        [0] * 14 + [700_000 * y],                # C: new in 2026-10: (none) -> platinum
-        [499_999_99] * t,                        # D: example 2, gold -> gold
-        [50_000 * y] * t,                        # E: credit loan 600,000 then 599,999.99
-        [0] * t,                                 # F: potential -> potential
-        [100_000 * y] * 14 + [600_000 * y],      # G: potential -> platinum (upgrade)
-        [10_000 * y] * t,                        # H: mortgage 5,000,000: growth -> growth
-    ], dtype=np.int64)
+    deposits = np.array(
+        [
+            [600_000 * y] * 8 + [300_000 * y] * 7,  # A: example 4, platinum -> gold (lapse)
+            [500_000 * y] * t,  # B: example 1, platinum -> platinum
+            [0] * 14 + [700_000 * y],  # C: new in 2026-10: (none) -> platinum
+            [499_999_99] * t,  # D: example 2, gold -> gold
+            [50_000 * y] * t,  # E: credit loan 600,000 then 599,999.99
+            [0] * t,  # F: potential -> potential
+            [100_000 * y] * 14 + [600_000 * y],  # G: potential -> platinum (upgrade)
+            [10_000 * y] * t,  # H: mortgage 5,000,000: growth -> growth
+        ],
+        dtype=np.int64,
+    )
     credit = np.zeros_like(deposits)
     credit[4] = [600_000 * y] * 14 + [599_999_99]
     mortgage = np.zeros_like(deposits)
     mortgage[7] = 5_000_000 * y
     return Portfolio.from_arrays(
-        customer_ids=list("ABCDEFGH"), branch_ids=["X"] * 8, start="2025-08", deposits=deposits,
-        credit_loan=credit, mortgage_loan=mortgage, history_start=[0, 0, 14, 0, 0, 0, 0, 0])
+        customer_ids=list("ABCDEFGH"),
+        branch_ids=["X"] * 8,
+        start="2025-08",
+        deposits=deposits,
+        credit_loan=credit,
+        mortgage_loan=mortgage,
+        history_start=[0, 0, 14, 0, 0, 0, 0, 0],
+    )
 
 
 def test_migration_by_hand() -> None:
@@ -405,12 +446,12 @@ def test_migration_by_hand() -> None:
     assert m.labels == ("core", "growth", "platinum", "gold", "potential", "(none)")
     assert m.counts.tolist() == [
         # core growth plat gold pot (none)       from 2026-09 (rows) to 2026-10 (columns)
-        [0, 0, 0, 0, 0, 0],                    # core
-        [0, 1, 0, 0, 0, 0],                    # growth: H
-        [0, 0, 1, 2, 0, 0],                    # platinum: B; A (lapse), E (credit loan)
-        [0, 0, 0, 1, 0, 0],                    # gold: D
-        [0, 0, 1, 0, 1, 0],                    # potential: G; F
-        [0, 0, 1, 0, 0, 0],                    # (none): C
+        [0, 0, 0, 0, 0, 0],  # core
+        [0, 1, 0, 0, 0, 0],  # growth: H
+        [0, 0, 1, 2, 0, 0],  # platinum: B; A (lapse), E (credit loan)
+        [0, 0, 0, 1, 0, 0],  # gold: D
+        [0, 0, 1, 0, 1, 0],  # potential: G; F
+        [0, 0, 1, 0, 0, 0],  # (none): C
     ]
     y = YUAN
     assert m.aum.tolist() == [  # fen at 2026-10
@@ -429,12 +470,12 @@ def test_migration_backwards_by_hand() -> None:
     m = tier_migration(p, None, "2026-10", "2026-09")
     assert (m.from_label, m.to_label) == ("2026-10", "2026-09")
     assert m.counts.tolist() == [
-        [0, 0, 0, 0, 0, 0],                    # core
-        [0, 1, 0, 0, 0, 0],                    # growth: H
-        [0, 0, 1, 0, 1, 1],                    # platinum: B; G; C (no tier in 2026-09)
-        [0, 0, 2, 1, 0, 0],                    # gold: A, E; D
-        [0, 0, 0, 0, 1, 0],                    # potential: F
-        [0, 0, 0, 0, 0, 0],                    # (none)
+        [0, 0, 0, 0, 0, 0],  # core
+        [0, 1, 0, 0, 0, 0],  # growth: H
+        [0, 0, 1, 0, 1, 1],  # platinum: B; G; C (no tier in 2026-09)
+        [0, 0, 2, 1, 0, 0],  # gold: A, E; D
+        [0, 0, 0, 0, 1, 0],  # potential: F
+        [0, 0, 0, 0, 0, 0],  # (none)
     ]
     y = YUAN
     assert m.aum.tolist() == [
@@ -456,8 +497,9 @@ def _docstring_portfolio() -> Portfolio:
     credit = np.zeros_like(aum)
     credit[2] = 600_000 * YUAN
     aum[2] = 0
-    return Portfolio.from_arrays(customer_ids=["A", "B", "C"], branch_ids=["X"] * 3,
-                                 start="2025-09", deposits=aum, credit_loan=credit)
+    return Portfolio.from_arrays(
+        customer_ids=["A", "B", "C"], branch_ids=["X"] * 3, start="2025-09", deposits=aum, credit_loan=credit
+    )
 
 
 def test_to_pandas_and_arrow() -> None:
@@ -495,8 +537,7 @@ def test_repr_html_summary() -> None:
 def test_explain_text() -> None:
     r = evaluate(_docstring_portfolio())
     ex = r.explain("A")
-    assert (ex.tier, ex.status, ex.months_below, ex.movement) == ("platinum", "attention", 4,
-                                                                 "same")
+    assert (ex.tier, ex.status, ex.months_below, ex.movement) == ("platinum", "attention", 4, "same")
     text = str(ex)
     assert text == ex.text
     assert "platinum.aum" in text
@@ -505,8 +546,9 @@ def test_explain_text() -> None:
     assert "entered_attention" in text
     assert [t.rule_id for t in ex.decided_by] == ["platinum.aum"]
     assert [t.rule_id for t in ex.rules] == list(r.compiled.rule_ids)
-    assert all(t.matched == (t.rule_id in {"platinum.aum", "gold.aum", "potential.default"})
-               for t in ex.rules)
+    assert all(
+        t.matched == (t.rule_id in {"platinum.aum", "gold.aum", "potential.default"}) for t in ex.rules
+    )
     # a tier held through a loan names that rule and the loan amount
     c = str(r.explain("C"))
     assert "platinum.credit_loan" in c and "600,000.00" in c
@@ -516,10 +558,10 @@ def test_explain_text() -> None:
 
 
 def test_explain_churn_and_new() -> None:
-    aum = np.array([[600_000 * YUAN] * 8 + [300_000 * YUAN] * 7,
-                    [0] * 14 + [700_000 * YUAN]], dtype=np.int64)
-    p = Portfolio.from_arrays(customer_ids=["A", "N"], branch_ids=["B"] * 2, start="2025-08",
-                              deposits=aum, history_start=[0, 14])
+    aum = np.array([[600_000 * YUAN] * 8 + [300_000 * YUAN] * 7, [0] * 14 + [700_000 * YUAN]], dtype=np.int64)
+    p = Portfolio.from_arrays(
+        customer_ids=["A", "N"], branch_ids=["B"] * 2, start="2025-08", deposits=aum, history_start=[0, 14]
+    )
     r = evaluate(p)
     a = r.explain("A")
     assert a.churned_tier == "platinum" and a.previous_tier == "platinum"
@@ -543,8 +585,14 @@ def test_migration_matrix_renders_in_notebooks() -> None:
 
     from custvalue import migration_matrix
 
-    m = migration_matrix(np.array([0, 1, -1]), np.array([1, 1, 0]), np.array([100, 250, 7]),
-                         ("a", "b"), from_label="x", to_label="y")
+    m = migration_matrix(
+        np.array([0, 1, -1]),
+        np.array([1, 1, 0]),
+        np.array([100, 250, 7]),
+        ("a", "b"),
+        from_label="x",
+        to_label="y",
+    )
     assert m.counts.tolist() == [[0, 1, 0], [0, 1, 0], [1, 0, 0]]
     assert m.aum.tolist() == [[0, 100, 0], [0, 250, 0], [7, 0, 0]]
     html = m._repr_html_()

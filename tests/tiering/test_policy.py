@@ -33,17 +33,25 @@ def test_default_policy_is_the_spec_table() -> None:
     p = default_policy()
     assert p.tier_order == ("core", "growth", "platinum", "gold", "potential")
     assert [(t.aum_floor, t.window) for t in p.tiers] == [
-        (Decimal(10_000_000), 12), (Decimal(5_000_000), 12), (Decimal(500_000), 6),
-        (Decimal(200_000), 6), (None, None)]
+        (Decimal(10_000_000), 12),
+        (Decimal(5_000_000), 12),
+        (Decimal(500_000), 6),
+        (Decimal(200_000), 6),
+        (None, None),
+    ]
     assert p.aum == ("deposits", "wealth", "investments")
     assert p.tier("potential").is_catch_all
     crit = {t.id: {c.id: dict(c.when) for c in t.criteria} for t in p.tiers}
-    assert crit["growth"] == {"card_spend": {"card_spend_12m": ">= 500000"},
-                              "mortgage": {"mortgage_loan": ">= 5000000"},
-                              "diamond_card": {"card_level": '"diamond"'}}
-    assert crit["platinum"] == {"card_spend": {"card_spend_12m": ">= 100000"},
-                                "mortgage": {"mortgage_loan": "[1500000..5000000)"},
-                                "credit_loan": {"credit_loan": ">= 600000"}}
+    assert crit["growth"] == {
+        "card_spend": {"card_spend_12m": ">= 500000"},
+        "mortgage": {"mortgage_loan": ">= 5000000"},
+        "diamond_card": {"card_level": '"diamond"'},
+    }
+    assert crit["platinum"] == {
+        "card_spend": {"card_spend_12m": ">= 100000"},
+        "mortgage": {"mortgage_loan": "[1500000..5000000)"},
+        "credit_loan": {"credit_loan": ">= 600000"},
+    }
     assert crit["gold"] == {"credit_loan": {"credit_loan": "[300000..600000)"}}
     spend = p.feature("card_spend_12m")
     assert (spend.op, spend.column, spend.window) == ("sum", "card_spend", 11)
@@ -68,10 +76,18 @@ def test_shipped_document_file_loads(tmp_path: Path) -> None:
 
 def _changed() -> Policy:
     """A policy with a fractional floor (exactness matters) and a changed window."""
-    return default_policy().with_tier("gold", aum_floor=Decimal("123456.78")).with_tier(
-        "platinum", window=5,
-        status_bands=(*default_policy().tier("platinum").status_bands[:1],
-                      attr_band("attention", "[4..5]")))
+    return (
+        default_policy()
+        .with_tier("gold", aum_floor=Decimal("123456.78"))
+        .with_tier(
+            "platinum",
+            window=5,
+            status_bands=(
+                *default_policy().tier("platinum").status_bands[:1],
+                attr_band("attention", "[4..5]"),
+            ),
+        )
+    )
 
 
 def attr_band(status: str, months: str) -> Any:
@@ -142,54 +158,82 @@ def _catch_all_second() -> dict[str, Any]:
 INVALID = [
     ("unknown top-level key", _set(["colour"], "red"), "colour"),
     ("unknown tier key", _set(["tiers", 2, "floor"], 1), "tiers[2].floor"),
-    ("unknown feature key", _set(["features", "credit_loan", "windw"], 2),
-     "features.credit_loan.windw"),
-    ("unknown feature in criterion",
-     _set(["tiers", 3, "criteria", 0, "when"], {"nope": ">= 1"}), "tiers[3].criteria[0].when.nope"),
-    ("bad FEEL in criterion",
-     _set(["tiers", 2, "criteria", 1, "when"], {"mortgage_loan": "[1..2"}),
-     "tiers[2].criteria[1].when.mortgage_loan"),
-    ("bad FEEL in band",
-     _set(["tiers", 2, "status_bands", 0, "months_below"], "[1..2"),
-     "tiers[2].status_bands[0].months_below"),
-    ("band gap", _set(["tiers", 2, "status_bands"],
-                      _bands(("observation", "[1..2]"), ("attention", "[4..6]"))),
-     "tiers[2].status_bands"),
-    ("band overlap", _set(["tiers", 2, "status_bands"],
-                          _bands(("observation", "[1..3]"), ("attention", "[3..6]"))),
-     "tiers[2].status_bands[1].months_below"),
-    ("band covers k = 0", _set(["tiers", 3, "status_bands"],
-                               _bands(("observation", "[0..3]"), ("attention", "[4..6]"))),
-     "tiers[3].status_bands[0].months_below"),
-    ("band covers k = W + 1", _set(["tiers", 0, "status_bands"],
-                                   _bands(("observation", "[1..6]"), ("attention", "[7..13]"))),
-     "tiers[0].status_bands[1].months_below"),
-    ("unknown status", _set(["tiers", 2, "status_bands", 0, "status"], "normal"),
-     "tiers[2].status_bands[0].status"),
+    ("unknown feature key", _set(["features", "credit_loan", "windw"], 2), "features.credit_loan.windw"),
+    (
+        "unknown feature in criterion",
+        _set(["tiers", 3, "criteria", 0, "when"], {"nope": ">= 1"}),
+        "tiers[3].criteria[0].when.nope",
+    ),
+    (
+        "bad FEEL in criterion",
+        _set(["tiers", 2, "criteria", 1, "when"], {"mortgage_loan": "[1..2"}),
+        "tiers[2].criteria[1].when.mortgage_loan",
+    ),
+    (
+        "bad FEEL in band",
+        _set(["tiers", 2, "status_bands", 0, "months_below"], "[1..2"),
+        "tiers[2].status_bands[0].months_below",
+    ),
+    (
+        "band gap",
+        _set(["tiers", 2, "status_bands"], _bands(("observation", "[1..2]"), ("attention", "[4..6]"))),
+        "tiers[2].status_bands",
+    ),
+    (
+        "band overlap",
+        _set(["tiers", 2, "status_bands"], _bands(("observation", "[1..3]"), ("attention", "[3..6]"))),
+        "tiers[2].status_bands[1].months_below",
+    ),
+    (
+        "band covers k = 0",
+        _set(["tiers", 3, "status_bands"], _bands(("observation", "[0..3]"), ("attention", "[4..6]"))),
+        "tiers[3].status_bands[0].months_below",
+    ),
+    (
+        "band covers k = W + 1",
+        _set(["tiers", 0, "status_bands"], _bands(("observation", "[1..6]"), ("attention", "[7..13]"))),
+        "tiers[0].status_bands[1].months_below",
+    ),
+    (
+        "unknown status",
+        _set(["tiers", 2, "status_bands", 0, "status"], "normal"),
+        "tiers[2].status_bands[0].status",
+    ),
     ("missing catch-all", _no_catch_all(), "tiers[3]"),
     ("catch-all not last", _catch_all_second(), "tiers[1]"),
-    ("string test on a numeric feature",
-     _set(["tiers", 3, "criteria", 0, "when"], {"credit_loan": '"high"'}),
-     "tiers[3].criteria[0].when.credit_loan"),
-    ("unknown card level",
-     _set(["tiers", 1, "criteria", 2, "when"], {"card_level": '"titanium"'}),
-     "tiers[1].criteria[2].when.card_level"),
-    ("numeric test on card level",
-     _set(["tiers", 1, "criteria", 2, "when"], {"card_level": ">= 4"}),
-     "tiers[1].criteria[2].when.card_level"),
+    (
+        "string test on a numeric feature",
+        _set(["tiers", 3, "criteria", 0, "when"], {"credit_loan": '"high"'}),
+        "tiers[3].criteria[0].when.credit_loan",
+    ),
+    (
+        "unknown card level",
+        _set(["tiers", 1, "criteria", 2, "when"], {"card_level": '"titanium"'}),
+        "tiers[1].criteria[2].when.card_level",
+    ),
+    (
+        "numeric test on card level",
+        _set(["tiers", 1, "criteria", 2, "when"], {"card_level": ">= 4"}),
+        "tiers[1].criteria[2].when.card_level",
+    ),
     ("float amount", _set(["tiers", 2, "aum_floor"], 0.1), "tiers[2].aum_floor"),
     ("float amount, whole", _set(["tiers", 2, "aum_floor"], 500000.0), "tiers[2].aum_floor"),
-    ("amount finer than a fen", _set(["tiers", 2, "aum_floor"], Decimal("0.001")),
-     "tiers[2].aum_floor"),
+    ("amount finer than a fen", _set(["tiers", 2, "aum_floor"], Decimal("0.001")), "tiers[2].aum_floor"),
     ("non-positive floor", _set(["tiers", 2, "aum_floor"], 0), "tiers[2].aum_floor"),
     ("fractional window", _set(["tiers", 2, "window"], Decimal("6.5")), "tiers[2].window"),
     ("unknown AUM column", _set(["aum"], ["deposits", "gold_bars"]), "aum[1]"),
     ("unknown event", _set(["events", "tier_sideways"], {"actions": []}), "events.tier_sideways"),
     ("duplicate tier id", _set(["tiers", 3, "id"], "platinum"), "tiers[3].id"),
-    ("name in a criterion test", _set(["tiers", 3, "criteria", 0, "when"], {"credit_loan": "x"}),
-     "tiers[3].criteria[0].when.credit_loan"),
-    ("name in a band test", _set(["tiers", 2, "status_bands", 0, "months_below"], "[1..x]"),
-     "tiers[2].status_bands[0].months_below"),
+    (
+        "name in a criterion test",
+        _set(["tiers", 3, "criteria", 0, "when"], {"credit_loan": "x"}),
+        "tiers[3].criteria[0].when.credit_loan",
+    ),
+    (
+        "name in a band test",
+        _set(["tiers", 2, "status_bands", 0, "months_below"], "[1..x]"),
+        "tiers[2].status_bands[0].months_below",
+    ),
 ]
 
 
@@ -221,8 +265,7 @@ def test_with_tier_refuses_a_float_amount() -> None:
 def test_valid_changes_are_accepted() -> None:
     """Guard for the error table: each base document is valid before the change."""
     assert Policy.from_dict(doc()) == default_policy()
-    ok = _set(["tiers", 2, "status_bands"],
-              _bands(("attention", "[1..2]"), ("observation", "[3..6]")))
+    ok = _set(["tiers", 2, "status_bands"], _bands(("attention", "[1..2]"), ("observation", "[3..6]")))
     assert Policy.from_dict(ok).tier("platinum").status_bands[0].status == "attention"
 
 
@@ -246,30 +289,40 @@ HOSTILE_TESTS = [
 
 @pytest.mark.parametrize("text", HOSTILE_TESTS)
 @pytest.mark.parametrize("where", ["criterion", "band", "run feature"])
-def test_feel_text_cannot_execute(text: str, where: str, tmp_path: Path,
-                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_feel_text_cannot_execute(
+    text: str, where: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     if where == "criterion":
         d = _set(["tiers", 3, "criteria", 0, "when"], {"credit_loan": text})
     elif where == "band":
         d = _set(["tiers", 2, "status_bands", 0, "months_below"], text)
     else:
-        d = _set(["features", "low_run"], {"op": "run", "column": "aum", "window": 3,
-                                           "test": text})
+        d = _set(["features", "low_run"], {"op": "run", "column": "aum", "window": 3, "test": text})
     try:
         p = Policy.from_dict(d)
     except PolicyError:
         pass
     else:  # pragma: no cover - only if a text happens to be a valid S-FEEL test
-        evaluate(Portfolio.from_arrays(customer_ids=["A"], branch_ids=["B"], start="2026-10",
-                                       deposits=np.array([[1]])), p)
+        evaluate(
+            Portfolio.from_arrays(
+                customer_ids=["A"], branch_ids=["B"], start="2026-10", deposits=np.array([[1]])
+            ),
+            p,
+        )
     assert not (tmp_path / SENTINEL).exists()
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("path", [
-    ["__import__"], ["__class__"], ["tiers", 2, "__init__"], ["features", "credit_loan", "__dict__"],
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        ["__import__"],
+        ["__class__"],
+        ["tiers", 2, "__init__"],
+        ["features", "credit_loan", "__dict__"],
+    ],
+)
 def test_dunder_keys_are_unknown_keys(path: list[Any]) -> None:
     d = _set(path, "os.system('echo hi')")
     with pytest.raises(PolicyError) as info:
@@ -277,20 +330,22 @@ def test_dunder_keys_are_unknown_keys(path: list[Any]) -> None:
     assert info.value.path is not None and info.value.path.endswith(str(path[-1]))
 
 
-@pytest.mark.parametrize(("path", "value"), [
-    (["features", "credit_loan", "op"], "__import__"),
-    (["features", "credit_loan", "column"], "__class__"),
-    (["aum"], ["__import__('os')"]),
-    (["tiers", 2, "id"], "__import__('os')"),
-    (["tiers", 3, "criteria", 0, "id"], "os.system"),
-])
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (["features", "credit_loan", "op"], "__import__"),
+        (["features", "credit_loan", "column"], "__class__"),
+        (["aum"], ["__import__('os')"]),
+        (["tiers", 2, "id"], "__import__('os')"),
+        (["tiers", 3, "criteria", 0, "id"], "os.system"),
+    ],
+)
 def test_code_in_names_is_refused(path: list[Any], value: Any) -> None:
     with pytest.raises(PolicyError):
         Policy.from_dict(_set(path, value))
 
 
-def test_document_text_with_code_is_only_data(tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_document_text_with_code_is_only_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Descriptions and titles may say anything: they are never evaluated."""
     monkeypatch.chdir(tmp_path)
     d = _set(["title"], f"__import__('os').system('touch {SENTINEL}')")
@@ -315,8 +370,13 @@ def _portfolio() -> Portfolio:
     credit = np.zeros_like(dep)
     credit[4] = 600_000 * YUAN  # platinum by credit loan
     n = len(aum)
-    return Portfolio.from_arrays(customer_ids=[f"W{i}" for i in range(n)], branch_ids=["B"] * n,
-                                 start="2025-09", deposits=dep, credit_loan=credit)
+    return Portfolio.from_arrays(
+        customer_ids=[f"W{i}" for i in range(n)],
+        branch_ids=["B"] * n,
+        start="2025-09",
+        deposits=dep,
+        credit_loan=credit,
+    )
 
 
 def test_what_if_lower_platinum_floor() -> None:
@@ -324,10 +384,26 @@ def test_what_if_lower_platinum_floor() -> None:
     cur = default_policy()
     new = cur.with_tier("platinum", aum_floor=Decimal(400000))
     before, after = evaluate(p, cur), evaluate(p, new)
-    assert before.tiers().tolist() == ["gold", "gold", "gold", "platinum", "platinum", "platinum",
-                                       "platinum", "gold"]
-    assert after.tiers().tolist() == ["platinum", "platinum", "gold", "platinum", "platinum",
-                                      "platinum", "platinum", "platinum"]
+    assert before.tiers().tolist() == [
+        "gold",
+        "gold",
+        "gold",
+        "platinum",
+        "platinum",
+        "platinum",
+        "platinum",
+        "gold",
+    ]
+    assert after.tiers().tolist() == [
+        "platinum",
+        "platinum",
+        "gold",
+        "platinum",
+        "platinum",
+        "platinum",
+        "platinum",
+        "platinum",
+    ]
     # W7 qualifies through the 410,000 month, 4 months back: k = 4, attention
     assert after.row("W7")["status"] == "attention" and after.row("W7")["months_below"] == 4
     m = what_if(p, cur, new)
@@ -346,10 +422,9 @@ def test_what_if_lower_platinum_floor() -> None:
 def test_what_if_matrix_matches_pairwise_evaluation() -> None:
     p = generate(500, seed=7)
     cur = default_policy()
-    new = cur.with_tier("platinum", aum_floor=Decimal(400000)).with_tier("core", window=6,
-                                                                           status_bands=cur.tier(
-                                                                               "platinum")
-                                                                           .status_bands)
+    new = cur.with_tier("platinum", aum_floor=Decimal(400000)).with_tier(
+        "core", window=6, status_bands=cur.tier("platinum").status_bands
+    )
     m = what_if(p, cur, new)
     a, b = evaluate(p, cur), evaluate(p, new)
     k = len(cur.tier_order) + 1
@@ -416,13 +491,18 @@ def test_policies_with_more_than_16_rules_agree_with_the_reference() -> None:
     arrays = {c: np.zeros((n, t), dtype=np.int64) for c in MONEY_COLUMNS}
     arrays["deposits"] = rng.integers(0, 900_000_00, (n, t))
     arrays["mortgage_loan"] = np.repeat(rng.integers(0, 2_500_000_00, (n, 1)), t, axis=1)
-    p = Portfolio.from_arrays(customer_ids=[f"c{i}" for i in range(n)], branch_ids=["b"] * n,
-                              start="2025-08", **arrays)
+    p = Portfolio.from_arrays(
+        customer_ids=[f"c{i}" for i in range(n)], branch_ids=["b"] * n, start="2025-08", **arrays
+    )
     r = evaluate(p, policy)
     for i in range(n):
         cols = {c: p.column(c)[i].tolist() for c in (*MONEY_COLUMNS, "card_level")}
         ref = reference_evaluate(policy, cols, 0, t - 1)
         row = r.row(f"c{i}")
         assert (row["tier"], row["status"], row["months_below"], row["churned_tier"]) == (
-            ref["tier"], ref["status"], ref["months_below"], ref["churned_tier"]), i
+            ref["tier"],
+            ref["status"],
+            ref["months_below"],
+            ref["churned_tier"],
+        ), i
         assert row["reasons"] and all(x.startswith(row["tier"] + ".") for x in row["reasons"])

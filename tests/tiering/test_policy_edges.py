@@ -28,8 +28,9 @@ def _doc_with_floor(value: object) -> dict[str, Any]:
     return doc
 
 
-@pytest.mark.parametrize("value", ["1e999999999", "1e-999999999", "1e20", "-1e17", 10**40,
-                                   "9" * 5000, "0." + "0" * 300 + "1"])
+@pytest.mark.parametrize(
+    "value", ["1e999999999", "1e-999999999", "1e20", "-1e17", 10**40, "9" * 5000, "0." + "0" * 300 + "1"]
+)
 def test_out_of_range_amounts_are_policy_errors(value: object) -> None:
     t0 = time.perf_counter()
     with pytest.raises(PolicyError) as info:
@@ -98,8 +99,9 @@ def test_numbers_with_too_many_digits_are_syntax_errors() -> None:
 
 def test_a_policy_of_one_catch_all_tier_evaluates() -> None:
     pol = load_policy({"name": "one", "tiers": [{"id": "everyone"}]})
-    p = Portfolio.from_arrays(customer_ids=["A", "B"], branch_ids=["X", "X"], start="2026-09",
-                              deposits=np.array([[1, 2], [3, 4]]))
+    p = Portfolio.from_arrays(
+        customer_ids=["A", "B"], branch_ids=["X", "X"], start="2026-09", deposits=np.array([[1, 2], [3, 4]])
+    )
     r = evaluate(p, pol)
     assert r.tiers().tolist() == ["everyone", "everyone"]
     assert r.reasons("A") == ("everyone.default",)
@@ -114,9 +116,25 @@ json_values = st.recursive(
 
 
 @settings(max_examples=200)
-@given(st.dictionaries(st.sampled_from(["name", "tiers", "features", "events", "aum", "amount_unit",
-                                        "minimum_allocation_tier", "schema", "x"]),
-                       json_values, max_size=6))
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "name",
+                "tiers",
+                "features",
+                "events",
+                "aum",
+                "amount_unit",
+                "minimum_allocation_tier",
+                "schema",
+                "x",
+            ]
+        ),
+        json_values,
+        max_size=6,
+    )
+)
 def test_arbitrary_documents_raise_only_policy_errors(doc: dict[str, Any]) -> None:
     try:
         load_policy(doc)

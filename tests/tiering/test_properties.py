@@ -32,15 +32,16 @@ CP = compile_policy(POLICY)
 TIERS = POLICY.tier_order  # core, growth, platinum, gold, potential
 START = Month(2025, 1)
 YUAN = 100
-COLUMNS = ("deposits", "wealth", "investments", "mortgage_loan", "credit_loan", "card_spend",
-           "card_level")
+COLUMNS = ("deposits", "wealth", "investments", "mortgage_loan", "credit_loan", "card_spend", "card_level")
 MONEY = COLUMNS[:-1]
 
 FAST = settings(max_examples=25, deadline=None)
-MEDIUM = settings(max_examples=100, deadline=None,
-                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-SLOW = settings(max_examples=150, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+MEDIUM = settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+SLOW = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -63,8 +64,12 @@ def make(
         assert a.shape == (n, n_months), a.shape
     hs = None if history_start is None else np.asarray(history_start, dtype=np.int16)
     return Portfolio.from_arrays(
-        customer_ids=[f"C{i:03d}" for i in range(n)], branch_ids=["B"] * n, start=START,
-        history_start=hs, **arrays)
+        customer_ids=[f"C{i:03d}" for i in range(n)],
+        branch_ids=["B"] * n,
+        start=START,
+        history_start=hs,
+        **arrays,
+    )
 
 
 def one(result: TierResult, i: int = 0) -> dict[str, Any]:
@@ -112,8 +117,9 @@ def band_status(tier: str, k: int) -> str:
 @pytest.mark.parametrize("delta", [-1, 0, 1])
 @FAST
 @given(cut=st.tuples(st.integers(0, 1000), st.integers(0, 1000)))
-def test_aum_floor_edges_constant_aum(tier: str, floor: int, lower: str, delta: int,
-                                      cut: tuple[int, int]) -> None:
+def test_aum_floor_edges_constant_aum(
+    tier: str, floor: int, lower: str, delta: int, cut: tuple[int, int]
+) -> None:
     """Constant AUM at floor - 1 fen / floor / floor + 1 fen, split over the AUM classes."""
     total = floor + delta
     a, b = sorted(cut)
@@ -133,8 +139,7 @@ def test_aum_floor_edges_constant_aum(tier: str, floor: int, lower: str, delta: 
 def test_non_aum_columns_are_not_aum() -> None:
     """Loans and card spend are not assets: a huge mortgage gives growth by mortgage, not AUM."""
     t = 14
-    p = make(t, deposits=[[0] * t], card_spend=[[0] * t],
-             mortgage_loan=[[20_000_000 * YUAN] * t])
+    p = make(t, deposits=[[0] * t], card_spend=[[0] * t], mortgage_loan=[[20_000_000 * YUAN] * t])
     assert one(evaluate(p))["reasons"] == ["growth.mortgage"]
 
 
@@ -189,20 +194,24 @@ def test_loans_are_read_at_the_as_of_month(column: str) -> None:
     row = one(evaluate(p))
     prev = "growth" if column == "mortgage_loan" else "platinum"
     assert (row["tier"], row["previous_tier"], row["movement"], row["churned_tier"]) == (
-        "potential", prev, "down", None)
+        "potential",
+        prev,
+        "down",
+        None,
+    )
     assert row["events"] == ["tier_down"]
     # and the month before is evaluated on its own value
     assert one(evaluate(p, as_of=last(p) - 1))["tier"] == prev
 
 
-@pytest.mark.parametrize(("threshold", "tier", "below"),
-                         [(100_000 * YUAN, "platinum", "potential"),
-                          (500_000 * YUAN, "growth", "platinum")])
+@pytest.mark.parametrize(
+    ("threshold", "tier", "below"),
+    [(100_000 * YUAN, "platinum", "potential"), (500_000 * YUAN, "growth", "platinum")],
+)
 @pytest.mark.parametrize("delta", [-1, 0, 1])
 @FAST
 @given(weights=st.lists(st.integers(0, 5), min_size=12, max_size=12))
-def test_card_spend_sum_edges(threshold: int, tier: str, below: str, delta: int,
-                              weights: list[int]) -> None:
+def test_card_spend_sum_edges(threshold: int, tier: str, below: str, delta: int, weights: list[int]) -> None:
     """Spend summed over the as-of month and the 11 before, at the threshold ± 1 fen."""
     total = threshold + delta
     w = np.asarray(weights, dtype=np.int64)
@@ -212,7 +221,7 @@ def test_card_spend_sum_edges(threshold: int, tier: str, below: str, delta: int,
     parts[-1] += total - parts.sum()
     t = 16
     spend = np.zeros((1, t), np.int64)
-    spend[0, t - 12:] = parts
+    spend[0, t - 12 :] = parts
     row = one(evaluate(make(t, card_spend=spend)))
     assert row["tier"] == (tier if delta >= 0 else below)
     if delta >= 0:
@@ -233,17 +242,24 @@ def test_card_spend_twelve_months_back_does_not_count_in_sum() -> None:
     """Eleven months of spend just below the threshold plus one fen 12 months back: below."""
     t = 16
     spend = np.zeros((1, t), np.int64)
-    spend[0, t - 12:] = 0
+    spend[0, t - 12 :] = 0
     spend[0, t - 1] = 100_000 * YUAN - 1
-    spend[0, t - 13] = 1            # 12 months before: not in the window
+    spend[0, t - 13] = 1  # 12 months before: not in the window
     assert one(evaluate(make(t, card_spend=spend)))["tier"] == "potential"
-    spend[0, t - 12] = 1            # 11 months before: in the window
+    spend[0, t - 12] = 1  # 11 months before: in the window
     assert one(evaluate(make(t, card_spend=spend)))["tier"] == "platinum"
 
 
-@pytest.mark.parametrize(("level", "tier"), [("none", "potential"), ("standard", "potential"),
-                                             ("gold", "potential"), ("platinum", "potential"),
-                                             ("diamond", "growth")])
+@pytest.mark.parametrize(
+    ("level", "tier"),
+    [
+        ("none", "potential"),
+        ("standard", "potential"),
+        ("gold", "potential"),
+        ("platinum", "potential"),
+        ("diamond", "growth"),
+    ],
+)
 def test_card_level(level: str, tier: str) -> None:
     t = 14
     row = one(evaluate(make(t, card_level=np.array([[level] * t]))))
@@ -255,11 +271,19 @@ def test_card_level_read_at_as_of_month() -> None:
     lv = np.array([["diamond"] * (t - 1) + ["none"]])
     row = one(evaluate(make(t, card_level=lv)))
     assert (row["tier"], row["previous_tier"], row["movement"], row["churned_tier"]) == (
-        "potential", "growth", "down", None)
+        "potential",
+        "growth",
+        "down",
+        None,
+    )
     lv = np.array([["none"] * (t - 1) + ["diamond"]])
     row = one(evaluate(make(t, card_level=lv)))
     assert (row["tier"], row["previous_tier"], row["movement"], row["events"]) == (
-        "growth", "potential", "up", ["tier_up"])
+        "growth",
+        "potential",
+        "up",
+        ["tier_up"],
+    )
 
 
 # --------------------------------------------------------------------------- k and the window
@@ -300,13 +324,16 @@ def test_status_at_every_k_and_lapse(tier: str, k: int, data: st.DataObject) -> 
     elif k == w + 1:
         # k would reach W + 1: the tier is lost through lapse
         assert (row["tier"], row["status"], row["months_below"]) == (lower, "normal", 0)
-        assert (row["previous_tier"], row["movement"], row["churned_tier"]) == (
-            tier, "down", tier)
+        assert (row["previous_tier"], row["movement"], row["churned_tier"]) == (tier, "down", tier)
         assert row["events"] == ["tier_down", "churned"]
     else:
         # the churn is recorded once, in the month of the lapse
         assert (row["tier"], row["previous_tier"], row["movement"], row["churned_tier"]) == (
-            lower, lower, "same", None)
+            lower,
+            lower,
+            "same",
+            None,
+        )
         assert row["events"] == []
 
 
@@ -361,8 +388,14 @@ def candidates(policy: Policy) -> list[int]:
     return sorted(v for v in out if v >= 0)
 
 
-MORTGAGE = [0, 1_500_000 * YUAN - 1, 1_500_000 * YUAN, 5_000_000 * YUAN - 1, 5_000_000 * YUAN,
-            5_000_000 * YUAN + 1]
+MORTGAGE = [
+    0,
+    1_500_000 * YUAN - 1,
+    1_500_000 * YUAN,
+    5_000_000 * YUAN - 1,
+    5_000_000 * YUAN,
+    5_000_000 * YUAN + 1,
+]
 CREDIT = [0, 300_000 * YUAN - 1, 300_000 * YUAN, 600_000 * YUAN - 1, 600_000 * YUAN]
 SPEND = [0, 1, 8_333_33, 8_333_34, 41_666_66, 41_666_67, 100_000 * YUAN - 1, 500_000 * YUAN]
 
@@ -403,25 +436,26 @@ def policies(draw: st.DrawFn) -> Policy:
         floor = Decimal(draw(st.integers(1, 20_000_000 * YUAN), label="floor")) / YUAN
         w = draw(st.integers(0, 8), label="window")
         split = draw(st.integers(0, w), label="split")
-        first, second = draw(st.sampled_from([("observation", "attention"),
-                                              ("attention", "observation")]))
+        first, second = draw(st.sampled_from([("observation", "attention"), ("attention", "observation")]))
         bands = []
         if split >= 1:
             bands.append(StatusBand(first, f"[1..{split}]"))
         if split < w:
             bands.append(StatusBand(second, f"[{split + 1}..{w}]"))
         p = p.with_tier(t.id, aum_floor=floor, window=w, status_bands=tuple(bands))
-    aum = draw(st.lists(st.sampled_from(["deposits", "wealth", "investments"]), min_size=1,
-                        max_size=3, unique=True), label="aum classes")
+    aum = draw(
+        st.lists(st.sampled_from(["deposits", "wealth", "investments"]), min_size=1, max_size=3, unique=True),
+        label="aum classes",
+    )
     spend_w = draw(st.integers(0, 13), label="spend window")
-    feats = tuple(attrs.evolve(f, window=spend_w) if f.name == "card_spend_12m" else f
-                  for f in p.features)
+    feats = tuple(attrs.evolve(f, window=spend_w) if f.name == "card_spend_12m" else f for f in p.features)
     return attrs.evolve(p, aum=tuple(aum), features=feats, name="random")
 
 
 @st.composite
-def cases(draw: st.DrawFn, *, policy: st.SearchStrategy[Policy] | None = None,
-          max_n: int = 30, max_t: int = 16) -> Case:
+def cases(
+    draw: st.DrawFn, *, policy: st.SearchStrategy[Policy] | None = None, max_n: int = 30, max_t: int = 16
+) -> Case:
     pol = draw(policy if policy is not None else st.just(POLICY))
     n = draw(st.integers(1, max_n), label="n")
     t = draw(st.integers(1, max_t), label="T")
@@ -437,7 +471,9 @@ def cases(draw: st.DrawFn, *, policy: st.SearchStrategy[Policy] | None = None,
     invest = (total - wealth) * i_frac // 4
     deposits = total - wealth - invest
     cols = {
-        "deposits": deposits, "wealth": wealth, "investments": invest,
+        "deposits": deposits,
+        "wealth": wealth,
+        "investments": invest,
         "mortgage_loan": _cells(rng, MORTGAGE, n, t),
         "credit_loan": _cells(rng, CREDIT, n, t),
         "card_spend": _cells(rng, SPEND, n, t),
@@ -464,8 +500,9 @@ def _check_against_reference(case: Case) -> None:
     r = evaluate(p, case.policy, as_of=p.months[case.as_of])
     for i, ref in enumerate(_reference_rows(case)):
         row = one(r, i)
-        got = {k: row[k] for k in ("tier", "status", "months_below", "previous_tier", "movement",
-                                   "churned_tier")}
+        got = {
+            k: row[k] for k in ("tier", "status", "months_below", "previous_tier", "movement", "churned_tier")
+        }
         got["events"] = list(r.events.names_at(i))
         want = {k: ref[k] for k in got}
         assert got == want, (i, int(p.history_start[i]), case.as_of, row)
@@ -586,8 +623,7 @@ def test_history_complete_and_new_customers(case: Case) -> None:
         assert bool(r.history_complete[i]) == (months_of_data >= 14), (hs, a)
         row = one(r, i)
         if hs >= a:  # no data for the month before
-            assert (row["movement"], row["previous_tier"], row["churned_tier"]) == (
-                "new", None, None)
+            assert (row["movement"], row["previous_tier"], row["churned_tier"]) == ("new", None, None)
             assert "tier_up" not in row["events"] and "tier_down" not in row["events"]
             assert "churned" not in row["events"]
         else:

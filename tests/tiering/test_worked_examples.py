@@ -36,9 +36,7 @@ def series(*parts: tuple[int, Month, Month]) -> list[int]:
     return out
 
 
-def evaluate_one(
-    aum: list[int], *, as_of: Month = AS_OF, **monthly: int | str
-) -> dict[str, Any]:
+def evaluate_one(aum: list[int], *, as_of: Month = AS_OF, **monthly: int | str) -> dict[str, Any]:
     """Evaluate one customer whose other monthly inputs are constant."""
     t = len(aum)
     cols: dict[str, Any] = {"deposits": np.array([aum], dtype=np.int64)}
@@ -62,24 +60,38 @@ def check(row: dict[str, Any], **expected: Any) -> None:
 
 def test_example_1_aum_at_platinum_floor() -> None:
     row = evaluate_one(const(500_000))
-    check(row, tier="platinum", status="normal", months_below=0, previous_tier="platinum",
-          movement="same", churned_tier=None, history_complete=True, events=[])
+    check(
+        row,
+        tier="platinum",
+        status="normal",
+        months_below=0,
+        previous_tier="platinum",
+        movement="same",
+        churned_tier=None,
+        history_complete=True,
+        events=[],
+    )
     assert row["reasons"] == ["platinum.aum"]
 
 
 def test_example_2_one_fen_below_platinum_floor() -> None:
     row = evaluate_one(const("499999.99"))
-    check(row, tier="gold", status="normal", months_below=0, movement="same",
-          churned_tier=None, events=[])
+    check(row, tier="gold", status="normal", months_below=0, movement="same", churned_tier=None, events=[])
     assert row["reasons"] == ["gold.aum"]
 
 
 def test_example_3_platinum_attention_k4() -> None:
-    aum = series((600_000, Month(2025, 8), Month(2026, 6)),
-                 (300_000, Month(2026, 7), Month(2026, 10)))
+    aum = series((600_000, Month(2025, 8), Month(2026, 6)), (300_000, Month(2026, 7), Month(2026, 10)))
     row = evaluate_one(aum)
-    check(row, tier="platinum", status="attention", months_below=4, previous_tier="platinum",
-          movement="same", churned_tier=None)
+    check(
+        row,
+        tier="platinum",
+        status="attention",
+        months_below=4,
+        previous_tier="platinum",
+        movement="same",
+        churned_tier=None,
+    )
     # the month before was k = 3 (observation): attention is entered now
     assert row["events"] == ["entered_attention"]
     # and the month before that: observation, k = 3
@@ -88,19 +100,24 @@ def test_example_3_platinum_attention_k4() -> None:
 
 
 def test_example_4_platinum_lapses_k7_churn() -> None:
-    aum = series((600_000, Month(2025, 8), Month(2026, 3)),
-                 (300_000, Month(2026, 4), Month(2026, 10)))
+    aum = series((600_000, Month(2025, 8), Month(2026, 3)), (300_000, Month(2026, 4), Month(2026, 10)))
     row = evaluate_one(aum)
-    check(row, tier="gold", status="normal", months_below=0, previous_tier="platinum",
-          movement="down", churned_tier="platinum")
+    check(
+        row,
+        tier="gold",
+        status="normal",
+        months_below=0,
+        previous_tier="platinum",
+        movement="down",
+        churned_tier="platinum",
+    )
     assert row["events"] == ["tier_down", "churned"]
     assert row["reasons"] == ["gold.aum"]
 
 
 def test_example_5_mortgage_5m_is_growth_not_platinum() -> None:
     row = evaluate_one(const(50_000), mortgage_loan=yuan(5_000_000))
-    check(row, tier="growth", status="normal", months_below=0, movement="same",
-          churned_tier=None)
+    check(row, tier="growth", status="normal", months_below=0, movement="same", churned_tier=None)
     assert row["reasons"] == ["growth.mortgage"]
 
 
@@ -115,32 +132,50 @@ def test_example_6_credit_loan_edge(credit: str | int, tier: str, rule: str) -> 
 
 
 def test_example_7_core_attention_k12_then_churn() -> None:
-    aum = series((12_000_000, Month(2025, 8), Month(2025, 10)),
-                 (9_000_000, Month(2025, 11), Month(2026, 10)))
+    aum = series((12_000_000, Month(2025, 8), Month(2025, 10)), (9_000_000, Month(2025, 11), Month(2026, 10)))
     row = evaluate_one(aum)
-    check(row, tier="core", status="attention", months_below=12, previous_tier="core",
-          movement="same", churned_tier=None, events=[])
+    check(
+        row,
+        tier="core",
+        status="attention",
+        months_below=12,
+        previous_tier="core",
+        movement="same",
+        churned_tier=None,
+        events=[],
+    )
     # one month later, with one more month of 9,000,000: k would reach 13
     later = evaluate_one([*aum, yuan(9_000_000)], as_of=AS_OF + 1)
-    check(later, as_of="2026-11", tier="growth", status="normal", months_below=0,
-          previous_tier="core", movement="down", churned_tier="core",
-          events=["tier_down", "churned"], reasons=["growth.aum"])
+    check(
+        later,
+        as_of="2026-11",
+        tier="growth",
+        status="normal",
+        months_below=0,
+        previous_tier="core",
+        movement="down",
+        churned_tier="core",
+        events=["tier_down", "churned"],
+        reasons=["growth.aum"],
+    )
 
 
 def test_example_8_diamond_card_is_growth() -> None:
     row = evaluate_one(const(10_000), card_level="diamond")
-    check(row, tier="growth", status="normal", months_below=0, movement="same",
-          churned_tier=None, events=[])
+    check(row, tier="growth", status="normal", months_below=0, movement="same", churned_tier=None, events=[])
     assert row["reasons"] == ["growth.diamond_card"]
 
 
 def test_all_examples_in_one_portfolio_match_one_by_one() -> None:
     """The same eight examples evaluated together give the same rows."""
     aums = [
-        const(500_000), const("499999.99"),
+        const(500_000),
+        const("499999.99"),
         series((600_000, Month(2025, 8), Month(2026, 6)), (300_000, Month(2026, 7), AS_OF)),
         series((600_000, Month(2025, 8), Month(2026, 3)), (300_000, Month(2026, 4), AS_OF)),
-        const(50_000), const(50_000), const(50_000),
+        const(50_000),
+        const(50_000),
+        const(50_000),
         series((12_000_000, Month(2025, 8), Month(2025, 10)), (9_000_000, Month(2025, 11), AS_OF)),
         const(10_000),
     ]
@@ -151,14 +186,38 @@ def test_all_examples_in_one_portfolio_match_one_by_one() -> None:
     cred[5], cred[6] = yuan(600_000), yuan("599999.99")
     card = np.zeros((n, T), np.int8)
     card[8] = 4  # diamond
-    p = Portfolio.from_arrays(customer_ids=[f"E{i}" for i in range(n)], branch_ids=["B"] * n,
-                              start=START, deposits=np.array(aums), mortgage_loan=mort,
-                              credit_loan=cred, card_level=card)
+    p = Portfolio.from_arrays(
+        customer_ids=[f"E{i}" for i in range(n)],
+        branch_ids=["B"] * n,
+        start=START,
+        deposits=np.array(aums),
+        mortgage_loan=mort,
+        credit_loan=cred,
+        card_level=card,
+    )
     r = evaluate(p, as_of="2026-10")
-    assert r.tiers().tolist() == ["platinum", "gold", "platinum", "gold", "growth", "platinum",
-                                  "gold", "core", "growth"]
-    assert r.statuses().tolist() == ["normal", "normal", "attention", "normal", "normal",
-                                     "normal", "normal", "attention", "normal"]
+    assert r.tiers().tolist() == [
+        "platinum",
+        "gold",
+        "platinum",
+        "gold",
+        "growth",
+        "platinum",
+        "gold",
+        "core",
+        "growth",
+    ]
+    assert r.statuses().tolist() == [
+        "normal",
+        "normal",
+        "attention",
+        "normal",
+        "normal",
+        "normal",
+        "normal",
+        "attention",
+        "normal",
+    ]
     assert r.months_below.tolist() == [0, 0, 4, 0, 0, 0, 0, 12, 0]
     assert r.churned_tiers().tolist() == ["", "", "", "platinum", "", "", "", "", ""]
     assert r.movements().tolist() == ["same"] * 3 + ["down"] + ["same"] * 5
@@ -172,8 +231,13 @@ def test_customer_without_data_at_the_as_of_month_gets_no_tier() -> None:
 
     dep = np.full((2, 4), 600_000_00, dtype=np.int64)
     dep[1, :3] = 0
-    p = Portfolio.from_arrays(customer_ids=["old", "late"], branch_ids=["B", "B"], start="2026-07",
-                              deposits=dep, history_start=np.array([0, 3], dtype=np.int16))
+    p = Portfolio.from_arrays(
+        customer_ids=["old", "late"],
+        branch_ids=["B", "B"],
+        start="2026-07",
+        deposits=dep,
+        history_start=np.array([0, 3], dtype=np.int16),
+    )
     r = evaluate(p, as_of="2026-09")
     assert r.tiers().tolist() == ["platinum", ""]
     assert r.row("late")["tier"] is None and r.row("late")["movement"] == "new"

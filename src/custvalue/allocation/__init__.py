@@ -93,4 +93,3 @@ __all__ = [
 ]
 
 publish(__name__, globals())
-

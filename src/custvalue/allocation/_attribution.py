@@ -114,10 +114,17 @@ class Attribution:
 
         Use the ``part_*`` columns for large results.
         """
-        return dict(zip(
-            zip(self.customer_ids[self.part_customer].tolist(),
-                self.manager_ids[self.part_manager].tolist(), strict=True),
-            self.part_amount.tolist(), strict=True))
+        return dict(
+            zip(
+                zip(
+                    self.customer_ids[self.part_customer].tolist(),
+                    self.manager_ids[self.part_manager].tolist(),
+                    strict=True,
+                ),
+                self.part_amount.tolist(),
+                strict=True,
+            )
+        )
 
     def parts_of(self, customer_id: str) -> dict[str, int]:
         """``{manager_id: part}`` of one customer (empty if unallocated)."""

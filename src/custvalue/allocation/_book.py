@@ -194,9 +194,7 @@ class AllocationBook:
             audit=(),
         )
 
-    def with_managers(
-        self, managers: Mapping[str, str], *, branches: Iterable[str] = ()
-    ) -> AllocationBook:
+    def with_managers(self, managers: Mapping[str, str], *, branches: Iterable[str] = ()) -> AllocationBook:
         """Register more managers (and branches); existing entries must not change.
 
         Examples
@@ -299,8 +297,7 @@ class AllocationBook:
             br = id_array(branch_ids, "branch_ids")
             if br.shape != ids.shape:
                 raise AllocationError(
-                    f"branch_ids must be one id or align with customer_ids "
-                    f"({br.shape} != {ids.shape})"
+                    f"branch_ids must be one id or align with customer_ids ({br.shape} != {ids.shape})"
                 )
         order, bpos, problems = check_new_customers(self, ids, br, effective)
         raise_problems(problems, ids, single, effective)

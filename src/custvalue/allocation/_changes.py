@@ -94,9 +94,7 @@ def add_rows(
     )
 
 
-def _close_assignments(
-    book: AllocationBook, sel: NDArray[np.bool_], day: int
-) -> dict[str, NDArray[Any]]:
+def _close_assignments(book: AllocationBook, sel: NDArray[np.bool_], day: int) -> dict[str, NDArray[Any]]:
     """The assignment columns with the selected customers' open rows closed at ``day``.
 
     Rows that would become empty (opened on ``day``) are dropped.
@@ -154,9 +152,7 @@ def apply_change(
         )
         allocated[ci] = True
     else:
-        cust, mg, bp, pr, st, en = (
-            readonly(a[c]) for c in ("cust", "mgr", "bp", "primary", "start", "end")
-        )
+        cust, mg, bp, pr, st, en = (readonly(a[c]) for c in ("cust", "mgr", "bp", "primary", "start", "end"))
         allocated[ci] = False
     last = book._cust_last.copy()
     last[ci] = day

@@ -84,15 +84,11 @@ def replay(book: AllocationBook, e: AuditEntry) -> AllocationBook:
         return book.transfer(ids, target, **kw).book
     assert e.primary is not None
     if e.operation == "batch_allocate":
-        return book.batch_allocate(
-            ids, e.primary, list(e.shares), tiers="", _check_tier=False, **kw
-        ).book
+        return book.batch_allocate(ids, e.primary, list(e.shares), tiers="", _check_tier=False, **kw).book
     if ids.size != 1:
         raise AllocationError(f"{e.operation} concerns exactly one customer")
     if e.operation == "allocate":
-        return book.allocate(
-            str(ids[0]), e.primary, list(e.shares), tier="", _check_tier=False, **kw
-        ).book
+        return book.allocate(str(ids[0]), e.primary, list(e.shares), tier="", _check_tier=False, **kw).book
     return book.adjust(
         str(ids[0]), primary=e.primary, shares=list(e.shares), tier="", _check_tier=False, **kw
     ).book

@@ -75,12 +75,15 @@ class AllocationError(CustvalueError, ValueError):
         super().__init__(self._render())
 
     def _render(self) -> str:
-        return with_location(self.message, [
-            ("customer", None if self.customer_id is None else repr(self.customer_id)),
-            ("manager", None if self.manager_id is None else repr(self.manager_id)),
-            ("branch", None if self.branch_id is None else repr(self.branch_id)),
-            ("effective", None if self.effective is None else self.effective.isoformat()),
-        ])
+        return with_location(
+            self.message,
+            [
+                ("customer", None if self.customer_id is None else repr(self.customer_id)),
+                ("manager", None if self.manager_id is None else repr(self.manager_id)),
+                ("branch", None if self.branch_id is None else repr(self.branch_id)),
+                ("effective", None if self.effective is None else self.effective.isoformat()),
+            ],
+        )
 
 
 class InvalidShareError(AllocationError):
@@ -175,9 +178,7 @@ class BatchAllocationError(AllocationError):
         #: The individual errors, one per entry of :attr:`errors`.
         self.causes = list(causes) if causes is not None else []
         first = f"; first: {errors[0][0]}: {errors[0][1]}" if errors else ""
-        super().__init__(
-            f"batch rejected, {len(errors)} customer error(s){first}", effective=effective
-        )
+        super().__init__(f"batch rejected, {len(errors)} customer error(s){first}", effective=effective)
 
 
 class SalesError(AllocationError):

@@ -55,9 +55,7 @@ def lookup(book: AllocationBook, ids: IdArray) -> tuple[NDArray[np.int64], NDArr
     return idx.astype(np.int64), np.asarray(found, dtype=np.bool_)
 
 
-def customer_index(
-    book: AllocationBook, customer_id: str, effective: _dt.date | None = None
-) -> int:
+def customer_index(book: AllocationBook, customer_id: str, effective: _dt.date | None = None) -> int:
     """Index of a customer; :class:`UnknownCustomerError` if it is not in the book."""
     text(customer_id, "customer id")
     idx, found = lookup(book, np.array([customer_id]))

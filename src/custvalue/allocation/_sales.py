@@ -34,7 +34,6 @@ LEDGER_FORMAT = "custvalue.sales_ledger"
 LEDGER_VERSION = 1
 
 
-
 Credits = tuple[tuple[str, int], ...]
 
 
@@ -196,7 +195,8 @@ class SalesLedger:
     adjustments: tuple[CreditAdjustment, ...] = ()
     _index: Mapping[str, int] = attrs.field(factory=dict, repr=False)
     _rows: tuple[NDArray[np.int32], NDArray[np.str_], NDArray[np.int64]] | None = attrs.field(
-        default=None, init=False, repr=False)
+        default=None, init=False, repr=False
+    )
 
     @classmethod
     def create(cls, managers: Mapping[str, str], split: SalesSplit | None = None) -> SalesLedger:
@@ -312,8 +312,10 @@ class SalesLedger:
             days = dates.astype("datetime64[D]")
         else:
             seq = list(dates)
-            bad = next((i for i, d in enumerate(seq) if not isinstance(d, _dt.date)
-                        or isinstance(d, _dt.datetime)), None)
+            bad = next(
+                (i for i, d in enumerate(seq) if not isinstance(d, _dt.date) or isinstance(d, _dt.datetime)),
+                None,
+            )
             if bad is not None:
                 raise SalesError(f"sale {str(ids[bad])!r}: date must be a datetime.date, got {seq[bad]!r}")
             days = np.array(seq, dtype="datetime64[D]")
@@ -330,8 +332,9 @@ class SalesLedger:
             unknown = ~np.isin(col, mids) & ~((col == "") if optional else False)
             if unknown.any():
                 i = int(np.argmax(unknown))
-                raise SalesError(f"sale {str(ids[i])!r}: {role} is not in the manager registry",
-                                 manager_id=str(col[i]))
+                raise SalesError(
+                    f"sale {str(ids[i])!r}: {role} is not in the manager registry", manager_id=str(col[i])
+                )
         two = (ref != "") & (ref != sell) & (self.split.referrer_bp > 0)
         seller_part = amt.copy()
         referrer_part = np.zeros(n, dtype=np.int64)
@@ -339,18 +342,40 @@ class SalesLedger:
         if k:
             rows = np.repeat(amt[two], 2)
             bp = np.tile(np.array([self.split.seller_bp, self.split.referrer_bp], np.int64), k)
-            parts = split_amounts(rows, bp, np.tile(np.array([0, 1], np.int64), k),
-                                  np.arange(0, 2 * k, 2, dtype=np.int64), np.full(k, 2, np.int64))
+            parts = split_amounts(
+                rows,
+                bp,
+                np.tile(np.array([0, 1], np.int64), k),
+                np.arange(0, 2 * k, 2, dtype=np.int64),
+                np.full(k, 2, np.int64),
+            )
             seller_part[two] = parts[0::2]
             referrer_part[two] = parts[1::2]
         start = len(self.sales)
         new_sales = tuple(
-            Sale(sid, c, pr, int(a), d, sl, rf or None,
-                 ((sl, int(sp)), (rf, int(rp))) if t else ((sl, int(sp)),))
+            Sale(
+                sid,
+                c,
+                pr,
+                int(a),
+                d,
+                sl,
+                rf or None,
+                ((sl, int(sp)), (rf, int(rp))) if t else ((sl, int(sp)),),
+            )
             for sid, c, pr, a, d, sl, rf, sp, rp, t in zip(
-                ids.tolist(), cust.tolist(), prod.tolist(), amt.tolist(), days.tolist(),
-                sell.tolist(), ref.tolist(), seller_part.tolist(), referrer_part.tolist(),
-                two.tolist(), strict=True)
+                ids.tolist(),
+                cust.tolist(),
+                prod.tolist(),
+                amt.tolist(),
+                days.tolist(),
+                sell.tolist(),
+                ref.tolist(),
+                seller_part.tolist(),
+                referrer_part.tolist(),
+                two.tolist(),
+                strict=True,
+            )
         )
         index = dict(self._index)
         index.update(zip(ids.tolist(), range(start, start + n), strict=True))
@@ -527,9 +552,7 @@ class SalesLedger:
     @classmethod
     def from_dict(cls, data: object) -> SalesLedger:
         """Inverse of :meth:`to_dict`; replays and validates; errors name the path."""
-        d = expect_dict(
-            data, "$", {"format", "version", "managers", "split", "sales", "adjustments"}
-        )
+        d = expect_dict(data, "$", {"format", "version", "managers", "split", "sales", "adjustments"})
         if d["format"] != LEDGER_FORMAT:
             raise DocumentError(f"expected {LEDGER_FORMAT!r}", path="$.format")
         if d["version"] != LEDGER_VERSION:

@@ -77,7 +77,7 @@ def _decimal_to_bp(dec: decimal.Decimal, per_bp: int, shown: object) -> int:
         raise InvalidShareError(f"share {shown!r} is out of range (a share is at most 100%)")
     if dec.adjusted() < -12:  # far below one basis point, whatever the unit
         raise InvalidShareError(f"share {shown!r} is not a whole number of basis points")
-    norm = dec.normalize(decimal.Context(prec=60, Emin=-10**6, Emax=10**6))
+    norm = dec.normalize(decimal.Context(prec=60, Emin=-(10**6), Emax=10**6))
     if norm.as_tuple().exponent < -12:  # type: ignore[operator]
         raise InvalidShareError(f"share {shown!r} is not a whole number of basis points")
     return _fraction_to_bp(Fraction(norm) * Fraction(per_bp, BP_WHOLE), shown)

@@ -47,9 +47,7 @@ OPEN = int(np.iinfo(np.int32).max)
 BOOK_FORMAT = "custvalue.allocation_book"
 BOOK_VERSION = 1
 
-Operation: TypeAlias = Literal[
-    "add_customers", "allocate", "batch_allocate", "adjust", "recall", "transfer"
-]
+Operation: TypeAlias = Literal["add_customers", "allocate", "batch_allocate", "adjust", "recall", "transfer"]
 OPERATIONS: tuple[str, ...] = (
     "add_customers",
     "allocate",
@@ -100,9 +98,7 @@ class AllocationPolicy:
         if len(set(self.tier_order)) != len(self.tier_order):
             raise AllocationError(f"tier_order has duplicates: {self.tier_order!r}")
         if self.min_tier not in self.tier_order:
-            raise UnknownTierError(
-                f"min_tier {self.min_tier!r} is not in tier_order {self.tier_order!r}"
-            )
+            raise UnknownTierError(f"min_tier {self.min_tier!r} is not in tier_order {self.tier_order!r}")
         if not isinstance(self.allow_cross_branch, bool):
             raise AllocationError("allow_cross_branch must be a bool")
 
@@ -231,9 +227,7 @@ class AuditEntry:
         if "branch_ids" in d:
             branches = expect_str_list(d["branch_ids"], f"{path}.branch_ids")
             if branches.shape != cust.shape:
-                raise DocumentError(
-                    "branch_ids must align with customer_ids", path=f"{path}.branch_ids"
-                )
+                raise DocumentError("branch_ids must align with customer_ids", path=f"{path}.branch_ids")
         needs_branch = op in ("add_customers", "transfer")
         if needs_branch != (branches is not None):
             raise DocumentError(

@@ -109,9 +109,7 @@ def parse_spec(
         items = []
         for pair in shares:
             if not isinstance(pair, tuple | list) or len(pair) != 2:
-                raise AllocationError(
-                    f"shares entry {pair!r} is not a (manager_id, share) pair", **ctx
-                )
+                raise AllocationError(f"shares entry {pair!r} is not a (manager_id, share) pair", **ctx)
             items.append((pair[0], pair[1]))
     if not items:
         raise ShareSumError("no managers given", **ctx)
@@ -127,16 +125,12 @@ def parse_spec(
         if bp <= 0:
             raise InvalidShareError(f"share must be > 0, got {bp} bp", manager_id=m, **ctx)
         if bp > BP_WHOLE:
-            raise InvalidShareError(
-                f"share {bp} bp exceeds 100% (10000 bp)", manager_id=m, **ctx
-            )
+            raise InvalidShareError(f"share {bp} bp exceeds 100% (10000 bp)", manager_id=m, **ctx)
         seen[m] = bp
     total = sum(seen.values())
     if total != BP_WHOLE:
         listing = ", ".join(f"{m}={bp}" for m, bp in seen.items())
-        raise ShareSumError(
-            f"shares sum to {total} bp, not exactly 10000 bp (100%): {listing}", **ctx
-        )
+        raise ShareSumError(f"shares sum to {total} bp, not exactly 10000 bp (100%): {listing}", **ctx)
     if primary not in seen:
         raise PrimaryManagerError(
             "the primary manager must be one of the managers with a share",
@@ -144,9 +138,7 @@ def parse_spec(
             **ctx,
         )
     order = [primary, *sorted(m for m in seen if m != primary)]
-    mgr = np.array(
-        [manager_index(book, m, customer_id, effective) for m in order], dtype=np.int32
-    )
+    mgr = np.array([manager_index(book, m, customer_id, effective) for m in order], dtype=np.int32)
     bps = np.array([seen[m] for m in order], dtype=np.int16)
     prim = np.zeros(len(order), dtype=np.bool_)
     prim[0] = True
@@ -163,9 +155,7 @@ def tier_ranks(book: AllocationBook, tiers: object, ids: IdArray) -> NDArray[np.
     else:
         t = np.asarray(tiers)
         if t.shape != ids.shape:
-            raise AllocationError(
-                f"tiers must align with customer_ids: shape {t.shape} != {ids.shape}"
-            )
+            raise AllocationError(f"tiers must align with customer_ids: shape {t.shape} != {ids.shape}")
         if t.size and t.dtype.kind != "U":
             t = id_array(t, "tiers")
     sorter = np.argsort(order)
@@ -201,9 +191,7 @@ def check_customers(
 
     report(
         ~found,
-        lambda p: UnknownCustomerError(
-            "customer is not in the book", customer_id=str(ids[p]), effective=eff
-        ),
+        lambda p: UnknownCustomerError("customer is not in the book", customer_id=str(ids[p]), effective=eff),
     )
     idx = np.where(found, idx, 0)
     order = np.argsort(ids, kind="stable")
@@ -335,9 +323,7 @@ def check_new_customers(
             )
     bpos = np.searchsorted(book.branch_ids, branches)
     bpos = np.minimum(bpos, max(book.branch_ids.size - 1, 0))
-    known = (
-        book.branch_ids[bpos] == branches if book.branch_ids.size else np.zeros(ids.size, np.bool_)
-    )
+    known = book.branch_ids[bpos] == branches if book.branch_ids.size else np.zeros(ids.size, np.bool_)
     for p in np.flatnonzero(~known).tolist():
         problems.append(
             (

@@ -26,4 +26,3 @@ __all__ = [
 ]
 
 publish(__name__, globals())
-

@@ -46,23 +46,21 @@ class ArrowText:
 
     def __init__(self, pa: Any, pc: Any, arr: Any, name: str, source: str) -> None:
         if not is_text(pa, arr):
-            raise PortfolioError(f"must be a string column, got type {arr.type}", file=source,
-                                 column=name)
+            raise PortfolioError(f"must be a string column, got type {arr.type}", file=source, column=name)
         self._pa, self._pc = pa, pc
         enc = pc.dictionary_encode(arr)
-        self.codes: NDArray[np.intp] = np.asarray(enc.indices.to_numpy(zero_copy_only=False),
-                                                  dtype=np.intp)
+        self.codes: NDArray[np.intp] = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.intp)
         self._values = enc.dictionary
 
     def lengths(self) -> NDArray[np.int64]:
         out: NDArray[np.int64] = np.asarray(
-            self._pc.utf8_length(self._values).to_numpy(zero_copy_only=False), dtype=np.int64)
+            self._pc.utf8_length(self._values).to_numpy(zero_copy_only=False), dtype=np.int64
+        )
         return out
 
     def flaws(self) -> dict[int, str]:
         # Arrow checked the UTF-8; only a NUL character can be wrong here
-        if not len(self._values) or not self._pc.any(
-                self._pc.match_substring(self._values, "\x00")).as_py():
+        if not len(self._values) or not self._pc.any(self._pc.match_substring(self._values, "\x00")).as_py():
             return {}
         return {k: flaw for k, v in enumerate(self.texts()) if (flaw := text_flaw(v)) is not None}
 
@@ -76,11 +74,11 @@ class ArrowText:
         if n == 0:
             return np.zeros(0, dtype="U1")
         _, offsets_buf, data_buf = arr.buffers()
-        offsets = np.frombuffer(offsets_buf, dtype=np.int64)[arr.offset: arr.offset + n + 1]
+        offsets = np.frombuffer(offsets_buf, dtype=np.int64)[arr.offset : arr.offset + n + 1]
         lengths = np.diff(offsets)
         width = int(lengths[0])
         if width > 0 and np.all(lengths == width):  # one width, ASCII: view the data buffer
-            data = np.frombuffer(data_buf, dtype=np.uint8)[int(offsets[0]): int(offsets[-1])]
+            data = np.frombuffer(data_buf, dtype=np.uint8)[int(offsets[0]) : int(offsets[-1])]
             if not np.any(data >= 128):
                 fixed: NDArray[np.str_] = data.view(f"S{width}").astype(f"U{width}")
                 return fixed
@@ -106,8 +104,7 @@ class ArrowAmounts:
         if width > FAST_WIDTH or not pc.all(pc.string_is_ascii(arr)).as_py():
             # long or non-ASCII cells go to the exact parser: one such cell must
             # not widen the whole column (nor misalign the padding below)
-            odd = pc.or_(pc.greater(pc.binary_length(arr), FAST_WIDTH),
-                         pc.invert(pc.string_is_ascii(arr)))
+            odd = pc.or_(pc.greater(pc.binary_length(arr), FAST_WIDTH), pc.invert(pc.string_is_ascii(arr)))
             arr = pc.if_else(odd, "?", arr)
             width = int(pc.max(pc.binary_length(arr)).as_py() or 0)
         width = max(width, 1)
@@ -115,7 +112,7 @@ class ArrowAmounts:
         padded = pc.utf8_rpad(arr, width=width, padding=" ").cast(pa.large_string())
         _, _, data_buf = padded.buffers()
         start = padded.offset * width
-        raw = np.frombuffer(data_buf, dtype=np.uint8)[start: start + n * width].copy()
+        raw = np.frombuffer(data_buf, dtype=np.uint8)[start : start + n * width].copy()
         if raw.min() == 0:  # a NUL in a cell (the padding is blanks): the exact parser names it
             matrix = raw.reshape(n, width)
             bad = (matrix == 0).any(axis=1)

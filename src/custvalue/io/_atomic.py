@@ -87,8 +87,7 @@ def check_output(path: PathLike, *, inputs: Iterable[PathLike | None] = ()) -> P
         with contextlib.suppress(OSError):
             same = os.path.samefile(target, inp)
         if same or os.path.abspath(target) == os.path.abspath(inp):
-            raise OutputError(f"the output is the input {inp}; refusing to replace an input",
-                              file=name)
+            raise OutputError(f"the output is the input {inp}; refusing to replace an input", file=name)
     if target.is_dir():
         raise OutputError("the output is a directory", file=name)
     directory = target.parent if str(target.parent) else Path(".")
@@ -174,4 +173,3 @@ def atomic_write(
         finally:
             os.close(dfd)
     return target
-

@@ -57,7 +57,6 @@ from ._parquet import read_parquet, write_parquet
 __all__ = ["BALANCE_COLUMNS", "read_balances", "write_balances"]
 
 
-
 def read_balances(
     path: str | os.PathLike[str], *, format: Literal["csv", "parquet"] | None = None
 ) -> Portfolio:

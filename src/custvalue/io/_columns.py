@@ -94,7 +94,9 @@ def check_header(names: Sequence[str], source: str) -> None:
             raise PortfolioError(
                 f"unknown column; expected {', '.join(BALANCE_COLUMNS)} "
                 f"(and optionally {', '.join(OPTIONAL_COLUMNS)})",
-                file=source, line=1, column=_short(name),
+                file=source,
+                line=1,
+                column=_short(name),
             )
     for name in BALANCE_COLUMNS:
         if name not in seen:
@@ -184,13 +186,13 @@ class Rows:
         if with_id and self.ids is not None:
             cid = str(self.ids.values[self.ids.codes[row]])
         month = None if self.months is None else str(Month.from_ordinal(int(self.months[row])))
-        raise PortfolioError(message, file=self.source, line=int(self.lines[row]), column=column,
-                             customer_id=cid, month=month)
+        raise PortfolioError(
+            message, file=self.source, line=int(self.lines[row]), column=column, customer_id=cid, month=month
+        )
 
     def fail_cell(self, cells: TextCells, index: int, message: str, column: str) -> NoReturn:
         """Raise for the first row holding distinct cell ``index``."""
-        self.fail(int(np.argmax(cells.codes == index)), message, column,
-                  with_id=column != "customer_id")
+        self.fail(int(np.argmax(cells.codes == index)), message, column, with_id=column != "customer_id")
 
 
 class Reader(Protocol):
@@ -205,9 +207,7 @@ class Reader(Protocol):
         ...
 
 
-def build_portfolio(
-    reader: Reader, names: Sequence[str], lines: NDArray[np.int64], source: str
-) -> Portfolio:
+def build_portfolio(reader: Reader, names: Sequence[str], lines: NDArray[np.int64], source: str) -> Portfolio:
     """Validate the columns of ``reader`` and build the portfolio.
 
     ``names`` are the file's (checked) columns and ``lines[i]`` the line
@@ -226,8 +226,7 @@ def build_portfolio(
     branches = _id_column(reader.text("branch_id", rows), "branch_id", rows)
     households = None
     if "household_id" in names:
-        households = _id_column(reader.text("household_id", rows), "household_id", rows,
-                                allow_empty=True)
+        households = _id_column(reader.text("household_id", rows), "household_id", rows, allow_empty=True)
     money = {c: _amount_column(reader.amounts(c, rows), c, rows) for c in MONEY_COLUMNS}
     return Portfolio._from_long(ids, branches, households, month_ord, money, cards, lines, source)
 
@@ -245,8 +244,13 @@ def _id_column(cells: TextCells, name: str, rows: Rows, *, allow_empty: bool = F
     too_long = np.flatnonzero(lengths > MAX_ID_LENGTH)
     if too_long.size:
         k = int(too_long[0])
-        rows.fail_cell(cells, k, f"{quote_text(cells.texts()[k])} is {int(lengths[k]):,} characters "
-                       f"long; an id may have at most {MAX_ID_LENGTH}", name)
+        rows.fail_cell(
+            cells,
+            k,
+            f"{quote_text(cells.texts()[k])} is {int(lengths[k]):,} characters "
+            f"long; an id may have at most {MAX_ID_LENGTH}",
+            name,
+        )
     raw_values = cells.strings()
     values: NDArray[np.str_] = np.strings.strip(raw_values)
     if not allow_empty:
@@ -261,7 +265,10 @@ def _id_column(cells: TextCells, name: str, rows: Rows, *, allow_empty: bool = F
 
 
 def _coded_column(
-    cells: TextCells, name: str, convert: Callable[[str], int], rows: Rows,
+    cells: TextCells,
+    name: str,
+    convert: Callable[[str], int],
+    rows: Rows,
     dtype: type[np.integer[Any]],
 ) -> NDArray[Any]:
     """Map a column with few distinct values (months, card levels) through ``convert``."""
@@ -289,8 +296,7 @@ def _card_of(text: str) -> int:
     level = text.strip() or "none"
     code = _CARD_CODE.get(level)
     if code is None:
-        raise InputError(f"unknown card level {quote_text(level)}; expected one of "
-                         f"{', '.join(CARD_LEVELS)}")
+        raise InputError(f"unknown card level {quote_text(level)}; expected one of {', '.join(CARD_LEVELS)}")
     return code
 
 

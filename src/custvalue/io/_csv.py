@@ -119,7 +119,9 @@ def _arrow_columns(path: Path, source: str) -> tuple[list[str], NDArray[np.int64
             parse_options=pacsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=False),
             convert_options=pacsv.ConvertOptions(
                 column_types={g: pa.string() for g in generated},
-                strings_can_be_null=False, quoted_strings_can_be_null=False),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
         )
     except (pa.ArrowException, OSError):
         return None
@@ -144,7 +146,7 @@ def _header_line(path: Path) -> list[str] | None:
     except OSError:
         return None
     if head.startswith(_BOM):
-        head = head[len(_BOM):]
+        head = head[len(_BOM) :]
     ends = [k for k in (head.find(b"\n"), head.find(b"\r")) if k >= 0]
     if not ends:
         return None
@@ -195,8 +197,7 @@ class _PyText:
         self.codes: NDArray[np.intp] = np.zeros(0, dtype=np.intp)
 
     def add(self, cells: list[str]) -> None:
-        self._parts.append(np.fromiter(map(self._table.__getitem__, cells), dtype=np.intp,
-                                       count=len(cells)))
+        self._parts.append(np.fromiter(map(self._table.__getitem__, cells), dtype=np.intp, count=len(cells)))
 
     def done(self) -> None:
         self.codes = np.concatenate(self._parts) if self._parts else np.zeros(0, dtype=np.intp)
@@ -242,8 +243,7 @@ class _PyAmounts:
         except UnicodeEncodeError:
             part = None
         if part is None or self._nul:
-            odd = [k for k, c in enumerate(cells)
-                   if len(c) > FAST_WIDTH or not c.isascii() or "\x00" in c]
+            odd = [k for k, c in enumerate(cells) if len(c) > FAST_WIDTH or not c.isascii() or "\x00" in c]
         else:
             full = np.flatnonzero(part.view(np.uint8).reshape(n, FAST_WIDTH)[:, -1])
             odd = [k for k in full.tolist() if len(cells[k]) > FAST_WIDTH]
@@ -251,8 +251,10 @@ class _PyAmounts:
             for k in odd:
                 self._odd[self._n + k] = cells[k]
             if part is None:
-                part = np.array(["?" if self._n + k in self._odd else c for k, c in enumerate(cells)],
-                                dtype=f"S{FAST_WIDTH}")
+                part = np.array(
+                    ["?" if self._n + k in self._odd else c for k, c in enumerate(cells)],
+                    dtype=f"S{FAST_WIDTH}",
+                )
             else:
                 part[odd] = b"?"
         assert part is not None
@@ -329,8 +331,7 @@ def _read_with_csv_module(path: Path, source: str) -> Portfolio:
             check_header(names, source)
             columns, lines = _tokenise(reader, names, source, _has_nul(path))
         except csv.Error as exc:
-            raise PortfolioError(f"malformed CSV: {exc}", file=source,
-                                 line=reader.line_num) from None
+            raise PortfolioError(f"malformed CSV: {exc}", file=source, line=reader.line_num) from None
     return build_portfolio(_PyReader(columns), names, lines, source)
 
 
@@ -344,8 +345,9 @@ def _has_nul(path: Path) -> bool:
     return False
 
 
-def _tokenise(reader: Any, names: list[str], source: str, nul: bool
-              ) -> tuple[dict[str, _PyText | _PyAmounts], NDArray[np.int64]]:
+def _tokenise(
+    reader: Any, names: list[str], source: str, nul: bool
+) -> tuple[dict[str, _PyText | _PyAmounts], NDArray[np.int64]]:
     """All records after the header as column cells and the first line of each record.
 
     Records are read in small batches (few live lists for the garbage
@@ -354,7 +356,8 @@ def _tokenise(reader: Any, names: list[str], source: str, nul: bool
     """
     width = len(names)
     columns: dict[str, _PyText | _PyAmounts] = {
-        name: _PyText() if name in _TEXT_COLUMNS else _PyAmounts(nul) for name in names}
+        name: _PyText() if name in _TEXT_COLUMNS else _PyAmounts(nul) for name in names
+    }
     order = [columns[name] for name in names]
     cells: list[str] = []
     lines: list[NDArray[np.int64]] = []
@@ -367,8 +370,11 @@ def _tokenise(reader: Any, names: list[str], source: str, nul: bool
             keep = [k for k, row in enumerate(batch) if row]  # blank lines are skipped
             for k in keep:
                 if len(batch[k]) != width:
-                    raise PortfolioError(f"expected {width} fields as in the header, got "
-                                         f"{len(batch[k])}", file=source, line=int(starts[k]))
+                    raise PortfolioError(
+                        f"expected {width} fields as in the header, got {len(batch[k])}",
+                        file=source,
+                        line=int(starts[k]),
+                    )
             batch = [batch[k] for k in keep]
             starts = starts[keep]
         lines.append(starts)

@@ -47,8 +47,10 @@ _BIG: Final = np.uint64(10**18)
 _SAFE_DIGITS: Final = 18
 _SCALE: Final = np.array([100, 10, 1], dtype=np.uint64)
 #: The largest digit value of a positive / negative amount with 0, 1, 2 decimals.
-_LIMIT: Final = np.array([[(2**63 - 1) // 10 ** (2 - d) for d in range(3)],
-                          [2**63 // 10 ** (2 - d) for d in range(3)]], dtype=np.uint64)
+_LIMIT: Final = np.array(
+    [[(2**63 - 1) // 10 ** (2 - d) for d in range(3)], [2**63 // 10 ** (2 - d) for d in range(3)]],
+    dtype=np.uint64,
+)
 
 
 def parse_yuan_bytes(arr: NDArray[np.bytes_]) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:

@@ -13,8 +13,7 @@ __all__ = ["FORMATS", "Format", "file_format"]
 Format = Literal["csv", "parquet"]
 #: Table file formats custvalue reads and writes.
 FORMATS: Final[tuple[Format, ...]] = ("csv", "parquet")
-_SUFFIXES: Final[dict[str, Format]] = {".csv": "csv", ".txt": "csv", ".parquet": "parquet",
-                                       ".pq": "parquet"}
+_SUFFIXES: Final[dict[str, Format]] = {".csv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
 def file_format(path: str | os.PathLike[str], format: str | None = None) -> Format:
@@ -41,6 +40,9 @@ def file_format(path: str | os.PathLike[str], format: str | None = None) -> Form
     fmt = _SUFFIXES.get(Path(path).suffix.lower())
     if fmt is None:
         suffix = Path(path).suffix.lstrip(".")
-        raise InputError(f"unknown file format {suffix!r}; use a .csv or .parquet name, or name the "
-                         "format (csv or parquet)", file=str(path))
+        raise InputError(
+            f"unknown file format {suffix!r}; use a .csv or .parquet name, or name the "
+            "format (csv or parquet)",
+            file=str(path),
+        )
     return fmt

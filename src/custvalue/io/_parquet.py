@@ -46,11 +46,15 @@ class _ParquetReader:
         try:
             column = self._pf.read(columns=[name]).column(0)
         except (OSError, self._pa.ArrowException) as exc:
-            raise PortfolioError(f"cannot read Parquet column: {exc}", file=self._source,
-                                 column=name) from None
+            raise PortfolioError(
+                f"cannot read Parquet column: {exc}", file=self._source, column=name
+            ) from None
         if len(column) != rows.lines.shape[0]:
-            raise PortfolioError(f"column has {len(column):,} rows, the file {rows.lines.shape[0]:,}",
-                                 file=self._source, column=name)
+            raise PortfolioError(
+                f"column has {len(column):,} rows, the file {rows.lines.shape[0]:,}",
+                file=self._source,
+                column=name,
+            )
         return one_array(self._pa, column, name, rows)
 
     def text(self, name: str, rows: Rows) -> ArrowText:
@@ -94,7 +98,10 @@ def _typed_fen(pa: Any, arr: Any, name: str, rows: Rows) -> Fen:
     if pa.types.is_floating(t):
         raise PortfolioError(
             f"floating-point column ({t}) cannot hold exact amounts; store yuan as "
-            "decimal128(18, 2), integer yuan or decimal text", file=source, column=name)
+            "decimal128(18, 2), integer yuan or decimal text",
+            file=source,
+            column=name,
+        )
     if pa.types.is_decimal(t):
         return Fen(_decimal_fen(arr, name, rows), shown)
     if pa.types.is_integer(t):
@@ -109,8 +116,10 @@ def _typed_fen(pa: Any, arr: Any, name: str, rows: Rows) -> Fen:
             rows.fail(i, f"amount {int(raw[i])} yuan overflows int64 fen", name)
         return Fen(raw.astype(np.int64) * 100, shown)
     raise PortfolioError(
-        f"unsupported Parquet type {t} for an amount; use decimal128, integer yuan or "
-        "decimal text", file=source, column=name)
+        f"unsupported Parquet type {t} for an amount; use decimal128, integer yuan or decimal text",
+        file=source,
+        column=name,
+    )
 
 
 def _decimal_fen(arr: Any, name: str, rows: Rows) -> NDArray[np.int64]:
@@ -119,7 +128,7 @@ def _decimal_fen(arr: Any, name: str, rows: Rows) -> NDArray[np.int64]:
     n = len(arr)
     words_per_value = max(1, t.bit_width // 64)
     words = np.frombuffer(arr.buffers()[1], dtype=_WORDS[t.bit_width])
-    words = words.reshape(-1, words_per_value)[arr.offset: arr.offset + n]
+    words = words.reshape(-1, words_per_value)[arr.offset : arr.offset + n]
     low = words[:, 0].astype(np.int64)
     if words_per_value > 1:  # the value fits int64 when the high words only repeat its sign
         big = np.any(words[:, 1:] != (low >> 63)[:, None], axis=1)
@@ -156,15 +165,19 @@ def write_parquet(pa: Any, pq: Any, portfolio: Portfolio, tmp: Path) -> None:
     """Write ``portfolio`` as Parquet to ``tmp`` (the caller makes it atomic)."""
     names = file_columns(portfolio)
     precision = {
-        c: 18 if int(np.abs(getattr(portfolio, c)).max(initial=0)) < 10**18 else 19
-        for c in MONEY_COLUMNS
+        c: 18 if int(np.abs(getattr(portfolio, c)).max(initial=0)) < 10**18 else 19 for c in MONEY_COLUMNS
     }
     month_dict = pa.array([str(m) for m in portfolio.months], type=pa.string())
     level_dict = pa.array(list(CARD_LEVELS), type=pa.string())
     schema = pa.schema(
-        [(name, pa.decimal128(precision[name], 2)) if name in MONEY_COLUMNS
-         else (name, pa.dictionary(pa.int16(), pa.string())) if name in ("month", "card_level")
-         else (name, pa.string()) for name in names]
+        [
+            (name, pa.decimal128(precision[name], 2))
+            if name in MONEY_COLUMNS
+            else (name, pa.dictionary(pa.int16(), pa.string()))
+            if name in ("month", "card_level")
+            else (name, pa.string())
+            for name in names
+        ]
     )
     # 14 months per customer: 64k customers is about 900k rows per row group
     with pq.ParquetWriter(tmp, schema) as writer:
@@ -176,15 +189,21 @@ def write_parquet(pa: Any, pq: Any, portfolio: Portfolio, tmp: Path) -> None:
                     words = np.empty((fen.shape[0], 2), dtype=np.int64)
                     words[:, 0] = fen
                     words[:, 1] = fen >> 63
-                    arrays.append(pa.Array.from_buffers(
-                        pa.decimal128(precision[name], 2), fen.shape[0],
-                        [None, pa.py_buffer(words)]))
+                    arrays.append(
+                        pa.Array.from_buffers(
+                            pa.decimal128(precision[name], 2), fen.shape[0], [None, pa.py_buffer(words)]
+                        )
+                    )
                 elif name == "month":
-                    arrays.append(pa.DictionaryArray.from_arrays(
-                        pa.array(block["month_index"].astype(np.int16)), month_dict))
+                    arrays.append(
+                        pa.DictionaryArray.from_arrays(
+                            pa.array(block["month_index"].astype(np.int16)), month_dict
+                        )
+                    )
                 elif name == "card_level":
-                    arrays.append(pa.DictionaryArray.from_arrays(
-                        pa.array(block[name].astype(np.int16)), level_dict))
+                    arrays.append(
+                        pa.DictionaryArray.from_arrays(pa.array(block[name].astype(np.int16)), level_dict)
+                    )
                 else:
                     arrays.append(pa.array(block[name], type=pa.string()))
             writer.write_table(pa.Table.from_arrays(arrays, schema=schema))

@@ -47,7 +47,6 @@ __all__ = [
 publish(__name__, globals())
 
 
-
 def default_policy_text() -> str:
     """The shipped default policy document (TOML text, with its comments)."""
     return resources.files(__package__).joinpath("default.toml").read_text(encoding="utf-8")

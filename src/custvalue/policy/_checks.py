@@ -45,8 +45,11 @@ def _parse(text: str, path: str) -> None:
     # a policy defines no constants: a name in a test could never be resolved
     names = tests_names(ut)
     if names:
-        raise _fail(path, f"unknown name(s) {', '.join(sorted(names))} in test {text!r}; "
-                          "policy tests compare with literal values only")
+        raise _fail(
+            path,
+            f"unknown name(s) {', '.join(sorted(names))} in test {text!r}; "
+            "policy tests compare with literal values only",
+        )
 
 
 def check_policy(p: Policy) -> None:
@@ -76,7 +79,7 @@ def check_policy(p: Policy) -> None:
             raise _fail(f"{path}.op", "card levels are categories: use value, max, min or run")
         if f.op == "run":
             if f.test is None:
-                raise _fail(f"{path}.test", "a run feature needs a test, e.g. \"< 500000\"")
+                raise _fail(f"{path}.test", 'a run feature needs a test, e.g. "< 500000"')
             _parse(f.test, f"{path}.test")
         elif f.test is not None:
             raise _fail(f"{path}.test", f"only run features take a test, not {f.op}")
@@ -97,8 +100,7 @@ def check_policy(p: Policy) -> None:
                 raise _fail(f"{path}.aum_floor", "must be positive")
             fen = t.aum_floor * (100 if p.amount_unit == "yuan" else 1)
             if fen != fen.to_integral_value():
-                raise _fail(f"{path}.aum_floor",
-                            f"{t.aum_floor} is not a whole number of fen")
+                raise _fail(f"{path}.aum_floor", f"{t.aum_floor} is not a whole number of fen")
             if t.window is not None and t.window > 120:
                 raise _fail(f"{path}.window", "windows longer than 120 months are not supported")
             _check_bands(p, i)
@@ -113,8 +115,11 @@ def check_policy(p: Policy) -> None:
             for fname, test in c.when:
                 wp = f"{cp}.when.{fname}"
                 if fname not in names:
-                    raise _fail(wp, f"unknown feature {fname!r}; define it under [features]"
-                                + (f" (known: {', '.join(sorted(names))})" if names else ""))
+                    raise _fail(
+                        wp,
+                        f"unknown feature {fname!r}; define it under [features]"
+                        + (f" (known: {', '.join(sorted(names))})" if names else ""),
+                    )
                 _parse(test, wp)
                 feat = p.feature(fname)
                 is_card = feat.column == "card_level" and feat.op != "run"
@@ -123,11 +128,17 @@ def check_policy(p: Policy) -> None:
                 if is_card:
                     _check_card_test(test, wp, CARD_LEVELS)
         if t.is_catch_all and i != n - 1:
-            raise _fail(path, f"tier {t.id!r} has no criteria, so every later tier is unreachable; "
-                              "only the last tier may be the catch-all")
+            raise _fail(
+                path,
+                f"tier {t.id!r} has no criteria, so every later tier is unreachable; "
+                "only the last tier may be the catch-all",
+            )
     if not p.tiers[-1].is_catch_all:
-        raise _fail(f"tiers[{n - 1}]", "the last tier must be the catch-all (no aum_floor, no "
-                                       "criteria) so that every customer gets a tier")
+        raise _fail(
+            f"tiers[{n - 1}]",
+            "the last tier must be the catch-all (no aum_floor, no "
+            "criteria) so that every customer gets a tier",
+        )
     if p.minimum_allocation_tier is not None and p.minimum_allocation_tier not in seen:
         raise _fail("minimum_allocation_tier", f"unknown tier {p.minimum_allocation_tier!r}")
     ev_seen: set[str] = set()
@@ -140,8 +151,11 @@ def check_policy(p: Policy) -> None:
 def _check_card_test(text: str, path: str, levels: tuple[str, ...]) -> None:
 
     for t in parse_unary_tests(text).tests:
-        ends = [t.endpoint] if isinstance(t, CompareTest | EqualTest) else (
-            [t.low, t.high] if isinstance(t, IntervalTest) else [])
+        ends = (
+            [t.endpoint]
+            if isinstance(t, CompareTest | EqualTest)
+            else ([t.low, t.high] if isinstance(t, IntervalTest) else [])
+        )
         for e in ends:
             if not isinstance(e, StringLit):
                 raise _fail(path, f"card level tests compare with level names ({', '.join(levels)})")
@@ -157,9 +171,10 @@ def _check_bands(p: Policy, i: int) -> None:
     parsed = []
     for j, b in enumerate(t.status_bands):
         if b.status not in STATUSES[1:]:
-            raise _fail(f"{path}[{j}].status",
-                        f"unknown status {b.status!r}; bands give {' or '.join(STATUSES[1:])} "
-                        "(normal is k = 0)")
+            raise _fail(
+                f"{path}[{j}].status",
+                f"unknown status {b.status!r}; bands give {' or '.join(STATUSES[1:])} (normal is k = 0)",
+            )
         _parse(b.months_below, f"{path}[{j}].months_below")
         parsed.append(parse_unary_tests(b.months_below))
     if not parsed:
@@ -173,5 +188,6 @@ def _check_bands(p: Policy, i: int) -> None:
             if not hits:
                 raise _fail(path, f"no band covers k = {k} (bands must cover 1..{t.window})")
             if len(hits) > 1:
-                raise _fail(f"{path}[{hits[1]}].months_below",
-                            f"bands {hits[0]} and {hits[1]} overlap at k = {k}")
+                raise _fail(
+                    f"{path}[{hits[1]}].months_below", f"bands {hits[0]} and {hits[1]} overlap at k = {k}"
+                )

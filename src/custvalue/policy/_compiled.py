@@ -130,8 +130,10 @@ class CompiledPolicy:
         return ids
 
     def __repr__(self) -> str:
-        return (f"<CompiledPolicy {self.policy.name!r}: {len(self.rule_ids)} rules, "
-                f"{len(self.features)} features, {self.history_needed + 1} months of history>")
+        return (
+            f"<CompiledPolicy {self.policy.name!r}: {len(self.rule_ids)} rules, "
+            f"{len(self.features)} features, {self.history_needed + 1} months of history>"
+        )
 
 
 def _feature_span(f: FeatureSpec) -> int:
@@ -158,9 +160,16 @@ def build_tier_table(policy: Policy) -> tuple[Any, tuple[FeatureSpec, ...], list
     for t in policy.tiers:
         if t.aum_floor is not None and t.window is not None:
             name = aum_feature_name(t.window)
-            auto.setdefault(name, FeatureSpec(
-                name, "max", "aum", window=t.window,
-                description=f"max AUM over the as-of month and the {t.window} months before it"))
+            auto.setdefault(
+                name,
+                FeatureSpec(
+                    name,
+                    "max",
+                    "aum",
+                    window=t.window,
+                    description=f"max AUM over the as-of month and the {t.window} months before it",
+                ),
+            )
     used: list[str] = list(auto)
     for t in policy.tiers:
         for c in t.criteria:
@@ -176,8 +185,14 @@ def build_tier_table(policy: Policy) -> tuple[Any, tuple[FeatureSpec, ...], list
         if t.aum_floor is not None and t.window is not None:
             entries = ["-"] * len(used)
             entries[used.index(aum_feature_name(t.window))] = f">= {_num(t.aum_floor)}"
-            rules.append(Rule(f"{t.id}.aum", tuple(entries), (f'"{t.id}"',),
-                              f"max AUM in {t.window}+1 months >= {_num(t.aum_floor)} {unit}"))
+            rules.append(
+                Rule(
+                    f"{t.id}.aum",
+                    tuple(entries),
+                    (f'"{t.id}"',),
+                    f"max AUM in {t.window}+1 months >= {_num(t.aum_floor)} {unit}",
+                )
+            )
             rule_tier.append(ti)
         for c in t.criteria:
             entries = ["-"] * len(used)
@@ -186,8 +201,9 @@ def build_tier_table(policy: Policy) -> tuple[Any, tuple[FeatureSpec, ...], list
             rules.append(Rule(f"{t.id}.{c.id}", tuple(entries), (f'"{t.id}"',), c.description))
             rule_tier.append(ti)
         if t.is_catch_all:
-            rules.append(Rule(f"{t.id}.default", tuple(["-"] * len(used)), (f'"{t.id}"',),
-                              "every other customer"))
+            rules.append(
+                Rule(f"{t.id}.default", tuple(["-"] * len(used)), (f'"{t.id}"',), "every other customer")
+            )
             rule_tier.append(ti)
     inputs = [InputClause(name) for name in used]
     outputs = [OutputClause("tier", output_values=tuple(policy.tier_order))]
@@ -214,11 +230,12 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
 
     table, features, rule_tier = build_tier_table(policy)
     if len(rule_tier) > 64:
-        raise PolicyError(f"tiers: the policy has {len(rule_tier)} tier rules; at most 64 are "
-                          "supported (each result records its deciding rules as a 64-bit set)",
-                          path="tiers")
-    scales = {f.name: (1 if f.column == "card_level" or f.op == "run" else policy.scale)
-              for f in features}
+        raise PolicyError(
+            f"tiers: the policy has {len(rule_tier)} tier rules; at most 64 are "
+            "supported (each result records its deciding rules as a 64-bit set)",
+            path="tiers",
+        )
+    scales = {f.name: (1 if f.column == "card_level" or f.op == "run" else policy.scale) for f in features}
     compiled_table = compile_table(table, scales=scales)
     coded = tuple(f.name for f in features if f.column == "card_level" and f.op != "run")
     n_tiers = len(policy.tiers)
@@ -244,8 +261,16 @@ def compile_policy(policy: Policy) -> CompiledPolicy:
         bits[ti] |= np.uint64(1) << np.uint64(r)
     spans = [_feature_span(f) for f in features]
     return CompiledPolicy(
-        policy=policy, table=table, compiled_table=compiled_table, features=features,
-        rule_tier=_ro(np.array(rule_tier, dtype=np.int8)), aum_rule=_ro(aum_rule),
-        floor_fen=_ro(floor), window=_ro(window), status_lut=_ro(lut),
-        tier_rule_bits=_ro(bits), history_needed=max([*spans, 0]) + 1, coded_features=coded,
+        policy=policy,
+        table=table,
+        compiled_table=compiled_table,
+        features=features,
+        rule_tier=_ro(np.array(rule_tier, dtype=np.int8)),
+        aum_rule=_ro(aum_rule),
+        floor_fen=_ro(floor),
+        window=_ro(window),
+        status_lut=_ro(lut),
+        tier_rule_bits=_ro(bits),
+        history_needed=max([*spans, 0]) + 1,
+        coded_features=coded,
     )

@@ -43,6 +43,7 @@ __all__ = [
     "load_policy",
 ]
 
+
 def _err(path: str, message: str, source: str | None = None) -> PolicyError:
     return PolicyError(f"{path}: {message}" if path else message, path=path or None, file=source)
 
@@ -264,9 +265,13 @@ class Policy:
     def __repr__(self) -> str:
         tiers = ", ".join(
             f"{t.id}"
-            + (f"(AUM >= {t.aum_floor} in {t.window}+1 months"
-               + (f", +{len(t.criteria)} criteria" if t.criteria else "") + ")"
-               if t.aum_floor is not None else (f"({len(t.criteria)} criteria)" if t.criteria else "(rest)"))
+            + (
+                f"(AUM >= {t.aum_floor} in {t.window}+1 months"
+                + (f", +{len(t.criteria)} criteria" if t.criteria else "")
+                + ")"
+                if t.aum_floor is not None
+                else (f"({len(t.criteria)} criteria)" if t.criteria else "(rest)")
+            )
             for t in self.tiers
         )
         return f"<Policy {self.name!r}: {tiers}>"
@@ -375,8 +380,9 @@ def load_policy(source: str | Path | Mapping[str, Any]) -> Policy:
     suffix = path.suffix.lower()
     try:
         if len(raw) > _MAX_DOCUMENT:
-            raise PolicyError(f"policy file is {len(raw):,} bytes; at most {_MAX_DOCUMENT:,} are read",
-                              file=name)
+            raise PolicyError(
+                f"policy file is {len(raw):,} bytes; at most {_MAX_DOCUMENT:,} are read", file=name
+            )
         if suffix == ".toml":
             doc = tomllib.loads(raw.decode("utf-8"), parse_float=Decimal)
         elif suffix == ".json":
@@ -396,14 +402,16 @@ def load_policy(source: str | Path | Mapping[str, Any]) -> Policy:
     return _parse(doc, name)
 
 
-def _check_keys(d: Mapping[str, Any], allowed: Sequence[str], required: Sequence[str], path: str,
-                source: str | None) -> None:
+def _check_keys(
+    d: Mapping[str, Any], allowed: Sequence[str], required: Sequence[str], path: str, source: str | None
+) -> None:
     if not isinstance(d, Mapping):
         raise _err(path, f"expected a table/object, got {type(d).__name__}", source)
     for k in d:
         if k not in allowed:
-            raise _err(f"{path}.{k}" if path else str(k),
-                       f"unknown key; allowed: {', '.join(allowed)}", source)
+            raise _err(
+                f"{path}.{k}" if path else str(k), f"unknown key; allowed: {', '.join(allowed)}", source
+            )
     for k in required:
         if k not in d:
             raise _err(f"{path}.{k}" if path else k, "missing", source)
@@ -413,8 +421,9 @@ def _str(v: Any, path: str, source: str | None, *, ident: bool = False) -> str:
     if not isinstance(v, str):
         raise _err(path, f"expected a string, got {type(v).__name__} {v!r}", source)
     if ident and not IDENT.match(v):
-        raise _err(path, f"{v!r} is not an identifier (letters, digits, _; not starting with a digit)",
-                   source)
+        raise _err(
+            path, f"{v!r} is not an identifier (letters, digits, _; not starting with a digit)", source
+        )
     return v
 
 
@@ -434,8 +443,12 @@ def _bounded(d: Decimal, v: object, path: str, source: str | None) -> Decimal:
     if not d.is_finite():
         raise _err(path, f"{v!r} is not a finite amount", source)
     if d and (d.adjusted() > _MAX_AMOUNT_DIGITS or d.as_tuple().exponent < -_MAX_PLACES):  # type: ignore[operator]
-        raise _err(path, f"{v!r} is out of range: amounts are below 10**{_MAX_AMOUNT_DIGITS + 1} with at "
-                         f"most {_MAX_PLACES} decimals", source)
+        raise _err(
+            path,
+            f"{v!r} is out of range: amounts are below 10**{_MAX_AMOUNT_DIGITS + 1} with at "
+            f"most {_MAX_PLACES} decimals",
+            source,
+        )
     return d
 
 
@@ -450,8 +463,7 @@ def _decimal(v: Any, path: str, source: str | None = None) -> Decimal:
         raise _err(path, f"expected an amount, got {v!r}", source)
     if isinstance(v, int):
         if abs(v) >= 10 ** (_MAX_AMOUNT_DIGITS + 1):
-            raise _err(path, f"{v!r} is out of range: amounts are below 10**{_MAX_AMOUNT_DIGITS + 1}",
-                       source)
+            raise _err(path, f"{v!r} is out of range: amounts are below 10**{_MAX_AMOUNT_DIGITS + 1}", source)
         return Decimal(v)
     if isinstance(v, Decimal):
         return _bounded(v, v, path, source)
@@ -476,8 +488,18 @@ def _opt_str(d: Mapping[str, Any], key: str, path: str, source: str | None) -> s
 def _parse(doc: Mapping[str, Any], source: str | None) -> Policy:
     _check_keys(
         doc,
-        ("schema", "name", "title", "title_zh", "amount_unit", "aum", "minimum_allocation_tier",
-         "features", "tiers", "events"),
+        (
+            "schema",
+            "name",
+            "title",
+            "title_zh",
+            "amount_unit",
+            "aum",
+            "minimum_allocation_tier",
+            "features",
+            "tiers",
+            "events",
+        ),
         ("name", "tiers"),
         "",
         source,
@@ -497,23 +519,30 @@ def _parse(doc: Mapping[str, Any], source: str | None) -> Policy:
     for fname, fd in feats_raw.items():
         p = f"features.{fname}"
         _check_keys(fd, ("op", "column", "window", "lag", "test", "description"), ("op", "column"), p, source)
-        features.append(FeatureSpec(
-            name=str(fname),
-            op=_str(fd["op"], f"{p}.op", source),
-            column=_str(fd["column"], f"{p}.column", source),
-            window=_int(fd.get("window", 0), f"{p}.window", source),
-            lag=_int(fd.get("lag", 0), f"{p}.lag", source),
-            test=_opt_str(fd, "test", p, source),
-            description=_opt_str(fd, "description", p, source),
-        ))
+        features.append(
+            FeatureSpec(
+                name=str(fname),
+                op=_str(fd["op"], f"{p}.op", source),
+                column=_str(fd["column"], f"{p}.column", source),
+                window=_int(fd.get("window", 0), f"{p}.window", source),
+                lag=_int(fd.get("lag", 0), f"{p}.lag", source),
+                test=_opt_str(fd, "test", p, source),
+                description=_opt_str(fd, "description", p, source),
+            )
+        )
     tiers_raw = doc["tiers"]
     if not isinstance(tiers_raw, list) or not tiers_raw:
         raise _err("tiers", "expected a non-empty list of tiers, highest first", source)
     tiers = []
     for i, td in enumerate(tiers_raw):
         p = f"tiers[{i}]"
-        _check_keys(td, ("id", "label", "label_zh", "description", "aum_floor", "window", "status_bands",
-                         "criteria"), ("id",), p, source)
+        _check_keys(
+            td,
+            ("id", "label", "label_zh", "description", "aum_floor", "window", "status_bands", "criteria"),
+            ("id",),
+            p,
+            source,
+        )
         floor = None if "aum_floor" not in td else _decimal(td["aum_floor"], f"{p}.aum_floor", source)
         window = None if "window" not in td else _int(td["window"], f"{p}.window", source)
         bands_raw = td.get("status_bands", [])
@@ -523,8 +552,12 @@ def _parse(doc: Mapping[str, Any], source: str | None) -> Policy:
         for j, bd in enumerate(bands_raw):
             bp = f"{p}.status_bands[{j}]"
             _check_keys(bd, ("status", "months_below"), ("status", "months_below"), bp, source)
-            bands.append(StatusBand(_str(bd["status"], f"{bp}.status", source),
-                                    _str(bd["months_below"], f"{bp}.months_below", source)))
+            bands.append(
+                StatusBand(
+                    _str(bd["status"], f"{bp}.status", source),
+                    _str(bd["months_below"], f"{bp}.months_below", source),
+                )
+            )
         crit_raw = td.get("criteria", [])
         if not isinstance(crit_raw, list):
             raise _err(f"{p}.criteria", "expected a list", source)
@@ -535,17 +568,25 @@ def _parse(doc: Mapping[str, Any], source: str | None) -> Policy:
             when = cd["when"]
             if not isinstance(when, Mapping) or not when:
                 raise _err(f"{cp}.when", "expected a non-empty table of feature = test", source)
-            crits.append(Criterion(
-                id=_str(cd["id"], f"{cp}.id", source, ident=True),
-                when=tuple((str(k), _str(v, f"{cp}.when.{k}", source)) for k, v in when.items()),
-                description=_opt_str(cd, "description", cp, source),
-            ))
-        tiers.append(TierSpec(
-            id=_str(td["id"], f"{p}.id", source, ident=True), aum_floor=floor, window=window,
-            status_bands=tuple(bands), criteria=tuple(crits),
-            label=_opt_str(td, "label", p, source), label_zh=_opt_str(td, "label_zh", p, source),
-            description=_opt_str(td, "description", p, source),
-        ))
+            crits.append(
+                Criterion(
+                    id=_str(cd["id"], f"{cp}.id", source, ident=True),
+                    when=tuple((str(k), _str(v, f"{cp}.when.{k}", source)) for k, v in when.items()),
+                    description=_opt_str(cd, "description", cp, source),
+                )
+            )
+        tiers.append(
+            TierSpec(
+                id=_str(td["id"], f"{p}.id", source, ident=True),
+                aum_floor=floor,
+                window=window,
+                status_bands=tuple(bands),
+                criteria=tuple(crits),
+                label=_opt_str(td, "label", p, source),
+                label_zh=_opt_str(td, "label_zh", p, source),
+                description=_opt_str(td, "description", p, source),
+            )
+        )
     ev_raw = doc.get("events", {})
     if not isinstance(ev_raw, Mapping):
         raise _err("events", "expected a table of event types", source)
@@ -558,17 +599,24 @@ def _parse(doc: Mapping[str, Any], source: str | None) -> Policy:
         acts = ed["actions"]
         if not isinstance(acts, list):
             raise _err(f"{p}.actions", "expected a list of action codes", source)
-        events.append(EventSpec(
-            name=str(ename),
-            actions=tuple(_str(a, f"{p}.actions[{k}]", source, ident=True) for k, a in enumerate(acts)),
-            description=_opt_str(ed, "description", p, source),
-        ))
+        events.append(
+            EventSpec(
+                name=str(ename),
+                actions=tuple(_str(a, f"{p}.actions[{k}]", source, ident=True) for k, a in enumerate(acts)),
+                description=_opt_str(ed, "description", p, source),
+            )
+        )
     try:
         return Policy(
-            name=name, tiers=tuple(tiers), features=tuple(features), events=tuple(events), aum=aum,
+            name=name,
+            tiers=tuple(tiers),
+            features=tuple(features),
+            events=tuple(events),
+            aum=aum,
             amount_unit=unit,
             minimum_allocation_tier=_opt_str(doc, "minimum_allocation_tier", "", source),
-            title=_opt_str(doc, "title", "", source), title_zh=_opt_str(doc, "title_zh", "", source),
+            title=_opt_str(doc, "title", "", source),
+            title_zh=_opt_str(doc, "title_zh", "", source),
         )
     except PolicyError as exc:
         if source is not None and exc.file is None:

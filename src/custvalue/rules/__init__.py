@@ -92,4 +92,3 @@ __all__ = [
 ]
 
 publish(__name__, globals())
-

@@ -53,8 +53,12 @@ ColumnLike: TypeAlias = Any
 
 _NEG = {"<": ">=", ">=": "<", ">": "<=", "<=": ">", "=": "!=", "!=": "="}
 _UFUNC: dict[str, Callable[..., Any]] = {
-    "<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal,
-    "=": np.equal, "!=": np.not_equal,
+    "<": np.less,
+    "<=": np.less_equal,
+    ">": np.greater,
+    ">=": np.greater_equal,
+    "=": np.equal,
+    "!=": np.not_equal,
 }
 
 
@@ -72,8 +76,15 @@ class _Col:
     ordered: bool = False
 
     def signature(self) -> tuple[object, ...]:
-        return (self.name, self.kind, self.values.dtype.str, self.valid is not None,
-                self.categories, self.scale, self.ordered)
+        return (
+            self.name,
+            self.kind,
+            self.values.dtype.str,
+            self.valid is not None,
+            self.categories,
+            self.scale,
+            self.ordered,
+        )
 
 
 def _prepare(name: str, raw: ColumnLike, scale: int | None) -> tuple[_Col, int]:
@@ -114,8 +125,10 @@ def _prepare(name: str, raw: ColumnLike, scale: int | None) -> tuple[_Col, int]:
             cats, inverse = np.unique(values[ok], return_inverse=True)
             for c in cats:
                 if not isinstance(c, str):
-                    raise TableError(f"object column holds {type(c).__name__} values; "
-                                     "use numeric arrays for numbers", column=name)
+                    raise TableError(
+                        f"object column holds {type(c).__name__} values; use numeric arrays for numbers",
+                        column=name,
+                    )
             codes = np.full(len(values), -1, dtype=np.int32)
             codes[ok] = inverse
             col = _Col(name, "coded", codes, None, tuple(str(c) for c in cats))
@@ -192,8 +205,10 @@ def _float_compare(op: str, t: Value, dtype: np.dtype[Any]) -> tuple[str, float]
             return op == "!="
         return op, float(f)
     if op in (">=", ">"):
+
         def ok(g: Any) -> bool:
             return dec(g) >= t if op == ">=" else dec(g) > t
+
         while not ok(f):
             f = np.nextafter(f, inf)
         while True:
@@ -206,6 +221,7 @@ def _float_compare(op: str, t: Value, dtype: np.dtype[Any]) -> tuple[str, float]
 
     def ok2(g: Any) -> bool:
         return dec(g) <= t if op == "<=" else dec(g) < t
+
     while not ok2(f):
         f = np.nextafter(f, -inf)
     while True:
@@ -260,8 +276,9 @@ class Plan:
 
 
 class _Builder:
-    def __init__(self, table: DecisionTable, cols: Mapping[str, _Col],
-                 resolve: Callable[[str], Value]) -> None:
+    def __init__(
+        self, table: DecisionTable, cols: Mapping[str, _Col], resolve: Callable[[str], Value]
+    ) -> None:
         self.table = table
         self.cols = cols
         self.resolve = resolve
@@ -286,8 +303,9 @@ class _Builder:
         if b is True or a == b:
             return a
         lo, hi = sorted((int(a), int(b)))
-        return self.emit(("and", lo, hi), f"r{lo} & r{hi}", 1,
-                         lambda env, regs: np.logical_and(regs[lo], regs[hi]))
+        return self.emit(
+            ("and", lo, hi), f"r{lo} & r{hi}", 1, lambda env, regs: np.logical_and(regs[lo], regs[hi])
+        )
 
     def or_(self, a: Mask, b: Mask) -> Mask:
         if a is True or b is True:
@@ -297,8 +315,9 @@ class _Builder:
         if b is False or a == b:
             return a
         lo, hi = sorted((int(a), int(b)))
-        return self.emit(("or", lo, hi), f"r{lo} | r{hi}", 1,
-                         lambda env, regs: np.logical_or(regs[lo], regs[hi]))
+        return self.emit(
+            ("or", lo, hi), f"r{lo} | r{hi}", 1, lambda env, regs: np.logical_or(regs[lo], regs[hi])
+        )
 
     def not_(self, a: Mask) -> Mask:
         if isinstance(a, bool):
@@ -310,11 +329,14 @@ class _Builder:
         name = col.name
         mask: Mask = True
         if col.valid is not None:
-            mask = self.emit(("valid", name), f"valid({name})", 0,
-                             lambda env, regs: env.valid[name])
+            mask = self.emit(("valid", name), f"valid({name})", 0, lambda env, regs: env.valid[name])
         if col.kind == "float":
-            nan = self.emit(("notnan", name), f"{name} == {name} (not NaN)", 1,
-                            lambda env, regs: np.equal(env.values[name], env.values[name]))
+            nan = self.emit(
+                ("notnan", name),
+                f"{name} == {name} (not NaN)",
+                1,
+                lambda env, regs: np.equal(env.values[name], env.values[name]),
+            )
             mask = self.and_(mask, nan)
         return mask
 
@@ -329,8 +351,12 @@ class _Builder:
             iop, c = spec
             scalar = dtype.type(c)
             ufunc = _UFUNC[iop]
-            return self.emit(("cmp", name, iop, c), f"{name} {iop} {c}", 1,
-                             lambda env, regs: ufunc(env.values[name], scalar))
+            return self.emit(
+                ("cmp", name, iop, c),
+                f"{name} {iop} {c}",
+                1,
+                lambda env, regs: ufunc(env.values[name], scalar),
+            )
         if col.kind == "float":
             fspec = _float_compare(op, x, dtype)
             if isinstance(fspec, bool):
@@ -338,12 +364,17 @@ class _Builder:
             fop, f = fspec
             fscalar = dtype.type(f)
             fufunc = _UFUNC[fop]
-            return self.emit(("cmp", name, fop, f), f"{name} {fop} {f!r}", 1,
-                             lambda env, regs: fufunc(env.values[name], fscalar))
+            return self.emit(
+                ("cmp", name, fop, f),
+                f"{name} {fop} {f!r}",
+                1,
+                lambda env, regs: fufunc(env.values[name], fscalar),
+            )
         # str
         sufunc = _UFUNC[op]
-        return self.emit(("cmp", name, op, x), f"{name} {op} {x!r}", 1,
-                         lambda env, regs: sufunc(env.values[name], x))
+        return self.emit(
+            ("cmp", name, op, x), f"{name} {op} {x!r}", 1, lambda env, regs: sufunc(env.values[name], x)
+        )
 
     def endpoint(self, expr: Any) -> Value:
         return evaluate_expression(expr, self.resolve)
@@ -358,8 +389,7 @@ class _Builder:
             if op == "=":
                 return self.not_(valid) if want else valid
             return False
-        xkind = ("boolean" if isinstance(x, bool) else "number" if isinstance(x, Decimal)
-                 else "string")
+        xkind = "boolean" if isinstance(x, bool) else "number" if isinstance(x, Decimal) else "string"
         if xkind != colkind:
             if op == "=":
                 return False if want else self.not_(valid)
@@ -378,8 +408,7 @@ class _Builder:
             return self.compare_tf(col, "=", self.endpoint(test.endpoint), want)
         assert isinstance(test, IntervalTest)
         lo = self.compare_tf(col, ">=" if test.low_closed else ">", self.endpoint(test.low), want)
-        hi = self.compare_tf(col, "<=" if test.high_closed else "<",
-                             self.endpoint(test.high), want)
+        hi = self.compare_tf(col, "<=" if test.high_closed else "<", self.endpoint(test.high), want)
         return self.and_(lo, hi) if want else self.or_(lo, hi)
 
     def tests_mask(self, col: _Col, tests: UnaryTests) -> Mask:
@@ -395,8 +424,9 @@ class _Builder:
                 except CategoryError as exc:
                     raise TableError(str(exc), column=col.name) from None
                 values: list[Value] = [Decimal(i) for i in range(len(col.categories))]
-                lut = np.array([test_truth(ranked, v, self.resolve) is True for v in (*values, None)],
-                               dtype=bool)
+                lut = np.array(
+                    [test_truth(ranked, v, self.resolve) is True for v in (*values, None)], dtype=bool
+                )
             else:
                 lut = np.array(
                     [test_truth(tests, v, self.resolve) is True for v in (*col.categories, None)],
@@ -407,8 +437,9 @@ class _Builder:
             if not lut.any():
                 return False
             name = col.name
-            return self.emit(key, f"lut[{name}] for {tests.to_feel()}", 1,
-                             lambda env, regs: lut[env.values[name]])
+            return self.emit(
+                key, f"lut[{name}] for {tests.to_feel()}", 1, lambda env, regs: lut[env.values[name]]
+            )
         acc: Mask
         if tests.negated:
             acc = True
@@ -432,8 +463,12 @@ class _Builder:
                 try:
                     m = self.and_(m, self.tests_mask(self.cols[src], tests))
                 except (KeyError, FeelSyntaxError, TypeError) as err:
-                    raise TableError(f"cannot compile test: {err}", table=self.table.name,
-                                     rule_id=rule.id, column=clause.name) from err
+                    raise TableError(
+                        f"cannot compile test: {err}",
+                        table=self.table.name,
+                        rule_id=rule.id,
+                        column=clause.name,
+                    ) from err
                 if m is False:
                     break
             masks.append(m)
@@ -445,11 +480,10 @@ class _Builder:
 
 def _row_slice(raw: ColumnLike, row: int) -> ColumnLike:
     if isinstance(raw, CodedColumn):
-        return CodedColumn(raw.codes[row:row + 1], raw.categories)
+        return CodedColumn(raw.codes[row : row + 1], raw.categories)
     if isinstance(raw, NullableColumn):
-        return NullableColumn(raw.values[row:row + 1], raw.valid[row:row + 1])
-    return np.asarray(raw)[row:row + 1] if not isinstance(raw, np.ma.MaskedArray) \
-        else raw[row:row + 1]
+        return NullableColumn(raw.values[row : row + 1], raw.valid[row : row + 1])
+    return np.asarray(raw)[row : row + 1] if not isinstance(raw, np.ma.MaskedArray) else raw[row : row + 1]
 
 
 @attrs.frozen(eq=False)
@@ -514,8 +548,9 @@ class TableResult:
         table = self.table
         if self.violations is not None and bool(self.violations[row]):
             ids = self.matched_rule_ids(row)
-            raise HitPolicyViolation(f"{table.hit_policy.value} violation", table=table.name,
-                                     rule_ids=ids, row=row)
+            raise HitPolicyViolation(
+                f"{table.hit_policy.value} violation", table=table.name, rule_ids=ids, row=row
+            )
         if self.rule_index is not None:
             vals = []
             for o in table.outputs:
@@ -564,8 +599,7 @@ class CompiledTable:
     table: DecisionTable
     constants: Mapping[str, Value]
     scales: Mapping[str, int]
-    _cache: dict[tuple[object, ...], tuple[list[_Step], int]] = attrs.field(
-        factory=dict, repr=False)
+    _cache: dict[tuple[object, ...], tuple[list[_Step], int]] = attrs.field(factory=dict, repr=False)
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -593,8 +627,9 @@ class CompiledTable:
             if n is None:
                 n = len(col.values)
             elif len(col.values) != n:
-                raise TableError(f"column has {len(col.values)} rows, expected {n}",
-                                 table=self.table.name, column=name)
+                raise TableError(
+                    f"column has {len(col.values)} rows, expected {n}", table=self.table.name, column=name
+                )
             cols[name] = col
         return cols, passes, n or 0
 
@@ -619,9 +654,9 @@ class CompiledTable:
             for r, m in enumerate(masks):
                 get = mref(m)
 
-                def put(env: _Env, regs: list[Any], r: int = r,
-                        get: Callable[[list[Any]], Any] = get) -> Any:
+                def put(env: _Env, regs: list[Any], r: int = r, get: Callable[[list[Any]], Any] = get) -> Any:
                     env.out["matches"][r, :] = get(regs)
+
                 b.emit(None, f"matches[{r}] = {m}", 1, put)
             if mode != "matrix" and table.aggregation is not None:
                 self._emit_aggregate(b, masks, mref)
@@ -634,21 +669,28 @@ class CompiledTable:
             live = [r for r in order if masks[r] is not False]
             cut = next((k for k, r in enumerate(live) if masks[r] is True), None)
             if cut is not None:
-                live = live[:cut + 1]
+                live = live[: cut + 1]
             else:
+
                 def init(env: _Env, regs: list[Any]) -> Any:
                     env.out["rule_index"].fill(-1)
+
                 b.emit(None, "rule_index = -1", 1, init)
             for r in reversed(live):
                 get = mref(masks[r])
                 if masks[r] is True:
+
                     def fill(env: _Env, regs: list[Any], r: int = r) -> Any:
                         env.out["rule_index"].fill(r)
+
                     b.emit(None, f"rule_index = {r}", 1, fill)
                 else:
-                    def assign(env: _Env, regs: list[Any], r: int = r,
-                               get: Callable[[list[Any]], Any] = get) -> Any:
+
+                    def assign(
+                        env: _Env, regs: list[Any], r: int = r, get: Callable[[list[Any]], Any] = get
+                    ) -> Any:
                         np.copyto(env.out["rule_index"], np.int32(r), where=get(regs))
+
                     b.emit(None, f"rule_index[r{masks[r]}] = {r}", 1, assign)
             if policy is HitPolicy.UNIQUE:
                 self._emit_violation(b, [[m] for m in masks], mref)
@@ -656,8 +698,10 @@ class CompiledTable:
                 groups: list[list[int]] = []
                 for r in range(n_rules):
                     for g in groups:
-                        if all(same_value(a, c) for a, c in zip(
-                                table.rule_outputs(g[0]), table.rule_outputs(r), strict=True)):
+                        if all(
+                            same_value(a, c)
+                            for a, c in zip(table.rule_outputs(g[0]), table.rule_outputs(r), strict=True)
+                        ):
                             g.append(r)
                             break
                     else:
@@ -667,9 +711,9 @@ class CompiledTable:
             for j, o in enumerate(table.outputs):
                 _, lut = self._output_lut(j)
 
-                def decode(env: _Env, regs: list[Any], lut: AnyArray = lut,
-                           name: str = o.name) -> Any:
+                def decode(env: _Env, regs: list[Any], lut: AnyArray = lut, name: str = o.name) -> Any:
                     np.take(lut, env.out["rule_index"], out=env.out["out:" + name])
+
                 b.emit(None, f"{o.name} = lut[rule_index]", 1, decode)
         steps = b.steps
         finish = sum(s.passes for s in steps)
@@ -695,8 +739,9 @@ class CompiledTable:
         dtype = np.int16 if len(cats) < 32000 else np.int32
         return tuple(cats), np.array(codes, dtype=dtype)
 
-    def _emit_violation(self, b: _Builder, groups: list[list[Mask]],
-                        mref: Callable[[Mask], Callable[[list[Any]], Any]]) -> None:
+    def _emit_violation(
+        self, b: _Builder, groups: list[list[Mask]], mref: Callable[[Mask], Callable[[list[Any]], Any]]
+    ) -> None:
         gm: list[Mask] = []
         for g in groups:
             acc: Mask = False
@@ -710,20 +755,24 @@ class CompiledTable:
 
         def init(env: _Env, regs: list[Any]) -> Any:
             return np.zeros(len(env.out["rule_index"]), dtype=dtype)
+
         cnt = b.emit(None, "count = 0", 1, init)
         for m in gm:
             get = mref(m)
 
             def add(env: _Env, regs: list[Any], get: Callable[[list[Any]], Any] = get) -> Any:
                 np.add(regs[cnt], get(regs), out=regs[cnt], casting="unsafe")
+
             b.emit(None, f"count += {m}", 1, add)
 
         def viol(env: _Env, regs: list[Any]) -> Any:
             np.greater(regs[cnt], 1, out=env.out["violations"])
+
         b.emit(None, "violations = count > 1", 1, viol)
 
-    def _emit_aggregate(self, b: _Builder, masks: list[Mask],
-                        mref: Callable[[Mask], Callable[[list[Any]], Any]]) -> None:
+    def _emit_aggregate(
+        self, b: _Builder, masks: list[Mask], mref: Callable[[Mask], Callable[[list[Any]], Any]]
+    ) -> None:
         table = self.table
         agg = table.aggregation
         values = [table.rule_outputs(r)[0] for r in range(len(table.rules))]
@@ -748,6 +797,7 @@ class CompiledTable:
 
         def init(env: _Env, regs: list[Any]) -> Any:
             env.out["aggregate"].fill(start)
+
         b.emit(None, f"aggregate = {start}", 1, init)
         anym: Mask = False
         for r, m in enumerate(masks):
@@ -757,19 +807,22 @@ class CompiledTable:
             get = mref(m)
             val = np.int64(ints[r])
 
-            def step(env: _Env, regs: list[Any], get: Callable[[list[Any]], Any] = get,
-                     val: np.int64 = val) -> Any:
+            def step(
+                env: _Env, regs: list[Any], get: Callable[[list[Any]], Any] = get, val: np.int64 = val
+            ) -> Any:
                 out = env.out["aggregate"]
                 w = get(regs)
                 if w is True:
                     ufunc(out, val, out=out)
                 else:
                     ufunc(out, val, out=out, where=w)
+
             b.emit(None, f"aggregate {ufunc.__name__}= {ints[r]} where {m}", 1, step)
         getany = mref(anym)
 
         def fin(env: _Env, regs: list[Any]) -> Any:
             env.out["aggregate_valid"][...] = getany(regs)
+
         b.emit(None, "aggregate_valid = any match", 1, fin)
 
     def _aggregate_exponent(self) -> int:
@@ -803,8 +856,14 @@ class CompiledTable:
         return matches
 
     @staticmethod
-    def _run(steps: Sequence[_Step], cols: Mapping[str, _Col], env: _Env, start: int,
-             stop: int, outs: Mapping[str, AnyArray]) -> None:
+    def _run(
+        steps: Sequence[_Step],
+        cols: Mapping[str, _Col],
+        env: _Env,
+        start: int,
+        stop: int,
+        outs: Mapping[str, AnyArray],
+    ) -> None:
         for name, col in cols.items():
             env.values[name] = col.values[start:stop]
             env.valid[name] = None if col.valid is None else col.valid[start:stop]
@@ -878,8 +937,12 @@ class CompiledTable:
             n_rows=n,
             n_passes=prep + finish,
             rule_index=outs.get("rule_index"),
-            outputs={o.name: CodedColumn(outs["out:" + o.name], cats)
-                     for o, (cats, _) in zip(table.outputs, luts, strict=True)} if single else {},
+            outputs={
+                o.name: CodedColumn(outs["out:" + o.name], cats)
+                for o, (cats, _) in zip(table.outputs, luts, strict=True)
+            }
+            if single
+            else {},
             matches=outs.get("matches"),
             aggregate=outs.get("aggregate"),
             aggregate_exponent=self._aggregate_exponent(),
@@ -893,7 +956,10 @@ class CompiledTable:
                 row = int(bad[0])
                 raise HitPolicyViolation(
                     f"{table.hit_policy.value} violation in {len(bad)} row(s), first",
-                    table=table.name, rule_ids=result.matched_rule_ids(row), row=row)
+                    table=table.name,
+                    rule_ids=result.matched_rule_ids(row),
+                    row=row,
+                )
         return result
 
 
@@ -929,8 +995,9 @@ def compile_table(
     consts = {k: normalize_value(v) for k, v in (constants or {}).items()}
     for clause in table.inputs:
         if clause.source_name is None:
-            raise TableError("compiled tables need plain names as input expressions",
-                             table=table.name, column=clause.name)
+            raise TableError(
+                "compiled tables need plain names as input expressions", table=table.name, column=clause.name
+            )
     for name, s in (scales or {}).items():
         if int(s) <= 0:
             raise TableError(f"scale must be positive, got {s}", table=table.name, column=name)
@@ -944,7 +1011,10 @@ def compile_table(
                     try:
                         evaluate_expression(e, ct._resolve)
                     except KeyError as err:
-                        raise TableError(f"unknown name in test: {err.args[0]}",
-                                         table=table.name, rule_id=rule.id,
-                                         column=clause.name) from err
+                        raise TableError(
+                            f"unknown name in test: {err.args[0]}",
+                            table=table.name,
+                            rule_id=rule.id,
+                            column=clause.name,
+                        ) from err
     return ct

@@ -34,15 +34,25 @@ from ._table import (
     format_value,
 )
 
-__all__ = ["DMN_NAMESPACE", "DmnDecision", "DmnError", "DmnModel", "read_dmn", "table_from_dmn",
-           "write_dmn"]
+__all__ = ["DMN_NAMESPACE", "DmnDecision", "DmnError", "DmnModel", "read_dmn", "table_from_dmn", "write_dmn"]
 
 #: Namespace written by :func:`write_dmn` (DMN 1.5).
 DMN_NAMESPACE = "https://www.omg.org/spec/DMN/20230324/MODEL/"
 
 #: Elements a decision may hold instead of a decision table, none of them imported yet.
-_NOT_TABLES = ("literalExpression", "context", "invocation", "list", "relation",
-               "functionDefinition", "conditional", "filter", "for", "every", "some")
+_NOT_TABLES = (
+    "literalExpression",
+    "context",
+    "invocation",
+    "list",
+    "relation",
+    "functionDefinition",
+    "conditional",
+    "filter",
+    "for",
+    "every",
+    "some",
+)
 #: Top-level elements whose content would be dropped by an import of tables only.
 _UNSUPPORTED_TOP = ("businessKnowledgeModel", "decisionService")
 
@@ -57,14 +67,19 @@ class DmnError(TableError):
         (``decision 'Risk' (id d1)``) of the problem.
     """
 
-    def __init__(self, message: str, *, file: str | None = None, line: int | None = None,
-                 element: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, file: str | None = None, line: int | None = None, element: str | None = None
+    ) -> None:
         self.file, self.line, self.element = file, line, element
-        where = ", ".join(p for p in (
-            None if element is None else element,
-            None if file is None else f"file {file}",
-            None if line is None else f"line {line}",
-        ) if p)
+        where = ", ".join(
+            p
+            for p in (
+                None if element is None else element,
+                None if file is None else f"file {file}",
+                None if line is None else f"line {line}",
+            )
+            if p
+        )
         super().__init__(f"{message} ({where})" if where else message)
 
 
@@ -150,11 +165,15 @@ def _parse_xml(source: str | os.PathLike[str] | bytes) -> tuple[ET.Element, str 
     try:
         scan.Parse(data, True)
     except _Refused:
-        raise DmnError("DMN documents with DOCTYPE or ENTITY declarations are not accepted",
-                       file=file, line=scan.CurrentLineNumber) from None
+        raise DmnError(
+            "DMN documents with DOCTYPE or ENTITY declarations are not accepted",
+            file=file,
+            line=scan.CurrentLineNumber,
+        ) from None
     except expat.ExpatError as err:
-        raise DmnError(f"invalid DMN XML: {expat.ErrorString(err.code)}", file=file,
-                       line=err.lineno) from None
+        raise DmnError(
+            f"invalid DMN XML: {expat.ErrorString(err.code)}", file=file, line=err.lineno
+        ) from None
     return ET.fromstring(data), file
 
 
@@ -169,8 +188,11 @@ def _check_language(el: ET.Element, default: str | None, file: str | None) -> No
     for node in el.iter():
         lang = node.get("expressionLanguage") or (default if node is el else None)
         if lang and "feel" not in lang.lower():
-            raise DmnError(f"expression language {lang!r} is not supported; custvalue reads FEEL only",
-                           file=file, element=_where(node))
+            raise DmnError(
+                f"expression language {lang!r} is not supported; custvalue reads FEEL only",
+                file=file,
+                element=_where(node),
+            )
 
 
 def _table(decision_name: str, el: ET.Element) -> DecisionTable:
@@ -179,30 +201,36 @@ def _table(decision_name: str, el: ET.Element) -> DecisionTable:
         expr_el = _child(inp, "inputExpression")
         expr = _text(expr_el) or ""
         label = inp.get("label") or expr.strip() or f"input{i + 1}"
-        inputs.append(InputClause(
-            name=label,
-            expression_text=expr.strip() or label,
-            type_ref=expr_el.get("typeRef") if expr_el is not None else None,
-            allowed_values=_text(_child(inp, "inputValues")),
-        ))
+        inputs.append(
+            InputClause(
+                name=label,
+                expression_text=expr.strip() or label,
+                type_ref=expr_el.get("typeRef") if expr_el is not None else None,
+                allowed_values=_text(_child(inp, "inputValues")),
+            )
+        )
     outputs: list[OutputClause] = []
     out_els = _children(el, "output")
     for j, out in enumerate(out_els):
         name = out.get("name") or (decision_name if len(out_els) == 1 else f"output{j + 1}")
-        outputs.append(OutputClause(
-            name=name,
-            type_ref=out.get("typeRef"),
-            output_values=_text(_child(out, "outputValues")),
-            default=_text(_child(out, "defaultOutputEntry")),
-        ))
+        outputs.append(
+            OutputClause(
+                name=name,
+                type_ref=out.get("typeRef"),
+                output_values=_text(_child(out, "outputValues")),
+                default=_text(_child(out, "defaultOutputEntry")),
+            )
+        )
     rules: list[Rule] = []
     for k, rule in enumerate(_children(el, "rule")):
-        rules.append(Rule(
-            id=rule.get("id") or f"r{k + 1}",
-            input_entries=tuple((_text_of(e) or "-") for e in _children(rule, "inputEntry")),
-            output_entries=tuple(_text_of(e) or "null" for e in _children(rule, "outputEntry")),
-            annotation=next((_text_of(a) for a in _children(rule, "annotationEntry")), None),
-        ))
+        rules.append(
+            Rule(
+                id=rule.get("id") or f"r{k + 1}",
+                input_entries=tuple((_text_of(e) or "-") for e in _children(rule, "inputEntry")),
+                output_entries=tuple(_text_of(e) or "null" for e in _children(rule, "outputEntry")),
+                annotation=next((_text_of(a) for a in _children(rule, "annotationEntry")), None),
+            )
+        )
     return DecisionTable(
         name=decision_name,
         hit_policy=el.get("hitPolicy") or HitPolicy.UNIQUE,
@@ -242,8 +270,11 @@ def read_dmn(source: str | os.PathLike[str] | bytes) -> DmnModel:
     _check_language(root, root.get("expressionLanguage"), file)
     for name in _UNSUPPORTED_TOP:
         for el in _children(root, name):
-            raise DmnError(f"{name} elements are not supported yet; custvalue imports decision "
-                           "tables over input data", file=file, element=_where(el))
+            raise DmnError(
+                f"{name} elements are not supported yet; custvalue imports decision tables over input data",
+                file=file,
+                element=_where(el),
+            )
     decision_ids = {d.get("id"): d.get("name") or "" for d in _children(root, "decision")}
     ids: dict[str, str] = {}
     input_data: dict[str, str | None] = {}
@@ -259,8 +290,9 @@ def read_dmn(source: str | os.PathLike[str] | bytes) -> DmnModel:
         if dt is None:
             kind = next((_local(c.tag) for c in dec if _local(c.tag) in _NOT_TABLES), None)
             what = f"is a {kind}" if kind else "has no decision table"
-            raise DmnError(f"the decision {what}; custvalue imports decision tables only",
-                           file=file, element=_where(dec))
+            raise DmnError(
+                f"the decision {what}; custvalue imports decision tables only", file=file, element=_where(dec)
+            )
         name = dec.get("name") or ""
         req: list[str] = []
         for ir in _children(dec, "informationRequirement"):
@@ -269,29 +301,37 @@ def read_dmn(source: str | os.PathLike[str] | bytes) -> DmnModel:
                 href = (rd.get("href") or "").lstrip("#")
                 raise DmnError(
                     f"the decision requires the decision {decision_ids.get(href, href)!r}; "
-                    "decision requirement graphs are not supported yet", file=file,
-                    element=_where(dec))
+                    "decision requirement graphs are not supported yet",
+                    file=file,
+                    element=_where(dec),
+                )
             ri = _child(ir, "requiredInput")
             if ri is not None:
                 href = (ri.get("href") or "").lstrip("#")
                 req.append(ids.get(href, href))
         var = _child(dec, "variable")
-        decisions.append(DmnDecision(
-            name=name, table=_table(name, dt), required_inputs=tuple(req),
-            type_ref=var.get("typeRef") if var is not None else None,
-        ))
+        decisions.append(
+            DmnDecision(
+                name=name,
+                table=_table(name, dt),
+                required_inputs=tuple(req),
+                type_ref=var.get("typeRef") if var is not None else None,
+            )
+        )
     return DmnModel(root.get("name"), tuple(decisions), input_data)
 
 
-def table_from_dmn(source: str | os.PathLike[str] | bytes | DmnModel,
-                   decision: str | None = None) -> DecisionTable:
+def table_from_dmn(
+    source: str | os.PathLike[str] | bytes | DmnModel, decision: str | None = None
+) -> DecisionTable:
     """The decision table of ``decision`` (or of the only decision) in a DMN document."""
     model = source if isinstance(source, DmnModel) else read_dmn(source)
     return model.decision(decision).table
 
 
-def _sub(parent: ET.Element, tag: str, attrib: Mapping[str, str] | None = None,
-         text: str | None = None) -> ET.Element:
+def _sub(
+    parent: ET.Element, tag: str, attrib: Mapping[str, str] | None = None, text: str | None = None
+) -> ET.Element:
     el = ET.SubElement(parent, tag, dict(attrib or {}))
     if text is not None:
         ET.SubElement(el, "text").text = text
@@ -302,8 +342,9 @@ def _idsafe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "_", text)
 
 
-def write_dmn(tables: Iterable[DecisionTable], name: str = "custvalue",
-              input_types: Mapping[str, str] | None = None) -> str:
+def write_dmn(
+    tables: Iterable[DecisionTable], name: str = "custvalue", input_types: Mapping[str, str] | None = None
+) -> str:
     """Export decision tables as a DMN 1.5 XML document.
 
     Each table becomes a decision with a decision table; each input name
@@ -316,8 +357,10 @@ def write_dmn(tables: Iterable[DecisionTable], name: str = "custvalue",
     >>> 'hitPolicy="FIRST"' in write_dmn([t])
     True
     """
-    root = ET.Element("definitions", {"xmlns": DMN_NAMESPACE, "name": name,
-                                      "id": _idsafe(name), "namespace": "urn:custvalue"})
+    root = ET.Element(
+        "definitions",
+        {"xmlns": DMN_NAMESPACE, "name": name, "id": _idsafe(name), "namespace": "urn:custvalue"},
+    )
     types = dict(input_types or {})
     data: dict[str, str | None] = {}
     for t in tables:
@@ -346,8 +389,7 @@ def write_dmn(tables: Iterable[DecisionTable], name: str = "custvalue",
                 o_attrs["typeRef"] = out.type_ref
             o = _sub(dt, "output", o_attrs)
             if out.output_values:
-                _sub(o, "outputValues", None, ", ".join(format_value(v)
-                                                         for v in out.output_values))
+                _sub(o, "outputValues", None, ", ".join(format_value(v) for v in out.output_values))
             if out.default is not None:
                 _sub(o, "defaultOutputEntry", None, out.default)
         for rule in t.rules:

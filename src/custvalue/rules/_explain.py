@@ -67,8 +67,9 @@ class RuleExplanation:
 
     def __str__(self) -> str:
         state = "matched" if self.matched else "did not match"
-        shown = [c for c in self.checks if c.passed] if self.matched else \
-            [c for c in self.checks if not c.passed]
+        shown = (
+            [c for c in self.checks if c.passed] if self.matched else [c for c in self.checks if not c.passed]
+        )
         detail = "; ".join(str(c) for c in shown)
         return f"rule {self.rule_id} {state}" + (f": {detail}" if detail else "")
 
@@ -189,10 +190,18 @@ def explain_row(
 
                 def fmt(x: Value, places: int | None = places) -> str:
                     return format_number(x, places)
-            checks.append(ColumnCheck(
-                column=clause.name, expression=clause.expression_text, value=v,
-                test=tests.to_feel(), passed=passed, display_value=fmt(v),
-                display_test=_fmt_test(tests, format_number)))
+
+            checks.append(
+                ColumnCheck(
+                    column=clause.name,
+                    expression=clause.expression_text,
+                    value=v,
+                    test=tests.to_feel(),
+                    passed=passed,
+                    display_value=fmt(v),
+                    display_test=_fmt_test(tests, format_number),
+                )
+            )
         rules.append(RuleExplanation(rule.id, matched, tuple(checks)))
     return TableExplanation(table.name, tuple(rules))
 

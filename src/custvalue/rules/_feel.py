@@ -138,19 +138,22 @@ def _tokenize(text: str) -> list[_Tok]:
         if c in " \t\r\n\u00a0":
             i += 1
             continue
-        if c.isascii() and (c.isdigit() or (c == "." and i + 1 < n and text[i + 1].isascii()
-                                            and text[i + 1].isdigit())):
+        if c.isascii() and (
+            c.isdigit() or (c == "." and i + 1 < n and text[i + 1].isascii() and text[i + 1].isdigit())
+        ):
             j = i
             while j < n and text[j].isascii() and text[j].isdigit():
                 j += 1
-            if j < n and text[j] == "." and j + 1 < n and text[j + 1].isascii() \
-                    and text[j + 1].isdigit():
+            if j < n and text[j] == "." and j + 1 < n and text[j + 1].isascii() and text[j + 1].isdigit():
                 j += 1
                 while j < n and text[j].isascii() and text[j].isdigit():
                     j += 1
             if len(text[i:j].replace(".", "").lstrip("0")) > _MAX_DIGITS:
-                raise FeelSyntaxError(f"number has more than {_MAX_DIGITS} significant digits "
-                                      "(FEEL numbers are decimal128)", text, i)
+                raise FeelSyntaxError(
+                    f"number has more than {_MAX_DIGITS} significant digits (FEEL numbers are decimal128)",
+                    text,
+                    i,
+                )
             toks.append(_Tok(_NUM, text[i:j], i, Decimal(text[i:j])))
             i = j
             continue
@@ -171,7 +174,7 @@ def _tokenize(text: str) -> list[_Tok]:
                     break
                 buf.append(d)
                 j += 1
-            toks.append(_Tok(_STR, text[i:j + 1], i, "".join(buf)))
+            toks.append(_Tok(_STR, text[i : j + 1], i, "".join(buf)))
             i = j + 1
             continue
         if c.isascii() and (c.isalpha() or c == "_"):
@@ -246,8 +249,9 @@ class _Parser:
         """Record the height of a new operator node; refuse trees too deep to walk safely."""
         h = 1 + max(self.heights.get(id(c), 0) for c in children)
         if h > _MAX_TREE:
-            raise FeelSyntaxError(f"expression too long: more than {_MAX_TREE} operators deep",
-                                  self.text, self.tok.pos)
+            raise FeelSyntaxError(
+                f"expression too long: more than {_MAX_TREE} operators deep", self.text, self.tok.pos
+            )
         self.heights[id(made)] = h
         return made
 
@@ -624,11 +628,13 @@ def evaluate_expression(expr: Expr, env: Mapping[str, object] | Resolver) -> Val
             expr.op, evaluate_expression(expr.left, env), evaluate_expression(expr.right, env)
         )
     if isinstance(expr, And):
-        return _and3(_as_bool(evaluate_expression(expr.left, env)),
-                     _as_bool(evaluate_expression(expr.right, env)))
+        return _and3(
+            _as_bool(evaluate_expression(expr.left, env)), _as_bool(evaluate_expression(expr.right, env))
+        )
     if isinstance(expr, Or):
-        return _or3(_as_bool(evaluate_expression(expr.left, env)),
-                    _as_bool(evaluate_expression(expr.right, env)))
+        return _or3(
+            _as_bool(evaluate_expression(expr.left, env)), _as_bool(evaluate_expression(expr.right, env))
+        )
     if isinstance(expr, Not):
         b3 = _as_bool(evaluate_expression(expr.operand, env))
         return None if b3 is None else not b3
@@ -664,7 +670,10 @@ def test_truth(tests: UnaryTests, value: object, resolve: Resolver) -> bool | No
 
 
 def match_unary_tests(
-    tests: UnaryTests, value: object, names: Mapping[str, object] | None = None, *,
+    tests: UnaryTests,
+    value: object,
+    names: Mapping[str, object] | None = None,
+    *,
     order: Sequence[str] | None = None,
 ) -> bool:
     """True if ``value`` satisfies the unary tests (null/unknown is no match).
@@ -692,8 +701,9 @@ def match_unary_tests(
         if value is not None:
             ranks = {c: i for i, c in enumerate(order)}
             if not isinstance(value, str) or value not in ranks:
-                raise CategoryError(f"unknown category {value!r}; the ordered categories are "
-                                    f"{', '.join(order)}")
+                raise CategoryError(
+                    f"unknown category {value!r}; the ordered categories are {', '.join(order)}"
+                )
             value = Decimal(ranks[value])
 
     def resolve(name: str) -> Value:
@@ -727,8 +737,9 @@ def rank_tests(tests: UnaryTests, order: Sequence[str]) -> UnaryTests:
     def rank(e: Expr) -> Expr:
         if isinstance(e, StringLit):
             if e.value not in ranks:
-                raise CategoryError(f"unknown category {e.value!r}; the ordered categories are "
-                                    f"{', '.join(order)}")
+                raise CategoryError(
+                    f"unknown category {e.value!r}; the ordered categories are {', '.join(order)}"
+                )
             return NumberLit(Decimal(ranks[e.value]))
         return e
 

@@ -152,8 +152,9 @@ def evaluate_table_scalar(
         return DecisionResult(table.default_result(), (), ())
     if policy is HitPolicy.UNIQUE:
         if len(matched) > 1:
-            raise HitPolicyViolation("UNIQUE table matched more than one rule",
-                                     table=table.name, rule_ids=matched_ids)
+            raise HitPolicyViolation(
+                "UNIQUE table matched more than one rule", table=table.name, rule_ids=matched_ids
+            )
         r = matched[0]
         return DecisionResult(table.row_value(table.rule_outputs(r)), matched_ids, (ids[r],))
     if policy is HitPolicy.ANY:
@@ -161,8 +162,9 @@ def evaluate_table_scalar(
         for r in matched[1:]:
             other = table.rule_outputs(r)
             if not all(same_value(a, b) for a, b in zip(first, other, strict=True)):
-                raise HitPolicyViolation("ANY table matched rules with different outputs",
-                                         table=table.name, rule_ids=matched_ids)
+                raise HitPolicyViolation(
+                    "ANY table matched rules with different outputs", table=table.name, rule_ids=matched_ids
+                )
         return DecisionResult(table.row_value(first), matched_ids, (ids[matched[0]],))
     if policy is HitPolicy.FIRST:
         r = matched[0]
@@ -177,5 +179,4 @@ def evaluate_table_scalar(
     if table.aggregation is not None:
         vals = [table.rule_outputs(r)[0] for r in order]
         return DecisionResult(_aggregate(table.aggregation, vals), matched_ids, hits)
-    return DecisionResult([table.row_value(table.rule_outputs(r)) for r in order],
-                          matched_ids, hits)
+    return DecisionResult([table.row_value(table.rule_outputs(r)) for r in order], matched_ids, hits)

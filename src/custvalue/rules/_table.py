@@ -58,11 +58,16 @@ class TableError(CustvalueError, ValueError):
         self.column = column
         parts = [p for p in (table, rule_id, column) if p is not None]
         self.path = "/".join(parts)
-        super().__init__(with_location(message, [
-            ("table", None if table is None else repr(table)),
-            ("rule", None if rule_id is None else repr(rule_id)),
-            ("column", None if column is None else repr(column)),
-        ]))
+        super().__init__(
+            with_location(
+                message,
+                [
+                    ("table", None if table is None else repr(table)),
+                    ("rule", None if rule_id is None else repr(rule_id)),
+                    ("column", None if column is None else repr(column)),
+                ],
+            )
+        )
 
 
 class HitPolicyViolation(TableError):
@@ -76,9 +81,7 @@ class HitPolicyViolation(TableError):
         The row index, for vectorised evaluation.
     """
 
-    def __init__(
-        self, message: str, *, table: str, rule_ids: Sequence[str], row: int | None = None
-    ) -> None:
+    def __init__(self, message: str, *, table: str, rule_ids: Sequence[str], row: int | None = None) -> None:
         self.rule_ids = tuple(rule_ids)
         self.row = row
         suffix = f", row {row}" if row is not None else ""
@@ -107,8 +110,15 @@ class HitPolicy(enum.Enum):
         if isinstance(value, HitPolicy):
             return value
         key = str(value).strip().upper().replace("_", " ")
-        letters = {"U": "UNIQUE", "F": "FIRST", "P": "PRIORITY", "A": "ANY", "C": "COLLECT",
-                   "R": "RULE ORDER", "O": "OUTPUT ORDER"}
+        letters = {
+            "U": "UNIQUE",
+            "F": "FIRST",
+            "P": "PRIORITY",
+            "A": "ANY",
+            "C": "COLLECT",
+            "R": "RULE ORDER",
+            "O": "OUTPUT ORDER",
+        }
         key = letters.get(key, key)
         for member in cls:
             if member.value == key:
@@ -256,8 +266,7 @@ def _entries(values: Iterable[object]) -> tuple[str, ...]:
         if isinstance(v, str):
             out.append(v)
         elif v is None or isinstance(v, (bool, Decimal, int)):
-            out.append(format_value(Decimal(v) if isinstance(v, int) and not isinstance(
-                v, bool) else v))
+            out.append(format_value(Decimal(v) if isinstance(v, int) and not isinstance(v, bool) else v))
         else:
             raise TypeError(f"entry {v!r} must be FEEL text")
     return tuple(out)
@@ -381,32 +390,37 @@ class DecisionTable:
             ids.add(rule.id)
             if len(rule.input_entries) != len(self.inputs):
                 raise TableError(
-                    f"rule has {len(rule.input_entries)} input entries, table has "
-                    f"{len(self.inputs)} inputs", table=name, rule_id=rule.id)
+                    f"rule has {len(rule.input_entries)} input entries, table has {len(self.inputs)} inputs",
+                    table=name,
+                    rule_id=rule.id,
+                )
             if len(rule.output_entries) != len(self.outputs):
                 raise TableError(
                     f"rule has {len(rule.output_entries)} output entries, table has "
-                    f"{len(self.outputs)} outputs", table=name, rule_id=rule.id)
+                    f"{len(self.outputs)} outputs",
+                    table=name,
+                    rule_id=rule.id,
+                )
             row: list[UnaryTests] = []
             for clause, text in zip(self.inputs, rule.input_entries, strict=True):
                 try:
                     row.append(parse_unary_tests(text))
                 except FeelSyntaxError as err:
-                    raise TableError(str(err), table=name, rule_id=rule.id,
-                                     column=clause.name) from err
+                    raise TableError(str(err), table=name, rule_id=rule.id, column=clause.name) from err
             outs: list[Value] = []
             for oclause, text in zip(self.outputs, rule.output_entries, strict=True):
                 try:
                     value = _literal_value(text)
                 except (FeelSyntaxError, ValueError) as err:
-                    raise TableError(str(err), table=name, rule_id=rule.id,
-                                     column=oclause.name) from err
+                    raise TableError(str(err), table=name, rule_id=rule.id, column=oclause.name) from err
                 if self.aggregation is not None:
-                    if self.aggregation is not Aggregation.COUNT and not isinstance(
-                        value, Decimal
-                    ):
-                        raise TableError(f"{self.aggregation.value} needs number outputs",
-                                         table=name, rule_id=rule.id, column=oclause.name)
+                    if self.aggregation is not Aggregation.COUNT and not isinstance(value, Decimal):
+                        raise TableError(
+                            f"{self.aggregation.value} needs number outputs",
+                            table=name,
+                            rule_id=rule.id,
+                            column=oclause.name,
+                        )
                 outs.append(value)
             tests.append(tuple(row))
             values.append(tuple(outs))

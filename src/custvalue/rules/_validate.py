@@ -154,8 +154,9 @@ def validate_table(
     for c, clause in enumerate(table.inputs):
         for ref in sorted(expr_names(clause.expression)):
             if input_types is not None and ref not in types:
-                findings.append(Finding("error", name, None, clause.name,
-                                        f"unknown input name {ref!r}", "unknown-name"))
+                findings.append(
+                    Finding("error", name, None, clause.name, f"unknown input name {ref!r}", "unknown-name")
+                )
         declared = types.get(clause.source_name or "") or clause.type_ref
         literal_kinds: set[str] = set()
         for r in range(n_rules):
@@ -177,16 +178,30 @@ def validate_table(
                     if k not in ("null", declared):
                         bad.add(k)
                 if bad:
-                    findings.append(Finding(
-                        "error", name, rule.id, clause.name,
-                        f"{'/'.join(sorted(bad))} test on {declared} input "
-                        f"{clause.name!r}: {table.rule_tests(r)[c]}", "type-mismatch"))
+                    findings.append(
+                        Finding(
+                            "error",
+                            name,
+                            rule.id,
+                            clause.name,
+                            f"{'/'.join(sorted(bad))} test on {declared} input "
+                            f"{clause.name!r}: {table.rule_tests(r)[c]}",
+                            "type-mismatch",
+                        )
+                    )
         else:
             col_types.append(literal_kinds or {"number"})
             if len(literal_kinds) > 1:
-                findings.append(Finding("warning", name, None, clause.name,
-                                        f"tests mix types {sorted(literal_kinds)}",
-                                        "type-mismatch"))
+                findings.append(
+                    Finding(
+                        "warning",
+                        name,
+                        None,
+                        clause.name,
+                        f"tests mix types {sorted(literal_kinds)}",
+                        "type-mismatch",
+                    )
+                )
 
     # matching per cell ---------------------------------------------------------
     unknown: set[tuple[int, int]] = set()
@@ -198,9 +213,16 @@ def validate_table(
             missing = sorted(n for n in tests_names(tests) if n not in consts)
             if missing:
                 unknown.add((r, c))
-                findings.append(Finding("error", name, rule.id, table.inputs[c].name,
-                                        f"unknown name {missing[0]!r} in test {tests}",
-                                        "unknown-name"))
+                findings.append(
+                    Finding(
+                        "error",
+                        name,
+                        rule.id,
+                        table.inputs[c].name,
+                        f"unknown name {missing[0]!r} in test {tests}",
+                        "unknown-name",
+                    )
+                )
                 continue
             for e in _endpoints(tests):
                 values.append(evaluate_expression(e, resolve))  # type: ignore[arg-type]
@@ -215,8 +237,7 @@ def validate_table(
                 continue
             tests = table.rule_tests(r)[c]
             cells = [*reps[c], None]
-            row.append(frozenset(i for i, v in enumerate(cells)
-                                 if test_truth(tests, v, resolve) is True))
+            row.append(frozenset(i for i, v in enumerate(cells) if test_truth(tests, v, resolve) is True))
         match.append(row)
 
     def example(cells: Sequence[int]) -> dict[str, Value]:
@@ -238,9 +259,16 @@ def validate_table(
             m = match[r][c]
             if m is not None and not m:
                 dead.add(r)
-                findings.append(Finding("warning", name, rule.id, table.inputs[c].name,
-                                        f"rule can never fire: no value satisfies "
-                                        f"{table.rule_tests(r)[c]}", "never-fires"))
+                findings.append(
+                    Finding(
+                        "warning",
+                        name,
+                        rule.id,
+                        table.inputs[c].name,
+                        f"rule can never fire: no value satisfies {table.rule_tests(r)[c]}",
+                        "never-fires",
+                    )
+                )
                 break
 
     # overlaps --------------------------------------------------------------------
@@ -250,21 +278,31 @@ def validate_table(
             for j in range(i + 1, n_rules):
                 if not (known[i] and known[j]) or i in dead or j in dead:
                     continue
-                if policy is HitPolicy.ANY and all(same_value(a, b) for a, b in zip(
-                        table.rule_outputs(i), table.rule_outputs(j), strict=True)):
+                if policy is HitPolicy.ANY and all(
+                    same_value(a, b)
+                    for a, b in zip(table.rule_outputs(i), table.rule_outputs(j), strict=True)
+                ):
                     continue
                 inter = [match[i][c] & match[j][c] for c in range(n_cols)]  # type: ignore[operator]
                 if all(inter):
-                    picks = [min(s, key=lambda k, c=c: (k == len(reps[c]), k))
-                             for c, s in enumerate(inter)]
+                    picks = [min(s, key=lambda k, c=c: (k == len(reps[c]), k)) for c, s in enumerate(inter)]
                     ex = example(picks)
                     ids = (table.rules[i].id, table.rules[j].id)
                     kind = "overlap" if policy is HitPolicy.UNIQUE else "conflict"
                     what = "overlap" if kind == "overlap" else "overlap with different outputs"
-                    findings.append(Finding(
-                        "error", name, ids[1], None,
-                        f"rules {ids[0]} and {ids[1]} {what}, e.g. {fmt(ex)}" if n_cols else
-                        f"rules {ids[0]} and {ids[1]} {what}", kind, ex))
+                    findings.append(
+                        Finding(
+                            "error",
+                            name,
+                            ids[1],
+                            None,
+                            f"rules {ids[0]} and {ids[1]} {what}, e.g. {fmt(ex)}"
+                            if n_cols
+                            else f"rules {ids[0]} and {ids[1]} {what}",
+                            kind,
+                            ex,
+                        )
+                    )
 
     # shadowed (FIRST) -------------------------------------------------------------
     if policy is HitPolicy.FIRST:
@@ -273,14 +311,23 @@ def validate_table(
                 continue
             by = None
             for i in range(j):
-                if known[i] and all(match[j][c] <= match[i][c]  # type: ignore[operator]
-                                    for c in range(n_cols)):
+                if known[i] and all(
+                    match[j][c] <= match[i][c]  # type: ignore[operator]
+                    for c in range(n_cols)
+                ):
                     by = table.rules[i].id
                     break
             if by is not None:
-                findings.append(Finding("warning", name, table.rules[j].id, None,
-                                        f"rule can never fire: earlier rule {by} covers it",
-                                        "shadowed"))
+                findings.append(
+                    Finding(
+                        "warning",
+                        name,
+                        table.rules[j].id,
+                        None,
+                        f"rule can never fire: earlier rule {by} covers it",
+                        "shadowed",
+                    )
+                )
                 continue
             sizes = [len(match[j][c]) for c in range(n_cols)]  # type: ignore[arg-type]
             total = 1
@@ -288,13 +335,29 @@ def validate_table(
                 total *= s
             earlier = [i for i in range(j) if i not in dead]
             if total <= _LIMIT and earlier and all(known[i] for i in earlier):
-                combos = itertools.product(*(sorted(match[j][c])  # type: ignore[arg-type]
-                                             for c in range(n_cols)))
-                if all(any(all(cell[c] in match[i][c] for c in range(n_cols))  # type: ignore[operator]
-                           for i in earlier) for cell in combos):
-                    findings.append(Finding(
-                        "warning", name, table.rules[j].id, None,
-                        "rule can never fire: earlier rules together cover it", "shadowed"))
+                combos = itertools.product(
+                    *(
+                        sorted(match[j][c])  # type: ignore[arg-type]
+                        for c in range(n_cols)
+                    )
+                )
+                if all(
+                    any(
+                        all(cell[c] in match[i][c] for c in range(n_cols))  # type: ignore[operator]
+                        for i in earlier
+                    )
+                    for cell in combos
+                ):
+                    findings.append(
+                        Finding(
+                            "warning",
+                            name,
+                            table.rules[j].id,
+                            None,
+                            "rule can never fire: earlier rules together cover it",
+                            "shadowed",
+                        )
+                    )
 
     # gaps ----------------------------------------------------------------------------
     has_default = any(o.default is not None for o in table.outputs)
@@ -305,20 +368,29 @@ def validate_table(
     live = [r for r in range(n_rules) if r not in dead]
     if n_cols and total <= _LIMIT:
         for cell in itertools.product(*(range(len(reps[c])) for c in range(n_cols))):
-            if not any(all(match[r][c] is None or cell[c] in match[r][c]  # type: ignore[operator]
-                           for c in range(n_cols)) for r in live):
+            if not any(
+                all(
+                    match[r][c] is None or cell[c] in match[r][c]  # type: ignore[operator]
+                    for c in range(n_cols)
+                )
+                for r in live
+            ):
                 ex = example(cell)
-                findings.append(Finding(sev, name, None, None,
-                                        f"no rule matches {fmt(ex)}", "gap", ex))
+                findings.append(Finding(sev, name, None, None, f"no rule matches {fmt(ex)}", "gap", ex))
                 break
     elif n_cols:
         for c in range(n_cols):
             for idx in range(len(reps[c])):
-                if not any(match[r][c] is None or idx in match[r][c]  # type: ignore[operator]
-                           for r in live):
+                if not any(
+                    match[r][c] is None or idx in match[r][c]  # type: ignore[operator]
+                    for r in live
+                ):
                     ex = {table.inputs[c].source_name or table.inputs[c].name: reps[c][idx]}
-                    findings.append(Finding(sev, name, None, table.inputs[c].name,
-                                            f"no rule matches {fmt(ex)}", "gap", ex))
+                    findings.append(
+                        Finding(
+                            sev, name, None, table.inputs[c].name, f"no rule matches {fmt(ex)}", "gap", ex
+                        )
+                    )
                     break
     order = {"error": 0, "warning": 1, "info": 2}
     findings.sort(key=lambda f: order[f.severity])

@@ -198,9 +198,7 @@ class Not(Node):
         return f"not({self.operand.to_feel()})"
 
 
-Expr: TypeAlias = (
-    NumberLit | StringLit | BoolLit | NullLit | Name | Neg | BinOp | Compare | And | Or | Not
-)
+Expr: TypeAlias = NumberLit | StringLit | BoolLit | NullLit | Name | Neg | BinOp | Compare | And | Or | Not
 Literal: TypeAlias = NumberLit | StringLit | BoolLit | NullLit
 #: The literal node types.
 LITERAL_TYPES: Final = (NumberLit, StringLit, BoolLit, NullLit)

@@ -14,8 +14,14 @@ DEFAULT_CHUNK: Final = 65536
 
 #: Result columns of a written result file, in order (SPEC section 7).
 RESULT_COLUMNS: Final[tuple[str, ...]] = (
-    "customer_id", "as_of", "tier", "status", "months_below", "previous_tier", "movement",
-    "churned_tier", "history_complete", "reasons",
+    "customer_id",
+    "as_of",
+    "tier",
+    "status",
+    "months_below",
+    "previous_tier",
+    "movement",
+    "churned_tier",
+    "history_complete",
+    "reasons",
 )
-
-

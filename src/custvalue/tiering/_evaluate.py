@@ -20,8 +20,11 @@ __all__ = ["evaluate", "evaluate_chunks"]
 
 #: Kernel column -> TierResult field (codes are named as codes).
 _FIELD = {
-    "tier": "tier_codes", "status": "status_codes", "movement": "movement_codes",
-    "previous_tier": "previous_tier_codes", "churned_tier": "churned_tier_codes",
+    "tier": "tier_codes",
+    "status": "status_codes",
+    "movement": "movement_codes",
+    "previous_tier": "previous_tier_codes",
+    "churned_tier": "churned_tier_codes",
 }
 
 
@@ -77,17 +80,22 @@ def evaluate(
     ('platinum.aum',)
     """
     cp = as_compiled(policy)
-    month = portfolio.months.stop if as_of is None else (
-        Month.parse(as_of) if isinstance(as_of, str) else as_of)
+    month = (
+        portfolio.months.stop if as_of is None else (Month.parse(as_of) if isinstance(as_of, str) else as_of)
+    )
     a = portfolio.months.index(month)
     n = portfolio.n_customers
     if chunk_size < 1:
         raise ValueError("chunk_size must be positive")
     out: dict[str, NDArray[Any]] = {
-        "tier": np.empty(n, np.int8), "status": np.empty(n, np.int8),
-        "months_below": np.empty(n, np.int16), "previous_tier": np.empty(n, np.int8),
-        "movement": np.empty(n, np.int8), "churned_tier": np.empty(n, np.int8),
-        "history_complete": np.empty(n, bool), "reason_bits": np.empty(n, np.uint64),
+        "tier": np.empty(n, np.int8),
+        "status": np.empty(n, np.int8),
+        "months_below": np.empty(n, np.int16),
+        "previous_tier": np.empty(n, np.int8),
+        "movement": np.empty(n, np.int8),
+        "churned_tier": np.empty(n, np.int8),
+        "history_complete": np.empty(n, bool),
+        "reason_bits": np.empty(n, np.uint64),
     }
     ev_c: list[NDArray[np.int64]] = []
     ev_t: list[NDArray[np.int8]] = []
@@ -107,14 +115,21 @@ def evaluate(
         policy=cp.policy,
     )
     return TierResult(
-        compiled=cp, portfolio=portfolio, as_of=month, customer_ids=portfolio.customer_ids,
-        events=events, **{_FIELD.get(k, k): _ro(v) for k, v in out.items()},
+        compiled=cp,
+        portfolio=portfolio,
+        as_of=month,
+        customer_ids=portfolio.customer_ids,
+        events=events,
+        **{_FIELD.get(k, k): _ro(v) for k, v in out.items()},
     )
 
 
 def evaluate_chunks(
-    portfolio: Portfolio, policy: Policy | CompiledPolicy | None = None, *,
-    as_of: Month | str | None = None, chunk_size: int = 1_000_000,
+    portfolio: Portfolio,
+    policy: Policy | CompiledPolicy | None = None,
+    *,
+    as_of: Month | str | None = None,
+    chunk_size: int = 1_000_000,
 ) -> Iterator[TierResult]:
     """Evaluate a large portfolio in customer chunks, yielding one result per chunk.
 
@@ -127,4 +142,3 @@ def evaluate_chunks(
 
 
 # --------------------------------------------------------------------------- result
-

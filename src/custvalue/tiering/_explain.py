@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["RuleCheck", "RuleTrace", "TierExplanation", "explain_customer", "summary_text"]
 
+
 @attrs.frozen
 class RuleCheck:
     """One input test of a rule, with the customer's value."""
@@ -72,8 +73,6 @@ class TierExplanation:
         return self.text
 
 
-
-
 def _feature_value(result: TierResult, name: str, raw: int) -> tuple[Any, str]:
     """(value in policy units for tests, display text) of a feature value."""
     cp = result.compiled
@@ -112,8 +111,9 @@ def _test_text(result: TierResult, name: str, ut: Any) -> str:
         elif isinstance(t, EqualTest):
             parts.append(num(t.endpoint))
         elif isinstance(t, IntervalTest):
-            parts.append(f"{'[' if t.low_closed else '('}{num(t.low)}..{num(t.high)}"
-                         f"{']' if t.high_closed else ')'}")
+            parts.append(
+                f"{'[' if t.low_closed else '('}{num(t.low)}..{num(t.high)}{']' if t.high_closed else ')'}"
+            )
         else:  # pragma: no cover - every simple test kind is handled above
             parts.append(str(t.to_feel()))
     body = ", ".join(parts)
@@ -126,8 +126,7 @@ def explain_customer(result: TierResult, customer_id: str) -> TierExplanation:
     policy = cp.policy
     i = result.index_of(customer_id)
     sub = result.portfolio.rows(i, i + 1)
-    feats = compute_features(sub, cp.features, result.as_of, aum=policy.aum,
-                             amount_scale=policy.scale)
+    feats = compute_features(sub, cp.features, result.as_of, aum=policy.aum, amount_scale=policy.scale)
     table = cp.table
     names = policy.tier_order
     traces = []
@@ -139,17 +138,33 @@ def explain_customer(result: TierResult, customer_id: str) -> TierExplanation:
             raw = int(feats.values[clause.name][0])
             value, shown = _feature_value(result, clause.name, raw)
             order = CARD_LEVELS if clause.name in cp.coded_features else None
-            checks.append(RuleCheck(_label(result, clause.name), shown, _test_text(result, clause.name, ut),
-                                    bool(match_unary_tests(ut, value, order=order))))
-        traces.append(RuleTrace(rule.id, names[int(cp.rule_tier[r])], all(c.passed for c in checks),
-                                tuple(checks), rule.annotation))
+            checks.append(
+                RuleCheck(
+                    _label(result, clause.name),
+                    shown,
+                    _test_text(result, clause.name, ut),
+                    bool(match_unary_tests(ut, value, order=order)),
+                )
+            )
+        traces.append(
+            RuleTrace(
+                rule.id,
+                names[int(cp.rule_tier[r])],
+                all(c.passed for c in checks),
+                tuple(checks),
+                rule.annotation,
+            )
+        )
     decided = tuple(t for t in traces if t.rule_id in result.reasons_at(i))
     if result.tier_codes[i] < 0:
         first = result.portfolio.months[int(result.portfolio.history_start[i])]
-        line = (f"customer {customer_id}, as of {result.as_of}: no tier — the customer's data "
-                f"starts in {first}, after the as-of month")
-        return TierExplanation(customer_id, result.as_of, "", STATUSES[0], 0, None, "new", None, (),
-                           tuple(traces), (line,))
+        line = (
+            f"customer {customer_id}, as of {result.as_of}: no tier — the customer's data "
+            f"starts in {first}, after the as-of month"
+        )
+        return TierExplanation(
+            customer_id, result.as_of, "", STATUSES[0], 0, None, "new", None, (), tuple(traces), (line,)
+        )
     tier = names[int(result.tier_codes[i])]
     spec = policy.tier(tier)
     status = STATUSES[int(result.status_codes[i])]
@@ -165,8 +180,9 @@ def explain_customer(result: TierResult, customer_id: str) -> TierExplanation:
     if spec.aum_floor is not None and result.reasons_at(i) and result.reasons_at(i)[0].endswith(".aum"):
         floor = format_yuan(int(cp.floor_fen[int(result.tier_codes[i])]))
         if k:
-            lines.append(f"  {status}: AUM below the {tier} floor {floor} for {k} month(s) in a row "
-                         f"(k = {k})")
+            lines.append(
+                f"  {status}: AUM below the {tier} floor {floor} for {k} month(s) in a row (k = {k})"
+            )
         else:
             lines.append(f"  normal: AUM at the as-of month is at or above the {tier} floor {floor}")
     mv = MOVEMENTS[int(result.movement_codes[i])]
@@ -175,17 +191,23 @@ def explain_customer(result: TierResult, customer_id: str) -> TierExplanation:
     churned = names[int(result.churned_tier_codes[i])] if result.churned_tier_codes[i] >= 0 else None
     if churned:
         w = policy.tier(churned).window
-        lines.append(f"  churned {churned}: its AUM criterion lapsed (AUM below its floor for "
-                     f"{(w or 0) + 1} months in a row)")
+        lines.append(
+            f"  churned {churned}: its AUM criterion lapsed (AUM below its floor for "
+            f"{(w or 0) + 1} months in a row)"
+        )
     if not result.history_complete[i]:
-        lines.append(f"  history incomplete: fewer than {cp.history_needed + 1} months of data; "
-                     "evaluated on the months that exist")
+        lines.append(
+            f"  history incomplete: fewer than {cp.history_needed + 1} months of data; "
+            "evaluated on the months that exist"
+        )
     ev = result.events.names_at(i)
     if ev:
-        lines.append("  events: " + ", ".join(
-            f"{e} -> {', '.join(policy.actions(e)) or 'no action'}" for e in ev))
-    return TierExplanation(customer_id, result.as_of, tier, status, k, prev, mv, churned, decided,
-                       tuple(traces), tuple(lines))
+        lines.append(
+            "  events: " + ", ".join(f"{e} -> {', '.join(policy.actions(e)) or 'no action'}" for e in ev)
+        )
+    return TierExplanation(
+        customer_id, result.as_of, tier, status, k, prev, mv, churned, decided, tuple(traces), tuple(lines)
+    )
 
 
 def _pct(part: int, whole: int) -> str:
@@ -203,24 +225,32 @@ def summary_text(result: TierResult) -> str:
     grand = exact_sum(aum, what="AUM")
     total = grand or 1
     held = result.tier_codes >= 0
-    by_tier = exact_group_sums(result.tier_codes[held], aum[held], len(policy.tier_order),
-                               what="tier AUM")
-    lines = [f"as of {result.as_of}, policy {policy.name!r}: {len(result):,} customers, "
-             f"AUM {format_yuan(grand)} yuan",
-             "", f"{'tier':<12}{'customers':>12}{'share':>9}{'AUM share':>11}"]
+    by_tier = exact_group_sums(result.tier_codes[held], aum[held], len(policy.tier_order), what="tier AUM")
+    lines = [
+        f"as of {result.as_of}, policy {policy.name!r}: {len(result):,} customers, "
+        f"AUM {format_yuan(grand)} yuan",
+        "",
+        f"{'tier':<12}{'customers':>12}{'share':>9}{'AUM share':>11}",
+    ]
     for k, tier in enumerate(policy.tier_order):
         cnt = c["tier"][tier]
         lines.append(f"{tier:<12}{cnt:>12,}{_pct(cnt, n):>9}{_pct(int(by_tier[k]), total):>11}")
-    lines += ["", "status:    " + ", ".join(f"{k} {v:,}" for k, v in c["status"].items()),
-              "movement:  " + ", ".join(f"{k} {v:,}" for k, v in c["movement"].items()),
-              "churned:   " + (", ".join(f"{k} {v:,}" for k, v in c["churned"].items() if v) or "none"),
-              "", "events:"]
+    lines += [
+        "",
+        "status:    " + ", ".join(f"{k} {v:,}" for k, v in c["status"].items()),
+        "movement:  " + ", ".join(f"{k} {v:,}" for k, v in c["movement"].items()),
+        "churned:   " + (", ".join(f"{k} {v:,}" for k, v in c["churned"].items() if v) or "none"),
+        "",
+        "events:",
+    ]
     ev = result.events.counts()
     for e in EVENT_TYPES:
         acts = ", ".join(policy.actions(e)) or "no action"
         lines.append(f"  {e:<20}{ev[e]:>10,}  -> {acts}")
     incomplete = int(np.count_nonzero(~result.history_complete))
     if incomplete:
-        lines.append(f"\n{incomplete:,} customers have less than {result.compiled.history_needed + 1} "
-                     "months of history (history_complete = False)")
+        lines.append(
+            f"\n{incomplete:,} customers have less than {result.compiled.history_needed + 1} "
+            "months of history (history_complete = False)"
+        )
     return "\n".join(lines)

@@ -78,8 +78,9 @@ class Block:
     reducing short rows).
     """
 
-    def __init__(self, portfolio: Portfolio, rows: slice, lo: int, hi: int, aum: Sequence[str],
-                 amount_scale: int = 100) -> None:
+    def __init__(
+        self, portfolio: Portfolio, rows: slice, lo: int, hi: int, aum: Sequence[str], amount_scale: int = 100
+    ) -> None:
         self.p, self.rows, self.lo, self.hi, self.aum_cols = portfolio, rows, lo, hi, aum
         self.hs = portfolio.history_start[rows].astype(np.int64)
         self.hs_max = int(self.hs.max()) if self.hs.size else 0
@@ -175,8 +176,12 @@ def compute_features(
 
 
 def compute(
-    block: Block, features: Sequence[FeatureSpec], a: int, tests: Mapping[str, Test] | None,
-    *, with_complete: bool = True,
+    block: Block,
+    features: Sequence[FeatureSpec],
+    a: int,
+    tests: Mapping[str, Test] | None,
+    *,
+    with_complete: bool = True,
 ) -> FeatureFrame:
     """Features at absolute month index ``a`` from a block's cached column slices.
 
@@ -211,7 +216,7 @@ def compute(
             values[f.name] = _ro(np.array(v))
             complete[f.name] = _ro(ok)
             continue
-        x = block.column(f.column)[start - lo: last - lo + 1]
+        x = block.column(f.column)[start - lo : last - lo + 1]
         # cells before a customer's history start are zero and are not data
         partial = bool(n) and block.hs_max > start
         valid = (np.arange(start, last + 1)[:, None] >= hs[None, :]) if partial else None
@@ -221,8 +226,11 @@ def compute(
 
 
 def _reduce(
-    f: FeatureSpec, x: NDArray[Any], valid: NDArray[np.bool_] | None,
-    tests: Mapping[str, Test] | None, amount_scale: int = 100,
+    f: FeatureSpec,
+    x: NDArray[Any],
+    valid: NDArray[np.bool_] | None,
+    tests: Mapping[str, Test] | None,
+    amount_scale: int = 100,
 ) -> NDArray[Any]:
     """Reduce a month-major ``(m, n)`` slice (oldest month first) to one value per row."""
     if f.op == "value":
@@ -285,7 +293,10 @@ def _compile_test(f: FeatureSpec, amount_scale: int = 100) -> Test:
 
 
 def reference_feature(
-    monthly: Sequence[int], history_start: int, as_of_index: int, spec: FeatureSpec,
+    monthly: Sequence[int],
+    history_start: int,
+    as_of_index: int,
+    spec: FeatureSpec,
     test: Callable[[int], bool] | None = None,
 ) -> tuple[int, bool]:
     """Scalar reference: one customer's feature value and completeness.
@@ -293,8 +304,10 @@ def reference_feature(
     ``monthly`` is the customer's column over the whole month axis.  Written
     straight from the definitions, for differential tests.
     """
-    first, last = (as_of_index - spec.lag - (0 if spec.op == "value" else spec.window),
-                   as_of_index - spec.lag)
+    first, last = (
+        as_of_index - spec.lag - (0 if spec.op == "value" else spec.window),
+        as_of_index - spec.lag,
+    )
     have = [j for j in range(max(first, 0), last + 1) if j >= history_start]
     complete = first >= 0 and history_start <= first
     vals = [int(monthly[j]) for j in have]
@@ -320,4 +333,3 @@ def reference_feature(
         return sum(vals), complete
     mean = Decimal(sum(vals)) / Decimal(len(vals))
     return int(mean.to_integral_value(rounding="ROUND_HALF_EVEN")), complete
-

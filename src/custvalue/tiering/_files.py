@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 __all__ = ["write_result"]
 
+
 def write_result(result: TierResult, path: str | Path, *, format: str | None = None) -> None:
     """Write one row per customer with the SPEC's result columns."""
     fmt = file_format(path, format)

@@ -155,14 +155,23 @@ def evaluate_block(
     complete = (hs <= need) if need >= 0 else np.zeros(n, dtype=bool)
     absent = hs > a  # no data at the as-of month: no tier, never an invented one
     if absent.any():
-        cur = MonthState(np.where(absent, NO_TIER, cur.tier).astype(np.int8), cur.first_rule,
-                     np.where(absent, 0, cur.k).astype(np.int16),
-                     np.where(absent, 0, cur.status).astype(np.int8),
-                     np.where(absent, np.uint64(0), cur.reasons))
+        cur = MonthState(
+            np.where(absent, NO_TIER, cur.tier).astype(np.int8),
+            cur.first_rule,
+            np.where(absent, 0, cur.k).astype(np.int16),
+            np.where(absent, 0, cur.status).astype(np.int8),
+            np.where(absent, np.uint64(0), cur.reasons),
+        )
     return {
-        "tier": cur.tier, "status": cur.status, "months_below": cur.k,
-        "previous_tier": prev_tier, "movement": movement, "churned_tier": churned,
-        "history_complete": complete, "reason_bits": cur.reasons, "_prev_status": prev_status,
+        "tier": cur.tier,
+        "status": cur.status,
+        "months_below": cur.k,
+        "previous_tier": prev_tier,
+        "movement": movement,
+        "churned_tier": churned,
+        "history_complete": complete,
+        "reason_bits": cur.reasons,
+        "_prev_status": prev_status,
     }
 
 
@@ -183,4 +192,3 @@ def events_of(block: Mapping[str, NDArray[Any]], offset: int) -> tuple[NDArray[n
 
 
 # --------------------------------------------------------------------------- API
-

@@ -58,8 +58,12 @@ class TierPath:
         return self.months.index(m)
 
     def __repr__(self) -> str:
-        return (f"<TierPath: {self.tier_codes.shape[0]} customers × {len(self.months)} months "
-                f"({self.months[0]}..{self.months[-1]})>" if self.months else "<TierPath: empty>")
+        return (
+            f"<TierPath: {self.tier_codes.shape[0]} customers × {len(self.months)} months "
+            f"({self.months[0]}..{self.months[-1]})>"
+            if self.months
+            else "<TierPath: empty>"
+        )
 
 
 def evaluate_path(
@@ -98,8 +102,7 @@ def evaluate_path(
     for start in range(0, n, chunk_size):
         rows = slice(start, min(n, start + chunk_size))
         hs = portfolio.history_start[rows].astype(np.int64)
-        block = Block(portfolio, rows, max(0, i0 - cp.history_needed), i1, cp.policy.aum,
-                       cp.policy.scale)
+        block = Block(portfolio, rows, max(0, i0 - cp.history_needed), i1, cp.policy.aum, cp.policy.scale)
         for j, a in enumerate(range(i0, i1 + 1)):
             m = month_state(cp, block, a, hs)
             tier[rows, j] = np.where(hs <= a, m.tier, NO_TIER)
@@ -126,19 +129,26 @@ class MigrationMatrix:
         """Counts as a :class:`pandas.DataFrame` (needs ``pandas``)."""
 
         pd = import_optional("pandas", extra="pandas")
-        return pd.DataFrame(self.counts, index=pd.Index(self.labels, name=self.from_label),
-                            columns=pd.Index(self.labels, name=self.to_label))
+        return pd.DataFrame(
+            self.counts,
+            index=pd.Index(self.labels, name=self.from_label),
+            columns=pd.Index(self.labels, name=self.to_label),
+        )
 
     def text(self, *, values: str = "counts") -> str:
         """A fixed-width table of counts (``values="counts"``) or AUM in yuan (``"aum"``)."""
         m = self.counts if values == "counts" else self.aum
-        cells = [[f"{int(v):,}" if values == "counts" else format_yuan(int(v)) for v in row]
-                 for row in m.tolist()]
+        cells = [
+            [f"{int(v):,}" if values == "counts" else format_yuan(int(v)) for v in row] for row in m.tolist()
+        ]
         w = max([len(x) for x in self.labels] + [len(c) for r in cells for c in r] + [4])
         head = f"{self.from_label + ' → ' + self.to_label:<{w}} " + " ".join(
-            f"{lab:>{w}}" for lab in self.labels)
-        body = [f"{lab:<{w}} " + " ".join(f"{c:>{w}}" for c in row)
-                for lab, row in zip(self.labels, cells, strict=True)]
+            f"{lab:>{w}}" for lab in self.labels
+        )
+        body = [
+            f"{lab:<{w}} " + " ".join(f"{c:>{w}}" for c in row)
+            for lab, row in zip(self.labels, cells, strict=True)
+        ]
         return "\n".join([head, *body])
 
     def __repr__(self) -> str:
@@ -148,16 +158,27 @@ class MigrationMatrix:
         head = "".join(f"<th>{html.escape(lab)}</th>" for lab in self.labels)
         rows = "".join(
             f"<tr><th>{html.escape(lab)}</th>"
-            + "".join(f"<td title='{format_yuan(int(a))} yuan'>{int(c):,}</td>"
-                      for c, a in zip(crow, arow, strict=True)) + "</tr>"
-            for lab, crow, arow in zip(self.labels, self.counts.tolist(), self.aum.tolist(), strict=True))
-        return (f"<div><b>Migration</b> {html.escape(self.from_label)} → {html.escape(self.to_label)} "
-                f"(customers; hover for AUM)<table><tr><th></th>{head}</tr>{rows}</table></div>")
+            + "".join(
+                f"<td title='{format_yuan(int(a))} yuan'>{int(c):,}</td>"
+                for c, a in zip(crow, arow, strict=True)
+            )
+            + "</tr>"
+            for lab, crow, arow in zip(self.labels, self.counts.tolist(), self.aum.tolist(), strict=True)
+        )
+        return (
+            f"<div><b>Migration</b> {html.escape(self.from_label)} → {html.escape(self.to_label)} "
+            f"(customers; hover for AUM)<table><tr><th></th>{head}</tr>{rows}</table></div>"
+        )
 
 
 def migration_matrix(
-    from_tier: NDArray[Any], to_tier: NDArray[Any], aum: NDArray[np.int64],
-    tier_order: Sequence[str], *, from_label: str = "from", to_label: str = "to",
+    from_tier: NDArray[Any],
+    to_tier: NDArray[Any],
+    aum: NDArray[np.int64],
+    tier_order: Sequence[str],
+    *,
+    from_label: str = "from",
+    to_label: str = "to",
 ) -> MigrationMatrix:
     """Count customers (and sum AUM) by (from tier, to tier); -1 means no tier.
 
@@ -171,12 +192,15 @@ def migration_matrix(
     cell = f * k + t
     counts = np.bincount(cell, minlength=k * k).reshape(k, k)
     total = exact_group_sums(cell, aum, k * k, what="migration AUM")
-    return MigrationMatrix((*tier_order, "(none)"), _ro(counts), _ro(total.reshape(k, k)),
-                           from_label, to_label)
+    return MigrationMatrix(
+        (*tier_order, "(none)"), _ro(counts), _ro(total.reshape(k, k)), from_label, to_label
+    )
 
 
 def tier_migration(
-    portfolio: Portfolio, policy: Policy | CompiledPolicy | None, from_month: Month | str,
+    portfolio: Portfolio,
+    policy: Policy | CompiledPolicy | None,
+    from_month: Month | str,
     to_month: Month | str,
 ) -> MigrationMatrix:
     """Tier migration between two months of one portfolio (counts and AUM at ``to_month``)."""
@@ -185,13 +209,22 @@ def tier_migration(
     t = Month.parse(to_month) if isinstance(to_month, str) else to_month
     path = evaluate_path(portfolio, cp, first=min(f, t), last=max(f, t))
     aum = portfolio.aum(cp.policy.aum)[:, portfolio.months.index(t)]
-    return migration_matrix(path.tier_codes[:, path.column(f)], path.tier_codes[:, path.column(t)], aum,
-                            cp.policy.tier_order, from_label=str(f), to_label=str(t))
+    return migration_matrix(
+        path.tier_codes[:, path.column(f)],
+        path.tier_codes[:, path.column(t)],
+        aum,
+        cp.policy.tier_order,
+        from_label=str(f),
+        to_label=str(t),
+    )
 
 
 def what_if(
-    portfolio: Portfolio, current: Policy | CompiledPolicy, proposed: Policy | CompiledPolicy,
-    *, as_of: Month | str | None = None,
+    portfolio: Portfolio,
+    current: Policy | CompiledPolicy,
+    proposed: Policy | CompiledPolicy,
+    *,
+    as_of: Month | str | None = None,
 ) -> MigrationMatrix:
     """Evaluate two policies on the same portfolio: the migration matrix between them.
 
@@ -212,9 +245,17 @@ def what_if(
     """
     a, b = as_compiled(current), as_compiled(proposed)
     if a.policy.tier_order != b.policy.tier_order:
-        raise ValueError("what_if compares policies with the same tiers; got "
-                         f"{a.policy.tier_order} and {b.policy.tier_order}")
+        raise ValueError(
+            "what_if compares policies with the same tiers; got "
+            f"{a.policy.tier_order} and {b.policy.tier_order}"
+        )
     ra, rb = evaluate(portfolio, a, as_of=as_of), evaluate(portfolio, b, as_of=as_of)
     aum = portfolio.aum(b.policy.aum)[:, portfolio.months.index(ra.as_of)]
-    return migration_matrix(ra.tier_codes, rb.tier_codes, aum, a.policy.tier_order,
-                            from_label=a.policy.name, to_label=b.policy.name)
+    return migration_matrix(
+        ra.tier_codes,
+        rb.tier_codes,
+        aum,
+        a.policy.tier_order,
+        from_label=a.policy.name,
+        to_label=b.policy.name,
+    )

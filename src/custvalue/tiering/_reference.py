@@ -68,9 +68,15 @@ def _holds(text: str, value: Decimal, card: bool = False) -> bool:
             continue
         for op in ("<=", ">=", "!=", "<", ">", "="):
             if part.startswith(op):
-                x = _literal(part[len(op):], card)
-                ok = {"<=": value <= x, ">=": value >= x, "!=": value != x, "<": value < x,
-                      ">": value > x, "=": value == x}[op]
+                x = _literal(part[len(op) :], card)
+                ok = {
+                    "<=": value <= x,
+                    ">=": value >= x,
+                    "!=": value != x,
+                    "<": value < x,
+                    ">": value > x,
+                    "=": value == x,
+                }[op]
                 break
         else:
             ok = value == _literal(part, card)
@@ -99,6 +105,7 @@ def _tier_at(policy: Policy, cols: Mapping[str, Sequence[int]], hs: int, m: int)
 
                     def unit_test(v: int, _t: str = spec.test, _s: int = scale, _c: bool = card) -> bool:
                         return _holds(_t, Decimal(v) / _s, _c)
+
                 raw, _ = reference_feature(cols[spec.column], hs, m, spec, unit_test)
                 is_card = spec.column == "card_level" and spec.op != "run"
                 value = Decimal(raw) if is_card or spec.op == "run" else Decimal(raw) / policy.scale
@@ -142,13 +149,26 @@ def reference_evaluate(
     names = policy.tier_order
     m = as_of_index
     if m < history_start:  # no data at the as-of month: no tier
-        return {"tier": None, "status": "normal", "months_below": 0, "previous_tier": None,
-                "movement": "new", "churned_tier": None, "events": []}
+        return {
+            "tier": None,
+            "status": "normal",
+            "months_below": 0,
+            "previous_tier": None,
+            "movement": "new",
+            "churned_tier": None,
+            "events": [],
+        }
     ti, why = _tier_at(policy, cols, history_start, m)
     k = _k(policy, cols["aum"], history_start, m, ti) if why == "aum" else 0
     status = _status(policy, ti, k) if why == "aum" else "normal"
-    out: dict[str, Any] = {"tier": names[ti], "status": status, "months_below": k,
-                           "previous_tier": None, "movement": "new", "churned_tier": None}
+    out: dict[str, Any] = {
+        "tier": names[ti],
+        "status": status,
+        "months_below": k,
+        "previous_tier": None,
+        "movement": "new",
+        "churned_tier": None,
+    }
     if m - 1 >= 0 and m - 1 >= history_start:
         pi, pwhy = _tier_at(policy, cols, history_start, m - 1)
         pk = _k(policy, cols["aum"], history_start, m - 1, pi) if pwhy == "aum" else 0

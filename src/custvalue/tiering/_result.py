@@ -153,8 +153,13 @@ class TierResult:
         Vectorised over the distinct bit patterns (a handful), not customers.
         """
         uniq, inv = np.unique(self.reason_bits, return_inverse=True)
-        texts = np.asarray([";".join(rid for r, rid in enumerate(self.compiled.rule_ids)
-                                     if int(b) >> r & 1) for b in uniq.tolist()] or [""])
+        texts = np.asarray(
+            [
+                ";".join(rid for r, rid in enumerate(self.compiled.rule_ids) if int(b) >> r & 1)
+                for b in uniq.tolist()
+            ]
+            or [""]
+        )
         return texts[inv.reshape(-1)] if uniq.size else np.zeros(0, dtype=str)
 
     def index_of(self, customer_id: str) -> int:
@@ -170,7 +175,8 @@ class TierResult:
         i = int(index)
         names = self.policy.tier_order
         return {
-            "customer_id": str(self.customer_ids[i]), "as_of": str(self.as_of),
+            "customer_id": str(self.customer_ids[i]),
+            "as_of": str(self.as_of),
             "tier": names[self.tier_codes[i]] if self.tier_codes[i] >= 0 else None,
             "status": STATUSES[self.status_codes[i]],
             "months_below": int(self.months_below[i]),
@@ -184,6 +190,7 @@ class TierResult:
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Counts by tier, status, movement and churned tier."""
+
         def count(codes: NDArray[Any], names: Sequence[str]) -> dict[str, int]:
             c = np.bincount(codes[codes >= 0].astype(np.int64), minlength=len(names))
             return {nm: int(c[i]) for i, nm in enumerate(names)}
@@ -264,21 +271,23 @@ class TierResult:
     def __repr__(self) -> str:
         c = self.counts()["tier"]
         tiers = ", ".join(f"{k}={v}" for k, v in c.items())
-        return (f"<TierResult as of {self.as_of}: {len(self)} customers "
-                f"({tiers}); {len(self.events)} events; policy {self.policy.name!r}>")
+        return (
+            f"<TierResult as of {self.as_of}: {len(self)} customers "
+            f"({tiers}); {len(self.events)} events; policy {self.policy.name!r}>"
+        )
 
     def _repr_html_(self) -> str:
         c = self.counts()
-        rows = "".join(
-            f"<tr><td>{html.escape(t)}</td><td>{v:,}</td></tr>" for t, v in c["tier"].items())
+        rows = "".join(f"<tr><td>{html.escape(t)}</td><td>{v:,}</td></tr>" for t, v in c["tier"].items())
         st = ", ".join(f"{k}: {v:,}" for k, v in c["status"].items())
         mv = ", ".join(f"{k}: {v:,}" for k, v in c["movement"].items())
-        return (f"<div><b>TierResult</b> as of {self.as_of}, policy "
-                f"{html.escape(self.policy.name)}, {len(self):,} customers"
-                f"<table><tr><th>tier</th><th>customers</th></tr>{rows}</table>"
-                f"<p>status — {html.escape(st)}<br>movement — {html.escape(mv)}<br>"
-                f"events — {len(self.events):,}</p></div>")
+        return (
+            f"<div><b>TierResult</b> as of {self.as_of}, policy "
+            f"{html.escape(self.policy.name)}, {len(self):,} customers"
+            f"<table><tr><th>tier</th><th>customers</th></tr>{rows}</table>"
+            f"<p>status — {html.escape(st)}<br>movement — {html.escape(mv)}<br>"
+            f"events — {len(self.events):,}</p></div>"
+        )
 
 
 # --------------------------------------------------------------------------- over time
-
