@@ -236,3 +236,33 @@ def test_each_package_imports_only_the_layers_below_it() -> None:
             if other and other != part and other not in allowed:
                 bad.append(f"{name} imports {dep} ({part} may import {sorted(allowed)})")
     assert bad == []
+
+
+def test_every_exception_class_is_exported_under_a_public_path() -> None:
+    import importlib
+
+    packages = [m for m in MODULES if not any(p.startswith("_") for p in m.split("."))]
+    exported: dict[type, set[str]] = {}
+    for name in packages:
+        mod = importlib.import_module(name)
+        for attr in getattr(mod, "__all__", ()):
+            obj = getattr(mod, attr, None)
+            if isinstance(obj, type) and issubclass(obj, BaseException):
+                exported.setdefault(obj, set()).add(name)
+    defined = []
+    for name in MODULES:
+        tree = ast.parse(MODULES[name].read_text(encoding="utf-8"))
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef) and node.name.endswith(("Error", "Violation")):
+                defined.append((name, node.name))
+    assert len(defined) >= 30  # the walker sees the error classes
+    problems = []
+    for name, cls_name in defined:
+        cls = getattr(importlib.import_module(name), cls_name)
+        if cls not in exported:
+            problems.append(f"{name}.{cls_name} is not exported by any package")
+        elif any(p.startswith("_") for p in cls.__module__.split(".")):
+            problems.append(f"{cls_name} shows the private path {cls.__module__}")
+        elif cls.__module__ not in exported[cls]:
+            problems.append(f"{cls_name} shows {cls.__module__}, which does not export it")
+    assert problems == []

@@ -10,6 +10,8 @@ Writers are atomic: a file is written completely or not at all
 from __future__ import annotations
 
 from .._errors import publish
+from ..money import MoneyError
+from ..portfolio import PortfolioError
 from ._atomic import OutputError, atomic_write, check_output
 from ._balances import BALANCE_COLUMNS, read_balances, write_balances
 from ._formats import FORMATS, file_format
@@ -17,7 +19,9 @@ from ._formats import FORMATS, file_format
 __all__ = [
     "BALANCE_COLUMNS",
     "FORMATS",
+    "MoneyError",
     "OutputError",
+    "PortfolioError",
     "atomic_write",
     "check_output",
     "file_format",

@@ -115,8 +115,7 @@ class Block:
             if name == "aum":
                 got = self.column("aum")[j - self.lo]
             else:
-                got = np.array(self.p.column(name)[self.rows, j])
-                got.setflags(write=False)
+                got = _ro(np.array(self.p.column(name)[self.rows, j]))
             self._cache[key] = got
         return got
 

@@ -14,6 +14,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from .._arrays import readonly
 from ..policy import CompiledPolicy, Policy, compile_policy, default_policy
 from ..portfolio import CARD_LEVELS, Portfolio
 from ..rules import CodedColumn
@@ -70,8 +71,7 @@ def _lowest_bit_table() -> NDArray[np.int16]:
     low = v & -v
     table = np.full(1 << 16, -1, dtype=np.int16)
     table[1:] = np.log2(low[1:]).astype(np.int16)  # exact: powers of two below 2**16
-    table.setflags(write=False)
-    return table
+    return readonly(table)
 
 
 _LOWEST_BIT: Final = _lowest_bit_table()
