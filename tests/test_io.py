@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import decimal
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
 import numpy as np
 import pytest
 
+from _testing import without_pyarrow
 from custvalue import Portfolio, PortfolioError
 from custvalue.io import read_balances, write_balances
 from custvalue.io._atomic import atomic_write
@@ -214,16 +213,6 @@ def test_failed_write_leaves_nothing(tmp_path: Path) -> None:
         atomic_write(target, boom)
     assert target.read_bytes() == before
     assert [x.name for x in tmp_path.iterdir()] == ["out.csv"]
-
-
-@contextlib.contextmanager
-def without_pyarrow(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """As if pyarrow were not installed: every ``import pyarrow...`` fails."""
-    with monkeypatch.context() as m:
-        for name in [k for k in sys.modules if k == "pyarrow" or k.startswith("pyarrow.")]:
-            m.setitem(sys.modules, name, None)
-        m.setitem(sys.modules, "pyarrow", None)
-        yield
 
 
 def test_without_pyarrow_really_has_no_pyarrow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,9 +11,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-import sys
 import tracemalloc
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from _testing import without_pyarrow
 from custvalue import InputError, Portfolio, PortfolioError
 from custvalue.io import _csv as csv_reader
 from custvalue.io import read_balances, write_balances
@@ -40,16 +39,6 @@ ROWS = [
     "C1,B1,2026-10,2.00,0,0,0,0,0,gold",
     "C2,B1,2026-10,3.50,0,0,0,0,0,diamond",
 ]
-
-
-@contextlib.contextmanager
-def without_pyarrow(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """As if pyarrow were not installed: every ``import pyarrow...`` fails."""
-    with monkeypatch.context() as m:
-        for name in [k for k in sys.modules if k == "pyarrow" or k.startswith("pyarrow.")]:
-            m.setitem(sys.modules, name, None)
-        m.setitem(sys.modules, "pyarrow", None)
-        yield
 
 
 def outcome(path: Path) -> Portfolio | tuple[Any, ...]:

@@ -12,11 +12,8 @@ message, line, column, customer and month).
 
 from __future__ import annotations
 
-import contextlib
 import decimal
-import sys
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from _testing import without_pyarrow
 from custvalue import InputError, Portfolio
 from custvalue.io import read_balances, write_balances
 from custvalue.money import to_fen, yuan_to_fen
@@ -37,16 +35,6 @@ pq = pytest.importorskip("pyarrow.parquet")
 FUZZ = settings(
     max_examples=500, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 )
-
-
-@contextlib.contextmanager
-def without_pyarrow(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """As if pyarrow were not installed: every ``import pyarrow...`` fails."""
-    with monkeypatch.context() as m:
-        for name in [k for k in sys.modules if k == "pyarrow" or k.startswith("pyarrow.")]:
-            m.setitem(sys.modules, name, None)
-        m.setitem(sys.modules, "pyarrow", None)
-        yield
 
 
 def outcome(path: Path) -> Portfolio | tuple[Any, ...]:
