@@ -1,7 +1,8 @@
 """The package's architecture, checked from the source (see docs/architecture.rst).
 
 * No import cycle between custvalue's modules, counting function-local
-  imports (``if TYPE_CHECKING:`` blocks are not imports at run time).
+  imports and ``if TYPE_CHECKING:`` imports (a cycle that only type checking
+  sees is still a circle in the design).
 * Function-local imports only for optional third-party dependencies.
 * No ``_private`` name imported from another module, and no package's private
   module imported from outside that package.
@@ -82,17 +83,17 @@ def _type_checking_blocks(tree: ast.AST) -> set[int]:
 
 
 def _imports(name: str) -> Iterator[tuple[ast.stmt, str, list[str], bool]]:
-    """(node, imported module, imported names, inside a function) for each run-time import."""
+    """(node, imported module, imported names, inside a function or TYPE_CHECKING) for each import."""
     tree = ast.parse(MODULES[name].read_text(encoding="utf-8"))
-    skip = _type_checking_blocks(tree)
+    typing_only = _type_checking_blocks(tree)
     local: set[int] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
             local.update(id(n) for n in ast.walk(node) if n is not node)
     package = name if _is_package(name) else name.rpartition(".")[0]
     for node in ast.walk(tree):
-        if id(node) in skip:
-            continue
+        if id(node) in typing_only:
+            local.add(id(node))  # not at module level at run time
         if isinstance(node, ast.Import):
             for alias in node.names:
                 yield node, alias.name, [], id(node) in local

@@ -267,3 +267,12 @@ def test_dmn_rejects_doctype() -> None:
     )
     with pytest.raises(TableError, match="DOCTYPE"):
         read_dmn(evil)
+
+
+def test_a_table_without_inputs_needs_the_row_count() -> None:
+    t = DecisionTable("t", "FIRST", [], ["y"], [("r", [], ['"a"'])])
+    c = compile_table(t)
+    assert c.match_matrix({}, n_rows=3).tolist() == [[True, True, True]]
+    assert c.evaluate({}, n_rows=2).output_values("y").tolist() == ["a", "a"]
+    with pytest.raises(TableError, match="needs n_rows"):
+        c.match_matrix({})

@@ -23,7 +23,7 @@ import itertools
 import threading
 import weakref
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 import numpy as np
@@ -37,10 +37,8 @@ from ._coerce import day_of, id_array
 from ._errors import AttributionError
 from ._queries import lookup, present
 from ._shares import split_amounts
-
-if TYPE_CHECKING:
-    from ._book import AllocationBook
-    from ._types import IdsLike
+from ._state import BookState
+from ._types import IdsLike
 
 __all__ = ["Attribution", "attribute", "exact_group_sums"]
 
@@ -212,11 +210,11 @@ class _Layout:
     big_sizes: NDArray[np.int64]
 
 
-_layout_cache: weakref.WeakKeyDictionary[AllocationBook, dict[int, _Layout]] = weakref.WeakKeyDictionary()
+_layout_cache: weakref.WeakKeyDictionary[BookState, dict[int, _Layout]] = weakref.WeakKeyDictionary()
 _layout_lock = threading.Lock()
 
 
-def _layout(book: AllocationBook, day: int) -> _Layout:
+def _layout(book: BookState, day: int) -> _Layout:
     """The cached layout of ``book`` on ``day`` (the book is immutable)."""
     with _layout_lock:
         per_book = _layout_cache.get(book)
@@ -250,7 +248,7 @@ def _order3_table() -> NDArray[np.int8]:
 _ORDER3 = _order3_table()
 
 
-def _build_layout(book: AllocationBook, day: int) -> _Layout:
+def _build_layout(book: BookState, day: int) -> _Layout:
     n = book.customer_ids.size
     present_cust, present_branch = present(book, day)
     is_present = np.zeros(n, np.bool_)
@@ -420,7 +418,7 @@ def _sums_fit(amt: NDArray[np.int64]) -> bool:
 
 
 def attribute(
-    book: AllocationBook,
+    book: BookState,
     amounts: NDArray[np.int64] | Sequence[int],
     as_of: _dt.date,
     *,

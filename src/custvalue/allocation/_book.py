@@ -34,10 +34,10 @@ from numpy.typing import NDArray
 
 from .._arrays import readonly
 from ._attribution import attribute
-from ._changes import add_rows, apply_change, make_entry
+from ._changes import add_rows, apply_change, log_only, make_entry
 from ._coerce import day_of, empty_ids, id_array, operation_ids, text
-from ._documents import book_from_dict, book_to_dict
-from ._errors import AllocationError, NoChangeError, NotAllocatedError
+from ._documents import read_document
+from ._errors import AllocationError, DocumentError, NoChangeError, NotAllocatedError
 from ._queries import (
     branch_index,
     branch_of,
@@ -50,7 +50,10 @@ from ._queries import (
     unallocated,
 )
 from ._shares import SharesLike
+from ._state import BookState
 from ._types import (
+    BOOK_FORMAT,
+    BOOK_VERSION,
     AllocationPolicy,
     AuditEntry,
     CustomerAllocation,
@@ -78,7 +81,7 @@ class BookChange(NamedTuple):
 
 
 @attrs.frozen(eq=False)
-class AllocationBook:
+class AllocationBook(BookState):
     """Immutable, effective-dated allocation of customers to account managers.
 
     Build one with :meth:`empty`, add customers with :meth:`add_customers`,
@@ -100,27 +103,6 @@ class AllocationBook:
     >>> book.unallocated("B1", datetime.date(2026, 10, 31)).tolist()
     ['C2']
     """
-
-    policy: AllocationPolicy
-    branch_ids: IdArray
-    manager_ids: IdArray
-    manager_branch: NDArray[np.int32]
-    customer_ids: IdArray
-    _sorter: NDArray[np.int64] = attrs.field(repr=False)
-    _cust_branch: NDArray[np.int32] = attrs.field(repr=False)
-    _cust_last: NDArray[np.int32] = attrs.field(repr=False)
-    _cust_allocated: NDArray[np.bool_] = attrs.field(repr=False)
-    _sp_cust: NDArray[np.int64] = attrs.field(repr=False)
-    _sp_branch: NDArray[np.int32] = attrs.field(repr=False)
-    _sp_start: NDArray[np.int32] = attrs.field(repr=False)
-    _sp_end: NDArray[np.int32] = attrs.field(repr=False)
-    _as_cust: NDArray[np.int64] = attrs.field(repr=False)
-    _as_mgr: NDArray[np.int32] = attrs.field(repr=False)
-    _as_bp: NDArray[np.int16] = attrs.field(repr=False)
-    _as_primary: NDArray[np.bool_] = attrs.field(repr=False)
-    _as_start: NDArray[np.int32] = attrs.field(repr=False)
-    _as_end: NDArray[np.int32] = attrs.field(repr=False)
-    audit: tuple[AuditEntry, ...] = attrs.field(repr=False)
 
     # ----------------------------------------------------------------- construction
 
@@ -684,7 +666,14 @@ class AllocationBook:
         >>> AllocationBook.from_dict(doc).to_dict() == book.to_dict()
         True
         """
-        return book_to_dict(self)
+        return {
+            "format": BOOK_FORMAT,
+            "version": BOOK_VERSION,
+            "policy": self.policy.to_dict(),
+            "branches": self.branch_ids.tolist(),
+            "managers": self.managers,
+            "audit": [e.to_dict() for e in self.audit],
+        }
 
     @classmethod
     def from_dict(cls, data: object) -> AllocationBook:
@@ -693,4 +682,46 @@ class AllocationBook:
         Tier eligibility is not re-checked (tiers are not part of the log);
         everything else is.  Errors are :class:`DocumentError` naming the path.
         """
-        return book_from_dict(cls, data)
+        policy, branches, managers, entries = read_document(data)
+        try:
+            book = cls.empty(managers, branches=branches, policy=policy)
+        except AllocationError as exc:
+            raise DocumentError(exc.message, path="$.managers") from exc
+        for i, e in enumerate(entries):
+            try:
+                book = book._replay(e)
+            except AllocationError as exc:
+                raise DocumentError(f"entry cannot be replayed: {exc}", path=f"$.audit[{i}]") from exc
+        return book
+
+    def _replay(self, e: AuditEntry) -> AllocationBook:
+        """The book after re-applying the operation recorded by ``e``.
+
+        Tiers are not part of the log, so tier eligibility is not re-checked.
+        """
+        kw: dict[str, Any] = {"effective": e.effective, "operator": e.operator, "reason": e.reason}
+        ids = e.customer_ids
+        if ids.size == 0 and e.operation in ("add_customers", "batch_allocate", "recall", "transfer"):
+            return log_only(self, e)  # 0.1.0 logged operations on no customers; they changed nothing
+        if e.operation == "add_customers":
+            assert e.branch_ids is not None
+            return self.add_customers(ids, e.branch_ids, **kw).book
+        if e.operation == "recall":
+            return self.recall(ids, **kw).book
+        if e.operation == "transfer":
+            assert e.branch_ids is not None
+            if bool(np.any(e.branch_ids != e.branch_ids[0])):
+                raise AllocationError("a transfer has one target branch")
+            return self.transfer(ids, str(e.branch_ids[0]), **kw).book
+        assert e.primary is not None
+        if e.operation == "batch_allocate":
+            return self.batch_allocate(ids, e.primary, list(e.shares), tiers="", _check_tier=False, **kw).book
+        if ids.size != 1:
+            raise AllocationError(f"{e.operation} concerns exactly one customer")
+        if e.operation == "allocate":
+            return self.allocate(
+                str(ids[0]), e.primary, list(e.shares), tier="", _check_tier=False, **kw
+            ).book
+        return self.adjust(
+            str(ids[0]), primary=e.primary, shares=list(e.shares), tier="", _check_tier=False, **kw
+        ).book

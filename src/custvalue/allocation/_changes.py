@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 import numpy as np
@@ -19,16 +19,14 @@ from numpy.typing import NDArray
 
 from .._arrays import readonly
 from ._coerce import text
+from ._state import Book, BookState
 from ._types import OPEN, AuditEntry, IdArray, ShareSpec
-
-if TYPE_CHECKING:
-    from ._book import AllocationBook
 
 __all__ = ["add_rows", "apply_change", "log_only", "make_entry"]
 
 
 def make_entry(
-    book: AllocationBook,
+    book: BookState,
     operation: str,
     effective: _dt.date,
     operator: str,
@@ -62,13 +60,13 @@ def make_entry(
 
 
 def add_rows(
-    book: AllocationBook,
+    book: Book,
     ids: IdArray,
     order: NDArray[np.intp],
     bpos: NDArray[np.intp],
     day: int,
     entry: AuditEntry,
-) -> AllocationBook:
+) -> Book:
     """The book with new customers ``ids`` in branches ``bpos`` from ``day`` on.
 
     ``order`` is the stable sort order of ``ids``.
@@ -94,7 +92,7 @@ def add_rows(
     )
 
 
-def _close_assignments(book: AllocationBook, sel: NDArray[np.bool_], day: int) -> dict[str, NDArray[Any]]:
+def _close_assignments(book: BookState, sel: NDArray[np.bool_], day: int) -> dict[str, NDArray[Any]]:
     """The assignment columns with the selected customers' open rows closed at ``day``.
 
     Rows that would become empty (opened on ``day``) are dropped.
@@ -114,14 +112,14 @@ def _close_assignments(book: AllocationBook, sel: NDArray[np.bool_], day: int) -
 
 
 def apply_change(
-    book: AllocationBook,
+    book: Book,
     ci: NDArray[np.int64],
     day: int,
     entry: AuditEntry,
     *,
     spec: ShareSpec | None,
     to_branch: int | None = None,
-) -> AllocationBook:
+) -> Book:
     """The book after closing the customers' open assignments at ``day`` and opening ``spec``.
 
     ``spec`` ``None`` leaves the customers unallocated; ``to_branch`` also
@@ -201,7 +199,7 @@ def _merge_sorted(
     return [readonly(a) for a in out]
 
 
-def log_only(book: AllocationBook, entry: AuditEntry) -> AllocationBook:
+def log_only(book: Book, entry: AuditEntry) -> Book:
     """``book`` with ``entry`` appended to its log and nothing else changed.
 
     For entries of documents written by custvalue 0.1.0, which logged

@@ -11,7 +11,6 @@ book; the book's storage layout is described in its module,
 from __future__ import annotations
 
 import datetime as _dt
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -19,10 +18,8 @@ from numpy.typing import NDArray
 from .._arrays import readonly
 from ._coerce import day_of, text
 from ._errors import UnknownBranchError, UnknownCustomerError, UnknownManagerError
+from ._state import BookState
 from ._types import OPEN, AuditEntry, CustomerAllocation, IdArray, ManagerCustomers
-
-if TYPE_CHECKING:
-    from ._book import AllocationBook
 
 __all__ = [
     "active",
@@ -43,7 +40,7 @@ __all__ = [
 # --------------------------------------------------------------------------- lookups
 
 
-def lookup(book: AllocationBook, ids: IdArray) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+def lookup(book: BookState, ids: IdArray) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
     """Customer index of each id and whether it is in the book (index 0 if not)."""
     n = book.customer_ids.size
     if n == 0 or ids.size == 0:
@@ -55,7 +52,7 @@ def lookup(book: AllocationBook, ids: IdArray) -> tuple[NDArray[np.int64], NDArr
     return idx.astype(np.int64), np.asarray(found, dtype=np.bool_)
 
 
-def customer_index(book: AllocationBook, customer_id: str, effective: _dt.date | None = None) -> int:
+def customer_index(book: BookState, customer_id: str, effective: _dt.date | None = None) -> int:
     """Index of a customer; :class:`UnknownCustomerError` if it is not in the book."""
     text(customer_id, "customer id")
     idx, found = lookup(book, np.array([customer_id]))
@@ -67,7 +64,7 @@ def customer_index(book: AllocationBook, customer_id: str, effective: _dt.date |
 
 
 def manager_index(
-    book: AllocationBook,
+    book: BookState,
     manager_id: str,
     customer_id: str | None = None,
     effective: _dt.date | None = None,
@@ -85,7 +82,7 @@ def manager_index(
     return pos
 
 
-def branch_index(book: AllocationBook, branch_id: str, customer_id: str | None = None) -> int:
+def branch_index(book: BookState, branch_id: str, customer_id: str | None = None) -> int:
     """Index of a registered branch; :class:`UnknownBranchError` otherwise."""
     text(branch_id, "branch id")
     pos = int(np.searchsorted(book.branch_ids, branch_id))
@@ -99,18 +96,18 @@ def branch_index(book: AllocationBook, branch_id: str, customer_id: str | None =
 # --------------------------------------------------------------------------- the rows of a day
 
 
-def present(book: AllocationBook, day: int) -> tuple[NDArray[np.int64], NDArray[np.int32]]:
+def present(book: BookState, day: int) -> tuple[NDArray[np.int64], NDArray[np.int32]]:
     """Customers in the book on ``day`` and their branch (by customer index)."""
     m = (book._sp_start <= day) & (book._sp_end > day)
     return book._sp_cust[m], book._sp_branch[m]
 
 
-def active(book: AllocationBook, day: int) -> NDArray[np.intp]:
+def active(book: BookState, day: int) -> NDArray[np.intp]:
     """Row numbers of the assignments in force on ``day`` (sorted by customer)."""
     return np.flatnonzero((book._as_start <= day) & (book._as_end > day))
 
 
-def open_shares(book: AllocationBook, ci: int) -> tuple[str, dict[str, int]]:
+def open_shares(book: BookState, ci: int) -> tuple[str, dict[str, int]]:
     """Primary and ``{manager_id: bp}`` of the open assignment of allocated customer ``ci``."""
     lo, hi = np.searchsorted(book._as_cust, [ci, ci + 1])
     rows = np.arange(lo, hi)[book._as_end[lo:hi] == OPEN]
@@ -124,7 +121,7 @@ def open_shares(book: AllocationBook, ci: int) -> tuple[str, dict[str, int]]:
 # --------------------------------------------------------------------------- queries
 
 
-def branch_of(book: AllocationBook, customer_id: str, as_of: _dt.date) -> str:
+def branch_of(book: BookState, customer_id: str, as_of: _dt.date) -> str:
     """See :meth:`AllocationBook.branch_of`."""
     day = day_of(as_of, "as_of")
     ci = customer_index(book, customer_id, as_of)
@@ -138,7 +135,7 @@ def branch_of(book: AllocationBook, customer_id: str, as_of: _dt.date) -> str:
     return str(book.branch_ids[book._sp_branch[rows[0]]])
 
 
-def shares_of(book: AllocationBook, customer_id: str, as_of: _dt.date) -> CustomerAllocation:
+def shares_of(book: BookState, customer_id: str, as_of: _dt.date) -> CustomerAllocation:
     """See :meth:`AllocationBook.shares_of`."""
     day = day_of(as_of, "as_of")
     branch = branch_of(book, customer_id, as_of)
@@ -161,7 +158,7 @@ def shares_of(book: AllocationBook, customer_id: str, as_of: _dt.date) -> Custom
     )
 
 
-def customers_of(book: AllocationBook, manager_id: str, as_of: _dt.date) -> ManagerCustomers:
+def customers_of(book: BookState, manager_id: str, as_of: _dt.date) -> ManagerCustomers:
     """See :meth:`AllocationBook.customers_of`."""
     day = day_of(as_of, "as_of")
     m = manager_index(book, manager_id)
@@ -179,7 +176,7 @@ def customers_of(book: AllocationBook, manager_id: str, as_of: _dt.date) -> Mana
     )
 
 
-def unallocated(book: AllocationBook, branch_id: str, as_of: _dt.date) -> IdArray:
+def unallocated(book: BookState, branch_id: str, as_of: _dt.date) -> IdArray:
     """See :meth:`AllocationBook.unallocated`."""
     day = day_of(as_of, "as_of")
     b = branch_index(book, branch_id)
@@ -190,7 +187,7 @@ def unallocated(book: AllocationBook, branch_id: str, as_of: _dt.date) -> IdArra
     return readonly(np.sort(book.customer_ids[pick]))
 
 
-def history(book: AllocationBook, customer_id: str) -> tuple[AuditEntry, ...]:
+def history(book: BookState, customer_id: str) -> tuple[AuditEntry, ...]:
     """See :meth:`AllocationBook.history`."""
     customer_index(book, customer_id)
     return tuple(e for e in book.audit if bool(np.any(e.customer_ids == customer_id)))

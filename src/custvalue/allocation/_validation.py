@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 import numpy as np
 from numpy.typing import NDArray
@@ -39,10 +39,8 @@ from ._errors import (
 )
 from ._queries import lookup, manager_index
 from ._shares import BP_WHOLE, SharesLike, parse_share
+from ._state import BookState
 from ._types import IdArray, ShareSpec
-
-if TYPE_CHECKING:
-    from ._book import AllocationBook
 
 __all__ = [
     "Problems",
@@ -88,7 +86,7 @@ def check_registry(managers: Mapping[str, str], branches: Iterable[str] | None) 
 
 
 def parse_spec(
-    book: AllocationBook,
+    book: BookState,
     primary: str,
     shares: SharesLike | None,
     *,
@@ -145,7 +143,7 @@ def parse_spec(
     return mgr, bps, prim
 
 
-def tier_ranks(book: AllocationBook, tiers: object, ids: IdArray) -> NDArray[np.int64]:
+def tier_ranks(book: BookState, tiers: object, ids: IdArray) -> NDArray[np.int64]:
     """Rank of each customer's tier in the tier order (-1 for unknown)."""
     order = np.array(book.policy.tier_order, dtype=str)
     if isinstance(tiers, str):
@@ -170,7 +168,7 @@ def tier_ranks(book: AllocationBook, tiers: object, ids: IdArray) -> NDArray[np.
 
 
 def check_customers(
-    book: AllocationBook,
+    book: BookState,
     ids: IdArray,
     day: int,
     *,
@@ -286,7 +284,7 @@ def check_customers(
 
 
 def check_new_customers(
-    book: AllocationBook, ids: IdArray, branches: IdArray, effective: _dt.date
+    book: BookState, ids: IdArray, branches: IdArray, effective: _dt.date
 ) -> tuple[NDArray[np.intp], NDArray[np.intp], Problems]:
     """Checks of customers to add: new, unique, known branches.
 

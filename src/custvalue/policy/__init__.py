@@ -15,16 +15,9 @@ from importlib import resources
 
 from .._errors import publish
 from ._compiled import CompiledPolicy, compile_policy
-from ._document import (
-    Criterion,
-    EventSpec,
-    FeatureSpec,
-    Policy,
-    StatusBand,
-    TierSpec,
-    load_policy,
-)
+from ._document import Policy, load_policy
 from ._schema import EVENT_TYPES, FEATURE_OPS, STATUSES, PolicyError
+from ._specs import Criterion, EventSpec, FeatureSpec, StatusBand, TierSpec
 
 __all__ = [
     "EVENT_TYPES",

@@ -7,16 +7,14 @@ policy file knows exactly where to look.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from ..portfolio import CARD_LEVELS, MONEY_COLUMNS
 from ..rules import FeelSyntaxError, match_unary_tests, parse_unary_tests, tests_names
 from ..rules.ast import CompareTest, EqualTest, IntervalTest, StringLit
 from ._schema import FEATURE_COLUMNS, FEATURE_OPS, IDENT, RESERVED_PREFIX, STATUSES, PolicyError
-
-if TYPE_CHECKING:
-    from ._document import Policy
+from ._specs import EventSpec, FeatureSpec, TierSpec
 
 __all__ = ["check_policy"]
 
@@ -52,20 +50,29 @@ def _parse(text: str, path: str) -> None:
         )
 
 
-def check_policy(p: Policy) -> None:
-    """Raise :class:`PolicyError` for the first problem found in ``p``."""
+def check_policy(
+    *,
+    aum: Sequence[str],
+    amount_unit: str,
+    features: Sequence[FeatureSpec],
+    tiers: Sequence[TierSpec],
+    events: Sequence[EventSpec],
+    minimum_allocation_tier: str | None,
+) -> None:
+    """Raise :class:`PolicyError` for the first problem found in a policy's parts."""
+    by_name = {f.name: f for f in features}
 
-    if p.amount_unit not in ("yuan", "fen"):
-        raise _fail("amount_unit", f"must be 'yuan' or 'fen', got {p.amount_unit!r}")
-    if not p.aum:
+    if amount_unit not in ("yuan", "fen"):
+        raise _fail("amount_unit", f"must be 'yuan' or 'fen', got {amount_unit!r}")
+    if not aum:
         raise _fail("aum", "name at least one column")
-    for i, col in enumerate(p.aum):
+    for i, col in enumerate(aum):
         if col not in MONEY_COLUMNS:
             raise _fail(f"aum[{i}]", f"unknown column {col!r}; known: {', '.join(MONEY_COLUMNS)}")
-        if col in p.aum[:i]:
+        if col in aum[:i]:
             raise _fail(f"aum[{i}]", f"column {col!r} listed twice")
     names: set[str] = set()
-    for f in p.features:
+    for f in features:
         path = f"features.{f.name}"
         if not IDENT.match(f.name):
             raise _fail(path, "feature names are identifiers (letters, digits, _)")
@@ -87,8 +94,8 @@ def check_policy(p: Policy) -> None:
             raise _fail(f"{path}.window", "a value feature has no window (use lag)")
         names.add(f.name)
     seen: set[str] = set()
-    n = len(p.tiers)
-    for i, t in enumerate(p.tiers):
+    n = len(tiers)
+    for i, t in enumerate(tiers):
         path = f"tiers[{i}]"
         if t.id in seen:
             raise _fail(f"{path}.id", f"tier {t.id!r} appears twice")
@@ -98,12 +105,12 @@ def check_policy(p: Policy) -> None:
         if t.aum_floor is not None:
             if t.aum_floor <= 0:
                 raise _fail(f"{path}.aum_floor", "must be positive")
-            fen = t.aum_floor * (100 if p.amount_unit == "yuan" else 1)
+            fen = t.aum_floor * (100 if amount_unit == "yuan" else 1)
             if fen != fen.to_integral_value():
                 raise _fail(f"{path}.aum_floor", f"{t.aum_floor} is not a whole number of fen")
             if t.window is not None and t.window > 120:
                 raise _fail(f"{path}.window", "windows longer than 120 months are not supported")
-            _check_bands(p, i)
+            _check_bands(tiers[i], i)
         elif t.status_bands:
             raise _fail(f"{path}.status_bands", "only a tier with an AUM floor has statuses")
         crit_ids: set[str] = set()
@@ -121,7 +128,7 @@ def check_policy(p: Policy) -> None:
                         + (f" (known: {', '.join(sorted(names))})" if names else ""),
                     )
                 _parse(test, wp)
-                feat = p.feature(fname)
+                feat = by_name[fname]
                 is_card = feat.column == "card_level" and feat.op != "run"
                 if _is_string_test(test) and not is_card:
                     raise _fail(wp, f"string test on the numeric feature {fname!r}")
@@ -133,16 +140,16 @@ def check_policy(p: Policy) -> None:
                 f"tier {t.id!r} has no criteria, so every later tier is unreachable; "
                 "only the last tier may be the catch-all",
             )
-    if not p.tiers[-1].is_catch_all:
+    if not tiers[-1].is_catch_all:
         raise _fail(
             f"tiers[{n - 1}]",
             "the last tier must be the catch-all (no aum_floor, no "
             "criteria) so that every customer gets a tier",
         )
-    if p.minimum_allocation_tier is not None and p.minimum_allocation_tier not in seen:
-        raise _fail("minimum_allocation_tier", f"unknown tier {p.minimum_allocation_tier!r}")
+    if minimum_allocation_tier is not None and minimum_allocation_tier not in seen:
+        raise _fail("minimum_allocation_tier", f"unknown tier {minimum_allocation_tier!r}")
     ev_seen: set[str] = set()
-    for e in p.events:
+    for e in events:
         if e.name in ev_seen:
             raise _fail(f"events.{e.name}", "listed twice")
         ev_seen.add(e.name)
@@ -163,9 +170,7 @@ def _check_card_test(text: str, path: str, levels: tuple[str, ...]) -> None:
                 raise _fail(path, f"unknown card level {e.value!r}; known: {', '.join(levels)}")
 
 
-def _check_bands(p: Policy, i: int) -> None:
-
-    t = p.tiers[i]
+def _check_bands(t: TierSpec, i: int) -> None:
     assert t.window is not None
     path = f"tiers[{i}].status_bands"
     parsed = []

@@ -35,8 +35,9 @@ from ..rules import (
     parse_unary_tests,
     validate_table,
 )
-from ._document import FeatureSpec, Policy
+from ._document import Policy
 from ._schema import STATUSES, PolicyError
+from ._specs import FeatureSpec
 
 __all__ = ["CompiledPolicy", "compile_policy"]
 

@@ -22,26 +22,13 @@ from ..io import atomic_write
 from ._checks import check_policy
 from ._schema import (
     EVENT_TYPES,
-    FEATURE_OPS,
     IDENT,
     SCHEMA,
-    STATUSES,
     PolicyError,
 )
+from ._specs import Criterion, EventSpec, FeatureSpec, StatusBand, TierSpec
 
-__all__ = [
-    "EVENT_TYPES",
-    "FEATURE_OPS",
-    "STATUSES",
-    "Criterion",
-    "EventSpec",
-    "FeatureSpec",
-    "Policy",
-    "PolicyError",
-    "StatusBand",
-    "TierSpec",
-    "load_policy",
-]
+__all__ = ["Policy", "load_policy"]
 
 
 def _err(path: str, message: str, source: str | None = None) -> PolicyError:
@@ -49,88 +36,6 @@ def _err(path: str, message: str, source: str | None = None) -> PolicyError:
 
 
 # --------------------------------------------------------------------------- model
-
-
-@attrs.frozen
-class FeatureSpec:
-    """A named input computed from a portfolio at the as-of month.
-
-    Parameters
-    ----------
-    name
-        Identifier used in criteria.
-    op
-        ``value`` (at the as-of month, or ``lag`` months before), ``max``,
-        ``min``, ``sum``, ``mean`` (over the as-of month and the ``window``
-        months before it) or ``run`` (length of the trailing run of months,
-        ending at the as-of month, in which ``test`` holds).
-    column
-        A portfolio column, or ``aum``.
-    window
-        W: the window covers W + 1 months.  A ``run`` counts at most W + 1 months.
-    lag
-        Evaluate as of ``lag`` months before the as-of month.
-    test
-        S-FEEL unary test for ``run`` (amounts in the policy's unit).
-    """
-
-    name: str
-    op: str
-    column: str
-    window: int = 0
-    lag: int = 0
-    test: str | None = None
-    description: str | None = None
-
-
-@attrs.frozen
-class Criterion:
-    """A non-AUM criterion of a tier: every ``when`` test must hold."""
-
-    id: str
-    when: tuple[tuple[str, str], ...]
-    description: str | None = None
-
-
-@attrs.frozen
-class StatusBand:
-    """Months below the floor (an S-FEEL unary test on ``k``) mapped to a status."""
-
-    status: str
-    months_below: str
-
-
-@attrs.frozen
-class TierSpec:
-    """One tier: its AUM criterion (floor and window), status bands and other criteria."""
-
-    id: str
-    aum_floor: Decimal | None = None
-    window: int | None = None
-    status_bands: tuple[StatusBand, ...] = ()
-    criteria: tuple[Criterion, ...] = ()
-    label: str | None = None
-    label_zh: str | None = None
-    description: str | None = None
-
-    @property
-    def has_aum_criterion(self) -> bool:
-        """Whether the tier can be held through AUM (and so has statuses)."""
-        return self.aum_floor is not None
-
-    @property
-    def is_catch_all(self) -> bool:
-        """A tier with no criterion at all: every other customer."""
-        return self.aum_floor is None and not self.criteria
-
-
-@attrs.frozen
-class EventSpec:
-    """An event type and the action codes it carries."""
-
-    name: str
-    actions: tuple[str, ...] = ()
-    description: str | None = None
 
 
 @attrs.frozen(repr=False)
@@ -628,4 +533,11 @@ def _parse(doc: Mapping[str, Any], source: str | None) -> Policy:
 
 
 def _validate(p: Policy, _: str) -> None:
-    check_policy(p)
+    check_policy(
+        aum=p.aum,
+        amount_unit=p.amount_unit,
+        features=p.features,
+        tiers=p.tiers,
+        events=p.events,
+        minimum_allocation_tier=p.minimum_allocation_tier,
+    )

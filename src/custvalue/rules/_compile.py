@@ -615,10 +615,12 @@ class CompiledTable:
             return self.constants[name]
         raise KeyError(f"unknown name {name!r} (not a constant)")
 
-    def _prepare_all(self, columns: Mapping[str, ColumnLike]) -> tuple[dict[str, _Col], int, int]:
+    def _prepare_all(
+        self, columns: Mapping[str, ColumnLike], n_rows: int | None = None
+    ) -> tuple[dict[str, _Col], int, int]:
         cols: dict[str, _Col] = {}
         passes = 0
-        n: int | None = None
+        n: int | None = n_rows
         for name in self.columns:
             if name not in columns:
                 raise TableError("missing input column", table=self.table.name, column=name)
@@ -631,6 +633,8 @@ class CompiledTable:
                     f"column has {len(col.values)} rows, expected {n}", table=self.table.name, column=name
                 )
             cols[name] = col
+        if n is None and not self.columns and len(self.table.rules):
+            raise TableError("a table without input columns needs n_rows", table=self.table.name)
         return cols, passes, n or 0
 
     def _build(self, cols: Mapping[str, _Col], mode: str) -> tuple[list[_Step], int]:
@@ -846,9 +850,14 @@ class CompiledTable:
         steps, finish = self._build(cols, "result")
         return Plan(tuple(f"r{i}: {s.desc}" for i, s in enumerate(steps)), prep + finish)
 
-    def match_matrix(self, columns: Mapping[str, ColumnLike]) -> BoolArray:
-        """``n_rules x n`` boolean matrix: which rules match which rows."""
-        cols, _, n = self._prepare_all(columns)
+    def match_matrix(self, columns: Mapping[str, ColumnLike], *, n_rows: int | None = None) -> BoolArray:
+        """``n_rules x n`` boolean matrix: which rules match which rows.
+
+        ``n_rows`` is the number of rows; it is needed only when the table has
+        no input columns (every rule is then ``-`` everywhere), and must agree
+        with the columns otherwise.
+        """
+        cols, _, n = self._prepare_all(columns, n_rows)
         steps, _ = self._build(cols, "matrix")
         env = _Env()
         matches = np.zeros((len(self.table.rules), n), dtype=bool)
@@ -878,6 +887,8 @@ class CompiledTable:
         columns: Mapping[str, ColumnLike],
         block_size: int | None = 65536,
         raise_on_violation: bool = True,
+        *,
+        n_rows: int | None = None,
     ) -> TableResult:
         """Evaluate every row.
 
@@ -894,6 +905,8 @@ class CompiledTable:
             :class:`HitPolicyViolation` naming the first offending row;
             otherwise the rows are flagged in ``TableResult.violations`` and
             ``TableResult.value(row)`` raises for them.
+        n_rows
+            Number of rows; needed only for a table without input columns.
 
         Examples
         --------
@@ -903,7 +916,7 @@ class CompiledTable:
         >>> res.rule_index.tolist(), res.output_values("size").tolist()
         ([1, 0], ['small', 'big'])
         """
-        cols, prep, n = self._prepare_all(columns)
+        cols, prep, n = self._prepare_all(columns, n_rows)
         table = self.table
         single = table.hit_policy.single_hit
         steps, finish = self._build(cols, "result")
@@ -929,7 +942,7 @@ class CompiledTable:
 
         def row_matcher(row: int) -> BoolArray:
             sliced = {k: _row_slice(columns[k], row) for k in self.columns}
-            return self.match_matrix(sliced)[:, 0]
+            return self.match_matrix(sliced, n_rows=1)[:, 0]
 
         result = TableResult(
             table=table,

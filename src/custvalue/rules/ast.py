@@ -7,10 +7,11 @@ parses back to an equal node.
 
 Examples
 --------
+>>> from decimal import Decimal
 >>> from custvalue.rules import parse_expression
 >>> from custvalue.rules.ast import BinOp, Name, NumberLit
 >>> e = parse_expression("aum * 2")
->>> e == BinOp("*", Name("aum"), NumberLit(__import__("decimal").Decimal(2)))
+>>> e == BinOp("*", Name("aum"), NumberLit(Decimal(2)))
 True
 >>> str(e)
 'aum * 2'

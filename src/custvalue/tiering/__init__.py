@@ -12,7 +12,7 @@ over customers in Python.
 
 Modules, top-down along the data path: ``_features`` (temporal features of a
 portfolio), ``_kernel`` (one month of one row block), ``_evaluate``
-(:func:`evaluate`), ``_result`` (:class:`TierResult`), ``_explain`` and
+(:func:`evaluate`), ``_state`` and ``_result`` (:class:`TierResult`), ``_explain`` and
 ``_files`` (explanations, summaries, result files), ``_path`` (tiers over
 time, migration, what-if) and ``_reference`` (the scalar reference the tests
 compare against).
@@ -27,7 +27,8 @@ from ._explain import RuleCheck, RuleTrace, TierExplanation
 from ._features import FeatureFrame, compute_features, reference_feature
 from ._path import MigrationMatrix, TierPath, evaluate_path, migration_matrix, tier_migration, what_if
 from ._reference import reference_evaluate
-from ._result import EventTable, TierResult
+from ._result import TierResult
+from ._state import EventTable
 
 __all__ = [
     "MOVEMENTS",

@@ -14,7 +14,8 @@ from ..policy import CompiledPolicy, Policy
 from ..portfolio import Portfolio
 from ._codes import DEFAULT_CHUNK
 from ._kernel import as_compiled, evaluate_block, events_of
-from ._result import EventTable, TierResult
+from ._result import TierResult
+from ._state import EventTable
 
 __all__ = ["evaluate", "evaluate_chunks"]
 

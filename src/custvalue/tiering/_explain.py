@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 import numpy as np
@@ -17,9 +17,7 @@ from ..rules import match_unary_tests
 from ..rules.ast import CompareTest, EqualTest, IntervalTest, NumberLit
 from ._codes import MOVEMENTS
 from ._features import compute_features
-
-if TYPE_CHECKING:
-    from ._result import TierResult
+from ._state import ResultState
 
 __all__ = ["RuleCheck", "RuleTrace", "TierExplanation", "explain_customer", "summary_text"]
 
@@ -73,7 +71,7 @@ class TierExplanation:
         return self.text
 
 
-def _feature_value(result: TierResult, name: str, raw: int) -> tuple[Any, str]:
+def _feature_value(result: ResultState, name: str, raw: int) -> tuple[Any, str]:
     """(value in policy units for tests, display text) of a feature value."""
     cp = result.compiled
     spec = next(f for f in cp.features if f.name == name)
@@ -85,14 +83,14 @@ def _feature_value(result: TierResult, name: str, raw: int) -> tuple[Any, str]:
     return Decimal(raw) / cp.policy.scale, format_yuan(raw) if cp.policy.scale == 100 else str(raw)
 
 
-def _label(result: TierResult, name: str) -> str:
+def _label(result: ResultState, name: str) -> str:
     spec = next(f for f in result.compiled.features if f.name == name)
     if name.startswith("max_aum_w") and spec.column == "aum" and spec.op == "max":
         return f"max AUM in {spec.window}+1 months"
     return name
 
 
-def _test_text(result: TierResult, name: str, ut: Any) -> str:
+def _test_text(result: ResultState, name: str, ut: Any) -> str:
     """A unary test with money endpoints shown in yuan (``>= 500,000.00``)."""
     cp = result.compiled
     spec = next(f for f in cp.features if f.name == name)
@@ -120,7 +118,7 @@ def _test_text(result: TierResult, name: str, ut: Any) -> str:
     return f"not({body})" if ut.negated else body
 
 
-def explain_customer(result: TierResult, customer_id: str) -> TierExplanation:
+def explain_customer(result: ResultState, customer_id: str) -> TierExplanation:
     """The :class:`TierExplanation` of one customer of ``result``."""
     cp = result.compiled
     policy = cp.policy
@@ -216,7 +214,7 @@ def _pct(part: int, whole: int) -> str:
     return f"{hundredths // 100}.{hundredths % 100:02d}%"
 
 
-def summary_text(result: TierResult) -> str:
+def summary_text(result: ResultState) -> str:
     """The text of :meth:`TierResult.summary`."""
     policy = result.policy
     c = result.counts()

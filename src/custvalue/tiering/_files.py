@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .._optional import import_optional
 from ..io import atomic_write, file_format
 from ._codes import RESULT_COLUMNS
-
-if TYPE_CHECKING:
-    from ._result import TierResult
+from ._state import ResultState
 
 __all__ = ["write_result"]
 
 
-def write_result(result: TierResult, path: str | Path, *, format: str | None = None) -> None:
+def write_result(result: ResultState, path: str | Path, *, format: str | None = None) -> None:
     """Write one row per customer with the SPEC's result columns."""
     fmt = file_format(path, format)
     cols = result.columns()

@@ -57,12 +57,10 @@ class MonthState:
 
 def _rule_matches(cp: CompiledPolicy, values: Mapping[str, NDArray[Any]], n: int) -> NDArray[np.bool_]:
     """Boolean matrix (n_rules, n) of which tier-table rules hold."""
-    if not cp.table.inputs:  # only catch-all tiers: every rule holds for everyone
-        return np.ones((len(cp.table.rules), n), dtype=bool)
     cols: dict[str, Any] = dict(values)
     for name in cp.coded_features:
         cols[name] = CodedColumn(values[name], CARD_LEVELS, ordered=True)
-    m: NDArray[np.bool_] = cp.compiled_table.match_matrix(cols)
+    m: NDArray[np.bool_] = cp.compiled_table.match_matrix(cols, n_rows=n)
     return m
 
 

@@ -1,66 +1,22 @@
-"""The result of an evaluation: :class:`TierResult` and its :class:`EventTable`."""
+"""The result of an evaluation: :class:`TierResult` (its columns and events live in ``_state``)."""
 
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
 from typing import Any
 
 import attrs
-import numpy as np
-from numpy.typing import NDArray
 
 from .._optional import import_optional
-from ..months import Month
-from ..policy import EVENT_TYPES, STATUSES, CompiledPolicy, Policy
-from ..portfolio import Portfolio
-from ._codes import MOVEMENTS
 from ._explain import TierExplanation, explain_customer, summary_text
 from ._files import write_result
+from ._state import EventTable, ResultState
 
 __all__ = ["EventTable", "TierResult"]
 
 
 @attrs.frozen(eq=False, repr=False)
-class EventTable:
-    """Events of an evaluation, columnar: one row per (customer, event).
-
-    Attributes
-    ----------
-    customer_index : ndarray of int64
-        Row of the customer in the evaluated portfolio.
-    event_codes : ndarray of int8
-        Index into :data:`custvalue.policy.EVENT_TYPES`.
-    """
-
-    customer_index: NDArray[np.int64]
-    event_codes: NDArray[np.int8]
-    policy: Policy
-
-    def __len__(self) -> int:
-        return int(self.event_codes.shape[0])
-
-    def counts(self) -> dict[str, int]:
-        """Number of events of each type."""
-        c = np.bincount(self.event_codes, minlength=len(EVENT_TYPES))
-        return {name: int(c[i]) for i, name in enumerate(EVENT_TYPES)}
-
-    def names(self) -> NDArray[np.str_]:
-        """Event type names, one per row."""
-        return np.asarray(EVENT_TYPES)[self.event_codes]
-
-    def actions(self, event: str) -> tuple[str, ...]:
-        """The policy's action codes for an event type."""
-        return self.policy.actions(event)
-
-    def names_at(self, index: int) -> tuple[str, ...]:
-        """Event names of the customer at row ``index`` of the evaluated portfolio."""
-        lo, hi = np.searchsorted(self.customer_index, [index, index + 1])
-        return tuple(EVENT_TYPES[int(e)] for e in self.event_codes[lo:hi])
-
-
-@attrs.frozen(eq=False, repr=False)
-class TierResult:
+class TierResult(ResultState):
     """The evaluation of a policy over a portfolio at one month; immutable, columnar.
 
     Arrays are indexed like the portfolio's customers.  Code columns have
@@ -90,133 +46,6 @@ class TierResult:
         assigned tier (see :meth:`reasons`).
     events : EventTable
     """
-
-    compiled: CompiledPolicy
-    portfolio: Portfolio
-    as_of: Month
-    customer_ids: NDArray[np.str_]
-    tier_codes: NDArray[np.int8]
-    status_codes: NDArray[np.int8]
-    months_below: NDArray[np.int16]
-    previous_tier_codes: NDArray[np.int8]
-    movement_codes: NDArray[np.int8]
-    churned_tier_codes: NDArray[np.int8]
-    history_complete: NDArray[np.bool_]
-    reason_bits: NDArray[np.uint64]
-    events: EventTable
-
-    # ------------------------------------------------------------- access
-    @property
-    def policy(self) -> Policy:
-        """The evaluated policy."""
-        return self.compiled.policy
-
-    def __len__(self) -> int:
-        return int(self.tier_codes.shape[0])
-
-    def _names(self, codes: NDArray[Any], names: Sequence[str], none: str = "") -> NDArray[np.str_]:
-        lut = np.asarray([*names, none])
-        return lut[np.where(codes < 0, len(names), codes)]
-
-    def tiers(self) -> NDArray[np.str_]:
-        """Tier names."""
-        return self._names(self.tier_codes, self.policy.tier_order)
-
-    def statuses(self) -> NDArray[np.str_]:
-        """Status names."""
-        return self._names(self.status_codes, STATUSES)
-
-    def movements(self) -> NDArray[np.str_]:
-        """Movement names."""
-        return self._names(self.movement_codes, MOVEMENTS)
-
-    def previous_tiers(self) -> NDArray[np.str_]:
-        """Previous tier names ('' where there was no previous month)."""
-        return self._names(self.previous_tier_codes, self.policy.tier_order)
-
-    def churned_tiers(self) -> NDArray[np.str_]:
-        """Churned tier names ('' where none)."""
-        return self._names(self.churned_tier_codes, self.policy.tier_order)
-
-    def reasons(self, customer_id: str) -> tuple[str, ...]:
-        """Ids of the rules that decided the tier of a customer (by id)."""
-        return self.reasons_at(self.index_of(customer_id))
-
-    def reasons_at(self, index: int) -> tuple[str, ...]:
-        """Ids of the rules that decided the tier of the customer at row ``index``."""
-        bits = int(self.reason_bits[index])
-        return tuple(rid for r, rid in enumerate(self.compiled.rule_ids) if bits >> r & 1)
-
-    def reason_strings(self) -> NDArray[np.str_]:
-        """The ``reasons`` column: rule ids joined by ``;``, per customer.
-
-        Vectorised over the distinct bit patterns (a handful), not customers.
-        """
-        uniq, inv = np.unique(self.reason_bits, return_inverse=True)
-        texts = np.asarray(
-            [
-                ";".join(rid for r, rid in enumerate(self.compiled.rule_ids) if int(b) >> r & 1)
-                for b in uniq.tolist()
-            ]
-            or [""]
-        )
-        return texts[inv.reshape(-1)] if uniq.size else np.zeros(0, dtype=str)
-
-    def index_of(self, customer_id: str) -> int:
-        """Row of a customer id."""
-        return int(self.portfolio.index_of(customer_id)[0])
-
-    def row(self, customer_id: str) -> dict[str, Any]:
-        """One customer's result as a dict (the result-file columns, plus events), by id."""
-        return self.row_at(self.index_of(customer_id))
-
-    def row_at(self, index: int) -> dict[str, Any]:
-        """The result of the customer at row ``index`` as a dict (see :meth:`row`)."""
-        i = int(index)
-        names = self.policy.tier_order
-        return {
-            "customer_id": str(self.customer_ids[i]),
-            "as_of": str(self.as_of),
-            "tier": names[self.tier_codes[i]] if self.tier_codes[i] >= 0 else None,
-            "status": STATUSES[self.status_codes[i]],
-            "months_below": int(self.months_below[i]),
-            "previous_tier": names[self.previous_tier_codes[i]] if self.previous_tier_codes[i] >= 0 else None,
-            "movement": MOVEMENTS[self.movement_codes[i]],
-            "churned_tier": names[self.churned_tier_codes[i]] if self.churned_tier_codes[i] >= 0 else None,
-            "history_complete": bool(self.history_complete[i]),
-            "reasons": list(self.reasons_at(i)),
-            "events": list(self.events.names_at(i)),
-        }
-
-    def counts(self) -> dict[str, dict[str, int]]:
-        """Counts by tier, status, movement and churned tier."""
-
-        def count(codes: NDArray[Any], names: Sequence[str]) -> dict[str, int]:
-            c = np.bincount(codes[codes >= 0].astype(np.int64), minlength=len(names))
-            return {nm: int(c[i]) for i, nm in enumerate(names)}
-
-        return {
-            "tier": count(self.tier_codes, self.policy.tier_order),
-            "status": count(self.status_codes, STATUSES),
-            "movement": count(self.movement_codes, MOVEMENTS),
-            "churned": count(self.churned_tier_codes, self.policy.tier_order),
-        }
-
-    def columns(self) -> dict[str, NDArray[Any]]:
-        """The result-file columns (SPEC section 7) as arrays of names and values."""
-        n = len(self)
-        return {
-            "customer_id": self.customer_ids,
-            "as_of": np.full(n, str(self.as_of)),
-            "tier": self.tiers(),
-            "status": self.statuses(),
-            "months_below": self.months_below,
-            "previous_tier": self.previous_tiers(),
-            "movement": self.movements(),
-            "churned_tier": self.churned_tiers(),
-            "history_complete": self.history_complete,
-            "reasons": self.reason_strings(),
-        }
 
     # ------------------------------------------------------------ convert
     def to_pandas(self) -> Any:
