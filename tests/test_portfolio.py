@@ -211,9 +211,13 @@ def test_history_start() -> None:
 
 
 def test_arrays_are_read_only_and_not_copied() -> None:
-    d = np.arange(6, dtype=np.int64).reshape(2, 3)
+    d = np.asfortranarray(np.arange(6, dtype=np.int64).reshape(2, 3))  # the portfolio's layout
     p = Portfolio.from_arrays(customer_ids=["a", "b"], branch_ids=["x"] * 2, start="2026-08", deposits=d)
     assert np.shares_memory(p.deposits, d)
+    c = np.ascontiguousarray(d)  # customer-major: copied once into the month-major layout
+    pc = Portfolio.from_arrays(customer_ids=["a", "b"], branch_ids=["x"] * 2, start="2026-08", deposits=c)
+    assert not np.shares_memory(pc.deposits, c) and pc.deposits.flags.f_contiguous
+    assert np.array_equal(pc.deposits, c)
     for name in ("deposits", "wealth", "card_level", "customer_ids", "history_start"):
         with pytest.raises(ValueError, match="read-only"):
             getattr(p, name)[0] = 0  # type: ignore[index]
@@ -231,6 +235,12 @@ def test_select() -> None:
     assert p.select(np.array([1])).customer_ids.tolist() == ["b"]
     assert p.select(np.array([True, False, True])).branch_ids.tolist() == ["x", "y"]
     assert not s.deposits.flags.writeable
+    # every derived portfolio keeps the month-major layout
+    for q in (s, p.rows(1, 3), p.select(np.array([True, False, True]))):
+        for c in ("deposits", "card_level"):
+            arr = getattr(q, c)
+            assert arr.strides[0] == arr.itemsize  # customers adjacent within a month
+    assert np.shares_memory(p.rows(1, 3).deposits, p.deposits)  # rows are a zero-copy view
     with pytest.raises(PortfolioError):
         p.select(["zz"])
     with pytest.raises(PortfolioError):

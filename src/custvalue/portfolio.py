@@ -194,9 +194,13 @@ class Portfolio:
         an omitted ``card_level`` is ``none``.  ``card_level`` may hold codes
         or level names.  At least one monthly column must be given.
 
-        The arrays are not copied when they already are ``int64`` C-contiguous
-        (pass ``copy=True`` to detach from the caller's buffers); the
-        portfolio's views are read-only either way.
+        The portfolio stores every monthly column month-major: an ``(n, T)``
+        array in Fortran order, so that each month's values for all customers
+        are contiguous (the evaluation kernel reduces over months).  Arrays
+        that already are ``int64`` (``int8`` for card codes) in Fortran order
+        are not copied (pass ``copy=True`` to detach from the caller's
+        buffers); others are copied once.  The portfolio's views are
+        read-only either way.
         """
         ids = _ids(customer_ids, "customer_id")
         branches = _ids(branch_ids, "branch_id")
@@ -271,7 +275,7 @@ class Portfolio:
         cols: dict[str, Any] = {}
         for name in MONEY_COLUMNS:
             if name not in arrays:
-                cols[name] = _readonly(np.zeros(shape, dtype=np.int64))
+                cols[name] = _readonly(np.zeros(shape, dtype=np.int64, order="F"))
                 continue
             arr = arrays[name]
             if arr.dtype.kind == "b" or arr.dtype.kind not in "iu":
@@ -291,11 +295,11 @@ class Portfolio:
                     customer_id=str(ids[r]),
                     month=str(months[int(c)]),
                 )
-            cols[name] = _readonly(np.array(arr, dtype=np.int64, order="C", copy=copy or None))
+            cols[name] = _readonly(np.array(arr, dtype=np.int64, order="F", copy=copy or None))
         if "card_level" in arrays:
             cols["card_level"] = _readonly(_card_codes(arrays["card_level"], ids, months, copy))
         else:
-            cols["card_level"] = _readonly(np.zeros(shape, dtype=np.int8))
+            cols["card_level"] = _readonly(np.zeros(shape, dtype=np.int8, order="F"))
         opened_arr = None
         if opened is not None:
             opened_arr = np.asarray(opened, dtype="datetime64[D]")
@@ -546,14 +550,15 @@ class Portfolio:
         hist = np.zeros(n, dtype=np.int16)
         hist[cust_of_run] = first_col.astype(np.int16)
         out: dict[str, Any] = {}
-        flat = cust.astype(np.int64) * t_len + col
+        # month-major scatter: the portfolio's own layout, so from_arrays copies nothing
+        flat = col.astype(np.int64) * n + cust
         for name, values in money.items():
             a = np.zeros(n * t_len, dtype=np.int64)
             a[flat] = values
-            out[name] = a.reshape(n, t_len)
+            out[name] = a.reshape(t_len, n).T
         c = np.zeros(n * t_len, dtype=np.int8)
         c[flat] = cards
-        out["card_level"] = c.reshape(n, t_len)
+        out["card_level"] = c.reshape(t_len, n).T
         hh_arr = None
         if households is not None:
             if isinstance(households, Coded):
@@ -709,7 +714,11 @@ class Portfolio:
         def t(a: NDArray[Any]) -> NDArray[Any]:
             return _readonly(a[idx])
 
-        columns: dict[str, Any] = {c: t(getattr(self, c)) for c in (*MONEY_COLUMNS, "card_level")}
+        def monthly(a: NDArray[Any]) -> NDArray[Any]:
+            # gather within each month's contiguous row: the result stays month-major
+            return _readonly(np.take(a.T, idx, axis=1).T if not isinstance(idx, slice) else a[idx])
+
+        columns: dict[str, Any] = {c: monthly(getattr(self, c)) for c in (*MONEY_COLUMNS, "card_level")}
         return attrs.evolve(
             self,
             customer_ids=t(self.customer_ids),
@@ -826,7 +835,7 @@ def _card_codes(arr: NDArray[Any], ids: NDArray[np.str_], months: MonthRange, co
                 customer_id=str(ids[r]),
                 month=str(months[int(c)]),
             )
-        return np.array(arr, dtype=np.int8, order="C", copy=copy or None)
+        return np.array(arr, dtype=np.int8, order="F", copy=copy or None)
     if arr.dtype.kind in "UO":
         s = arr.astype(str)
         codes = np.full(s.shape, -1, dtype=np.int8)
@@ -840,5 +849,5 @@ def _card_codes(arr: NDArray[Any], ids: NDArray[np.str_], months: MonthRange, co
                 customer_id=str(ids[r]),
                 month=str(months[int(c)]),
             )
-        return codes
+        return np.asfortranarray(codes)
     raise PortfolioError(f"card levels must be codes or names, got dtype {arr.dtype}", column="card_level")

@@ -657,3 +657,51 @@ def test_short_history_lapse(months: int) -> None:
     assert row["tier"] == "gold" and row["history_complete"] is False
     assert row["churned_tier"] == ("platinum" if months == 8 else None)
     assert row["previous_tier"] == ("platinum" if months == 8 else "gold")
+
+
+def _columns(r: TierResult) -> dict[str, Any]:
+    return {
+        "tier": r.tier_codes.tolist(),
+        "status": r.status_codes.tolist(),
+        "months_below": r.months_below.tolist(),
+        "previous_tier": r.previous_tier_codes.tolist(),
+        "movement": r.movement_codes.tolist(),
+        "churned_tier": r.churned_tier_codes.tolist(),
+        "history_complete": r.history_complete.tolist(),
+        "reason_bits": r.reason_bits.tolist(),
+        "events": (r.events.customer_index.tolist(), r.events.event_codes.tolist()),
+    }
+
+
+@MEDIUM
+@given(case=cases(policy=policies()), chunk=st.integers(1, 9))
+def test_tier_and_status_only_agree_with_the_full_evaluation(case: Case, chunk: int) -> None:
+    p, month = case.portfolio, case.portfolio.months[case.as_of]
+    full = evaluate(p, case.policy, as_of=month)
+    quick = evaluate(p, case.policy, as_of=month, previous=False, chunk_size=chunk)
+    same = ("tier", "status", "months_below", "history_complete", "reason_bits")
+    want, got = _columns(full), _columns(quick)
+    assert {k: got[k] for k in same} == {k: want[k] for k in same}  # reasons computed on first use
+    assert not quick.reason_bits.flags.writeable
+    assert len(quick.events) == 0
+    assert set(got["movement"]) <= {0} and set(got["previous_tier"]) <= {-1}
+
+
+@MEDIUM
+@given(case=cases(policy=policies()), chunk=st.integers(1, 9), threads=st.integers(2, 4))
+def test_threads_do_not_change_results(case: Case, chunk: int, threads: int) -> None:
+    p, month = case.portfolio, case.portfolio.months[case.as_of]
+    want = _columns(evaluate(p, case.policy, as_of=month, chunk_size=chunk))
+    got = _columns(evaluate(p, case.policy, as_of=month, chunk_size=chunk, threads=threads))
+    assert got == want
+    done: list[int] = []
+    evaluate(
+        p, case.policy, as_of=month, chunk_size=chunk, threads=threads, progress=lambda d, n: done.append(d)
+    )
+    assert done == sorted(done) and done[-1] == p.n_customers
+
+
+def test_threads_must_be_positive() -> None:
+    p = make(14, n=1)
+    with pytest.raises(ValueError, match="threads"):
+        evaluate(p, threads=0)

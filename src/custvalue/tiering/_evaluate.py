@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -13,7 +15,7 @@ from ..months import Month
 from ..policy import CompiledPolicy, Policy
 from ..portfolio import Portfolio
 from ._codes import DEFAULT_CHUNK
-from ._kernel import as_compiled, evaluate_block, events_of
+from ._kernel import as_compiled, evaluate_block, events_of, reason_bits
 from ._result import TierResult
 from ._state import EventTable
 
@@ -37,6 +39,7 @@ def evaluate(
     chunk_size: int = DEFAULT_CHUNK,
     progress: Callable[[int, int], None] | None = None,
     previous: bool = True,
+    threads: int | None = None,
 ) -> TierResult:
     """Evaluate a tier policy for every customer at the as-of month.
 
@@ -61,6 +64,10 @@ def evaluate(
         Evaluate the month before too (the default), for previous tier,
         movement, churn and events.  ``False`` computes tier and status only:
         every movement is ``new`` and no churn or events are reported.
+    threads
+        Evaluate row blocks on this many threads (numpy releases the GIL
+        while it works on a block).  ``None`` or 1: the calling thread only.
+        Results do not depend on it.
 
     Returns
     -------
@@ -96,32 +103,50 @@ def evaluate(
         "movement": np.empty(n, np.int8),
         "churned_tier": np.empty(n, np.int8),
         "history_complete": np.empty(n, bool),
-        "reason_bits": np.empty(n, np.uint64),
     }
+    if previous:  # a tier + status evaluation computes its reasons on first use
+        out["reason_bits"] = np.empty(n, np.uint64)
     ev_c: list[NDArray[np.int64]] = []
     ev_t: list[NDArray[np.int8]] = []
-    for start in range(0, n, chunk_size):
+
+    def run(start: int) -> tuple[int, tuple[NDArray[np.int64], NDArray[np.int8]] | None]:
         stop = min(n, start + chunk_size)
-        res = evaluate_block(cp, portfolio, slice(start, stop), a, previous)
+        res = evaluate_block(cp, portfolio, slice(start, stop), a, previous, reasons=previous)
         for key, arr in out.items():
             arr[start:stop] = res[key]
-        c, t = events_of(res, start)
-        ev_c.append(c)
-        ev_t.append(t)
-        if progress is not None:
-            progress(stop, n)
+        # events compare with the month before
+        return stop, (events_of(res, start) if previous else None)
+
+    starts = range(0, n, chunk_size)
+    if threads is not None and threads < 1:
+        raise ValueError("threads must be positive")
+    pool = ThreadPoolExecutor(threads) if threads is not None and threads > 1 and len(starts) > 1 else None
+    try:
+        done = pool.map(run, starts) if pool is not None else map(run, starts)
+        for stop, ev in done:  # in block order: events stay sorted by customer
+            if ev is not None:
+                ev_c.append(ev[0])
+                ev_t.append(ev[1])
+            if progress is not None:
+                progress(stop, n)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     events = EventTable(
         customer_index=_ro(np.concatenate(ev_c) if ev_c else np.zeros(0, np.int64)),
         event_codes=_ro(np.concatenate(ev_t) if ev_t else np.zeros(0, np.int8)),
         policy=cp.policy,
     )
+    columns: dict[str, Any] = {_FIELD.get(k, k): _ro(v) for k, v in out.items()}
+    if not previous:  # deferred: computed on first use, identical to a full evaluation's
+        columns["reason_bits"] = functools.partial(reason_bits, cp, portfolio, a, chunk_size)
     return TierResult(
         compiled=cp,
         portfolio=portfolio,
         as_of=month,
         customer_ids=portfolio.customer_ids,
         events=events,
-        **{_FIELD.get(k, k): _ro(v) for k, v in out.items()},
+        **columns,
     )
 
 

@@ -73,9 +73,10 @@ def _span(spec: FeatureSpec) -> tuple[int, int]:
 class Block:
     """Month-major column slices of a row block; AUM computed once and shared.
 
-    Slices are transposed to ``(months, rows)`` so that reductions over the
-    month axis run as a few contiguous element-wise passes (much faster than
-    reducing short rows).
+    A portfolio stores its columns month-major, so a block's slice of a
+    column, ``(months lo..hi, rows)``, is a view whose month rows are
+    contiguous: reductions over the month axis run as a few contiguous
+    element-wise passes and nothing is transposed or copied.
     """
 
     def __init__(
@@ -88,36 +89,34 @@ class Block:
         self._cache: dict[str, NDArray[Any]] = {}
 
     def column(self, name: str) -> NDArray[Any]:
-        """``(months lo..hi, rows)`` C-contiguous slice of a column (or ``aum``)."""
+        """``(months lo..hi, rows)`` slice of a column (or ``aum``), month rows contiguous."""
         got = self._cache.get(name)
         if got is None:
-            sl = (self.rows, slice(self.lo, self.hi + 1))
+            sl = (slice(self.lo, self.hi + 1), self.rows)
             if name == "aum":
-                parts = [getattr(self.p, c)[sl] for c in self.aum_cols]
-                acc = parts[0].copy() if parts else np.zeros_like(self.p.deposits[sl])
-                for part in parts[1:]:
-                    acc += part
-                got = np.ascontiguousarray(acc.T)
+                parts = [getattr(self.p, c).T[sl] for c in self.aum_cols]
+                if not parts:
+                    got = np.zeros_like(self.p.deposits.T[sl])
+                else:
+                    got = parts[0] + parts[1] if len(parts) > 1 else parts[0].copy()
+                    for part in parts[2:]:
+                        got += part
             else:
-                got = np.ascontiguousarray(self.p.column(name)[sl].T)
+                got = self.p.column(name).T[sl]
             self._cache[name] = got
         return got
 
     def at(self, name: str, j: int) -> NDArray[Any]:
-        """One month (absolute index ``j``) of a column, without transposing the rest."""
+        """One month (absolute index ``j``) of a column: a contiguous view."""
         whole = self._cache.get(name)
         if whole is not None:
             row: NDArray[Any] = whole[j - self.lo]
             return row
-        key = f"{name}@{j}"
-        got = self._cache.get(key)
-        if got is None:
-            if name == "aum":
-                got = self.column("aum")[j - self.lo]
-            else:
-                got = _ro(np.array(self.p.column(name)[self.rows, j]))
-            self._cache[key] = got
-        return got
+        if name == "aum":
+            aum: NDArray[Any] = self.column("aum")[j - self.lo]
+            return aum
+        month: NDArray[Any] = self.p.column(name).T[j, self.rows]
+        return month
 
 
 def compute_features(
@@ -182,11 +181,15 @@ def compute(
     *,
     with_complete: bool = True,
 ) -> FeatureFrame:
-    """Features at absolute month index ``a`` from a block's cached column slices.
+    """Features at absolute month index ``a`` from a block's column slices.
 
     Every portfolio column is non-negative and zero before a customer's
-    history start, so ``value``, ``max`` and ``sum`` need no masking; ``min``,
-    ``mean`` and ``run`` mask the months that are not data.
+    history start, so ``value``, ``max`` and ``sum`` need no masking (a
+    ``value`` is a view of the block's month row); ``min``, ``mean`` and
+    ``run`` mask the months that are not data.  Maxima of one column over
+    nested windows share their work: the longer window extends the shorter
+    one's maximum by the months it adds.  ``with_complete=False`` skips the
+    completeness flags (the kernel computes history completeness once).
     """
     month = block.p.months[a] if with_complete else block.p.months.start
     hs = block.hs
@@ -194,7 +197,11 @@ def compute(
     values: dict[str, NDArray[Any]] = {}
     complete: dict[str, NDArray[np.bool_]] = {}
     lo = block.lo
-    for f in features:
+    # (column, last month) -> (first month, max over first..last), for nested windows
+    maxima: dict[tuple[str, int], tuple[int, NDArray[np.int64]]] = {}
+    order = sorted(range(len(features)), key=lambda i: (features[i].op != "max", features[i].window))
+    for i in order:
+        f = features[i]
         if f.op not in FEATURE_OPS:
             raise ValueError(f"unknown feature op {f.op!r}")
         back_first, back_last = _span(f)
@@ -202,26 +209,38 @@ def compute(
         if last < 0:
             dtype = np.int8 if f.column == "card_level" and f.op != "run" else np.int64
             values[f.name] = _ro(np.zeros(n, dtype=dtype))
-            complete[f.name] = _ro(np.zeros(n, dtype=bool))
+            if with_complete:
+                complete[f.name] = _ro(np.zeros(n, dtype=bool))
             continue
         start = max(first, 0)
         if start < lo or last > block.hi:
             raise ValueError(f"feature {f.name!r} needs months outside the block")
-        ok = hs <= first if first >= 0 else np.zeros(n, dtype=bool)
+        if with_complete:
+            ok = hs <= first if first >= 0 else np.zeros(n, dtype=bool)
+            complete[f.name] = _ro(ok & (hs <= last)) if f.op != "value" else _ro(ok)
         if f.op == "value":
-            v = block.at(f.column, last)
-            if block.hs_max > last:
-                v = np.where(hs <= last, v, 0).astype(v.dtype)
-            values[f.name] = _ro(np.array(v))
-            complete[f.name] = _ro(ok)
+            values[f.name] = block.at(f.column, last)  # zero before history start: no mask
             continue
         x = block.column(f.column)[start - lo : last - lo + 1]
+        if f.op == "max":
+            key = (f.column, last)
+            have = maxima.get(key)
+            if have is not None and have[0] >= start:
+                # extend the shorter window's maximum by the older months only
+                older = x[: have[0] - start]
+                top = (
+                    have[1] if older.shape[0] == 0 else np.maximum(have[1], np.maximum.reduce(older, axis=0))
+                )
+            else:
+                top = np.maximum.reduce(x, axis=0)
+            maxima[key] = (start, top)
+            values[f.name] = top
+            continue
         # cells before a customer's history start are zero and are not data
-        partial = bool(n) and block.hs_max > start
+        partial = bool(n) and block.hs_max > start and f.op in ("min", "mean", "run")
         valid = (np.arange(start, last + 1)[:, None] >= hs[None, :]) if partial else None
-        values[f.name] = _ro(_reduce(f, x, valid, tests, block.amount_scale))
-        complete[f.name] = _ro(ok & (hs <= last))
-    return FeatureFrame(month, values, complete)
+        values[f.name] = _reduce(f, x, valid, tests, block.amount_scale)
+    return FeatureFrame(month, {f.name: _ro(values[f.name]) for f in features}, complete)
 
 
 def _reduce(

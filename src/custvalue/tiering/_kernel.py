@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from typing import Any, Final
+from typing import Any
 
 import attrs
 import numpy as np
@@ -21,7 +21,7 @@ from ..rules import CodedColumn
 from ._codes import DOWN, NEW, NO_TIER, SAME, UP
 from ._features import Block, compute
 
-__all__ = ["MonthState", "as_compiled", "evaluate_block", "events_of", "month_state"]
+__all__ = ["MonthState", "as_compiled", "evaluate_block", "events_of", "month_state", "reason_bits"]
 
 
 @functools.lru_cache(maxsize=16)
@@ -46,13 +46,13 @@ def as_compiled(policy: Policy | CompiledPolicy | None) -> CompiledPolicy:
 
 @attrs.frozen
 class MonthState:
-    """Tier, decisive rule, k, status and reason bits of one month for a block."""
+    """Tier, whether its AUM rule decided it, k, status and reason bits of one month for a block."""
 
     tier: NDArray[np.int8]
-    first_rule: NDArray[np.int16]
+    held: NDArray[np.bool_]
     k: NDArray[np.int16]
     status: NDArray[np.int8]
-    reasons: NDArray[np.uint64]
+    reasons: NDArray[np.uint64] | None
 
 
 def _rule_matches(cp: CompiledPolicy, values: Mapping[str, NDArray[Any]], n: int) -> NDArray[np.bool_]:
@@ -64,113 +64,159 @@ def _rule_matches(cp: CompiledPolicy, values: Mapping[str, NDArray[Any]], n: int
     return m
 
 
-def _lowest_bit_table() -> NDArray[np.int16]:
-    v = np.arange(1 << 16, dtype=np.int64)
-    low = v & -v
-    table = np.full(1 << 16, -1, dtype=np.int16)
-    table[1:] = np.log2(low[1:]).astype(np.int16)  # exact: powers of two below 2**16
-    return readonly(table)
+@functools.lru_cache(maxsize=16)
+def _tier_rules(cp: CompiledPolicy) -> tuple[tuple[int, ...], ...]:
+    """Rule indices of each tier (the tier table lists them tier by tier)."""
+    return tuple(
+        tuple(int(r) for r in np.flatnonzero(cp.rule_tier == t)) for t in range(len(cp.policy.tiers))
+    )
 
 
-_LOWEST_BIT: Final = _lowest_bit_table()
-
-
-def _first_and_bits(matches: NDArray[np.bool_]) -> tuple[NDArray[np.int16], NDArray[np.uint64]]:
-    """First matching rule (FIRST hit policy) and the bit set of all matching rules.
-
-    Up to 16 rules: OR the match rows into one ``uint16`` per customer and
-    look the lowest set bit up in a table (faster than ``argmax`` over rules).
-    """
+def _reason_bits(
+    cp: CompiledPolicy, matches: NDArray[np.bool_], tier: NDArray[np.int8]
+) -> NDArray[np.uint64]:
+    """The set of matching rules of each customer's decided tier, as bits."""
     n_rules = matches.shape[0]
     if n_rules <= 16:
-        bits16 = np.zeros(matches.shape[1], dtype=np.uint16)
+        acc: NDArray[Any] = np.zeros(matches.shape[1], dtype=np.uint16)
         for r in range(n_rules):
-            bits16 |= matches[r].view(np.uint8).astype(np.uint16) << np.uint16(r)
-        return _LOWEST_BIT[bits16], bits16.astype(np.uint64)
-    first = np.argmax(matches, axis=0).astype(np.int16)
-    bits = np.zeros(matches.shape[1], dtype=np.uint64)
-    for r in range(min(n_rules, 64)):
-        bits |= matches[r].astype(np.uint64) << np.uint64(r)
-    return first, bits
+            acc |= matches[r].view(np.uint8).astype(np.uint16) << np.uint16(r)
+    else:
+        acc = np.zeros(matches.shape[1], dtype=np.uint64)
+        for r in range(n_rules):
+            acc |= matches[r].astype(np.uint64) << np.uint64(r)
+    bits: NDArray[np.uint64] = acc.astype(np.uint64) & cp.tier_rule_bits[tier]
+    return bits
 
 
-def month_state(cp: CompiledPolicy, block: Block, a: int, hs: NDArray[np.int64]) -> MonthState:
-    """Evaluate one as-of month (absolute index ``a``) for a block of rows."""
+def month_state(
+    cp: CompiledPolicy, block: Block, a: int, hs: NDArray[np.int64], *, reasons: bool = True
+) -> MonthState:
+    """Evaluate one as-of month (absolute index ``a``) for a block of rows.
+
+    The tier table is FIRST and lists its rules tier by tier (highest first),
+    so the decided tier is the count of "at least this tier" flags below the
+    catch-all, one OR per rule; a tier's AUM rule decides when it holds and
+    no higher tier's rule does.  Only customers held by an AUM rule and below
+    its floor now walk back through their months.
+    """
     feats = compute(block, cp.features, a, None, with_complete=False)
-    matches = _rule_matches(cp, feats.values, block.hs.shape[0])
-    first, bits = _first_and_bits(matches)
-    tier = cp.rule_tier[first]
-    bits &= cp.tier_rule_bits[tier]
-    k = np.zeros(first.shape[0], dtype=np.int16)
+    n = hs.shape[0]
+    matches = _rule_matches(cp, feats.values, n)
+    groups = _tier_rules(cp)
+    last = len(groups) - 1  # the catch-all tier (checked when the policy loads)
+    tier = np.full(n, last, dtype=np.int8)
+    at_least: NDArray[np.bool_] | None = None
+    walks: list[tuple[int, NDArray[np.bool_]]] = []
+    for t in range(last):
+        rules = groups[t]
+        if not rules:
+            continue
+        ar = int(cp.aum_rule[t])
+        if ar >= 0:
+            walks.append((t, matches[ar] if at_least is None else matches[ar] & ~at_least))
+        # a fresh array before any in-place OR: the rows of ``matches`` stay as they are
+        hit = matches[rules[0]] if at_least is None else at_least | matches[rules[0]]
+        if len(rules) > 1:
+            hit = hit | matches[rules[1]]
+            for r in rules[2:]:
+                hit |= matches[r]
+        at_least = hit
+        tier -= at_least.view(np.int8)
+    held = np.zeros(n, dtype=bool)
+    k = np.zeros(n, dtype=np.int16)
+    status = np.zeros(n, dtype=np.int8)
     aum = block.column("aum")  # month-major (months, rows)
     col = a - block.lo
     now = aum[col]
-    for ti in np.flatnonzero(cp.aum_rule >= 0):
-        floor = cp.floor_fen[ti]
+    for t, by_aum in walks:
+        held |= by_aum
+        floor = cp.floor_fen[t]
         # only customers held through this tier's AUM rule and below the floor now
-        sel = np.flatnonzero((now < floor) & (first == cp.aum_rule[ti]))
+        sel = np.flatnonzero(by_aum & (now < floor))
         if sel.size == 0:
             continue
+        hs_sel = hs[sel]
         alive = np.ones(sel.size, dtype=bool)
         ks = np.zeros(sel.size, dtype=np.int16)
-        for back in range(int(cp.window[ti]) + 1):
+        for back in range(int(cp.window[t]) + 1):
             c = col - back
             if c < 0:
                 break
-            alive &= (aum[c, sel] < floor) & (a - back >= hs[sel])
+            alive &= aum[c, sel] < floor
+            if block.hs_max > a - back:  # months before a history start are not data
+                alive &= a - back >= hs_sel
             if not alive.any():
                 break
             ks += alive
         k[sel] = ks
-    status = cp.status_lut.ravel()[tier.astype(np.intp) * cp.status_lut.shape[1] + k]
-    return MonthState(tier, first, k, status, bits)
+        status[sel] = cp.status_lut[t, ks]
+    bits = _reason_bits(cp, matches, tier) if reasons else None
+    return MonthState(tier, held, k, status, bits)
 
 
 def evaluate_block(
-    cp: CompiledPolicy, portfolio: Portfolio, rows: slice, a: int, previous: bool
+    cp: CompiledPolicy, portfolio: Portfolio, rows: slice, a: int, previous: bool, reasons: bool = True
 ) -> dict[str, NDArray[Any]]:
     hs = portfolio.history_start[rows].astype(np.int64)
-    lo = max(0, a - cp.history_needed)
+    # the month before needs one month more than the as-of month alone
+    lo = max(0, a - cp.history_needed + (0 if previous else 1))
     block = Block(portfolio, rows, lo, a, cp.policy.aum, cp.policy.scale)
-    cur = month_state(cp, block, a, hs)
+    cur = month_state(cp, block, a, hs, reasons=reasons)
     n = hs.shape[0]
-    prev_tier = np.full(n, NO_TIER, dtype=np.int8)
-    movement = np.full(n, NEW, dtype=np.int8)
-    churned = np.full(n, NO_TIER, dtype=np.int8)
-    prev_status = np.full(n, -1, dtype=np.int8)
+    out: dict[str, NDArray[Any]] = {}
     if previous and a >= 1:
-        prv = month_state(cp, block, a - 1, hs)
-        has_prev = hs <= a - 1
-        prev_tier = np.where(has_prev, prv.tier, NO_TIER).astype(np.int8)
-        prev_status = np.where(has_prev, prv.status, -1).astype(np.int8)
-        movement = np.select(
-            [~has_prev, cur.tier < prv.tier, cur.tier > prv.tier], [NEW, UP, DOWN], SAME
-        ).astype(np.int8)
+        prv = month_state(cp, block, a - 1, hs, reasons=False)
+        if block.hs_max > a - 1:
+            has_prev = hs <= a - 1
+            prev_tier = np.where(has_prev, prv.tier, NO_TIER).astype(np.int8)
+            prev_status = np.where(has_prev, prv.status, -1).astype(np.int8)
+        else:
+            has_prev, prev_tier, prev_status = None, prv.tier, prv.status
+        # codes: UP when the tier code falls, DOWN when it rises, SAME otherwise
+        movement = np.full(n, SAME, dtype=np.int8)
+        movement[cur.tier < prv.tier] = UP
+        down = cur.tier > prv.tier
+        movement[down] = DOWN
+        if has_prev is not None:
+            movement[~has_prev] = NEW
+            down &= has_prev
         # the previous tier was held through its AUM rule and is gone now: it lapsed
-        prev_by_aum = prv.first_rule == cp.aum_rule[prv.tier]
-        churned = np.where((movement == DOWN) & prev_by_aum, prv.tier, NO_TIER).astype(np.int8)
+        churned = np.full(n, NO_TIER, dtype=np.int8)
+        lapsed = down & prv.held
+        churned[lapsed] = prv.tier[lapsed]
+        out.update(previous_tier=prev_tier, movement=movement, churned_tier=churned, _prev_status=prev_status)
+    else:
+        out.update(
+            previous_tier=np.full(n, NO_TIER, dtype=np.int8),
+            movement=np.full(n, NEW, dtype=np.int8),
+            churned_tier=np.full(n, NO_TIER, dtype=np.int8),
+            _prev_status=np.full(n, -1, dtype=np.int8),
+        )
     need = a - cp.history_needed
     complete = (hs <= need) if need >= 0 else np.zeros(n, dtype=bool)
-    absent = hs > a  # no data at the as-of month: no tier, never an invented one
-    if absent.any():
-        cur = MonthState(
-            np.where(absent, NO_TIER, cur.tier).astype(np.int8),
-            cur.first_rule,
-            np.where(absent, 0, cur.k).astype(np.int16),
-            np.where(absent, 0, cur.status).astype(np.int8),
-            np.where(absent, np.uint64(0), cur.reasons),
-        )
-    return {
-        "tier": cur.tier,
-        "status": cur.status,
-        "months_below": cur.k,
-        "previous_tier": prev_tier,
-        "movement": movement,
-        "churned_tier": churned,
-        "history_complete": complete,
-        "reason_bits": cur.reasons,
-        "_prev_status": prev_status,
-    }
+    tier, k, status, bits = cur.tier, cur.k, cur.status, cur.reasons
+    if block.hs_max > a:
+        absent = hs > a  # no data at the as-of month: no tier, never an invented one
+        tier = np.where(absent, NO_TIER, tier).astype(np.int8)
+        k = np.where(absent, 0, k).astype(np.int16)
+        status = np.where(absent, 0, status).astype(np.int8)
+        if bits is not None:
+            bits = np.where(absent, np.uint64(0), bits)
+    out.update(tier=tier, status=status, months_below=k, history_complete=complete)
+    if bits is not None:
+        out["reason_bits"] = bits
+    return out
+
+
+def reason_bits(cp: CompiledPolicy, portfolio: Portfolio, a: int, chunk_size: int) -> NDArray[np.uint64]:
+    """The reason bits of every customer at month index ``a`` (for results that defer them)."""
+    n = portfolio.n_customers
+    out = np.empty(n, dtype=np.uint64)
+    for start in range(0, n, chunk_size):
+        rows = slice(start, min(n, start + chunk_size))
+        out[rows] = evaluate_block(cp, portfolio, rows, a, previous=False)["reason_bits"]
+    return readonly(out)
 
 
 def events_of(block: Mapping[str, NDArray[Any]], offset: int) -> tuple[NDArray[np.int64], NDArray[np.int8]]:

@@ -8,7 +8,7 @@ the result class and the package has no import cycle.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
@@ -76,8 +76,22 @@ class ResultState:
     movement_codes: NDArray[np.int8]
     churned_tier_codes: NDArray[np.int8]
     history_complete: NDArray[np.bool_]
-    reason_bits: NDArray[np.uint64]
+    _reasons: NDArray[np.uint64] | Callable[[], NDArray[np.uint64]] = attrs.field(alias="reason_bits")
     events: EventTable
+
+    @property
+    def reason_bits(self) -> NDArray[np.uint64]:
+        """Per customer, the bit set of the tier-table rules that decided its tier.
+
+        A tier + status evaluation (``previous=False``) computes these on
+        first use, from the same portfolio and compiled policy: identical to
+        a full evaluation's, and computed once.
+        """
+        got = self._reasons
+        if callable(got):
+            got = got()
+            object.__setattr__(self, "_reasons", got)
+        return got
 
     # ------------------------------------------------------------- access
     @property
