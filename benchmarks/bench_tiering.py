@@ -30,7 +30,7 @@ Reports the median of ``--repeat`` runs and the ratio to ``numpy-hand``, plus
 custvalue's peak traced memory as a multiple of the input arrays.
 
     python benchmarks/bench_tiering.py --n 1000000
-    python benchmarks/bench_tiering.py --n 10000000 --skip polars
+    python benchmarks/bench_tiering.py --n 1000000 10000000     # both tables, one run
 """
 
 from __future__ import annotations
@@ -441,7 +441,7 @@ def sweep_blocks(p: cv.Portfolio, repeat: int) -> int:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n", type=int, default=1_000_000)
+    ap.add_argument("--n", type=int, nargs="+", default=[1_000_000], help="portfolio sizes, one table each")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--skip", nargs="*", default=[], help="implementations to skip")
@@ -450,8 +450,13 @@ def main() -> None:
     )
     ap.add_argument("--threads", type=int, default=2, help="threads for the custvalue-threads rows")
     args = ap.parse_args()
+    for n in args.n:
+        run(n, args)
+
+
+def run(n: int, args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
-    p = generate(args.n, seed=args.seed)
+    p = generate(n, seed=args.seed)
     input_bytes = sum(getattr(p, c).nbytes for c in (*cv.MONEY_COLUMNS, "card_level"))
     print(
         f"portfolio: {p.n_customers:,} customers × {p.n_months} months, input arrays "

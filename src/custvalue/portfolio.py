@@ -5,6 +5,12 @@ monthly columns are ``(n, T)`` read-only ``int64`` arrays of fen (card level is
 ``int8`` codes, see :data:`CARD_LEVELS`).  Row ``i`` of every array belongs to
 ``customer_ids[i]``; column ``j`` to ``months[j]``.
 
+The arrays are stored month-major (Fortran order): ``deposits[:, j]``, one
+month for every customer, is contiguous in memory, and ``deposits.T`` is a
+C-contiguous ``(T, n)`` view.  Evaluation reduces over months for blocks of
+customers, so this layout lets it read month rows directly instead of
+transposing every block (measured in ``docs/performance.rst``).
+
 Customers with a shorter history
 --------------------------------
 A customer may start later than the portfolio's first month (a new customer):
