@@ -177,9 +177,11 @@ def _tokenize(text: str) -> list[_Tok]:
             toks.append(_Tok(_STR, text[i : j + 1], i, "".join(buf)))
             i = j + 1
             continue
-        if c.isascii() and (c.isalpha() or c == "_"):
+        if c.isalpha() or c == "_":
+            # a name part: letters (any script), digits, "_", and inside a name "'" and "?"
+            # ("Customer's Age", "Credit Score?"); whitespace-separated parts join in the parser
             j = i + 1
-            while j < n and text[j].isascii() and (text[j].isalnum() or text[j] == "_"):
+            while j < n and (text[j].isalnum() or text[j] in "_'?"):
                 j += 1
             toks.append(_Tok(_NAME, text[i:j], i))
             i = j
@@ -258,6 +260,17 @@ class _Parser:
     def end(self) -> None:
         if self.tok.kind != _EOF:
             raise self.error("unexpected trailing text")
+
+    def name(self) -> Name:
+        """A name, which may have several words (``Monthly Salary``), as DMN FEEL allows.
+
+        Consecutive name parts that are not keywords form one name, joined by
+        single spaces; a keyword (``and``, ``or``, ...) ends it.
+        """
+        parts = [self.advance().text]
+        while self.tok.kind == _NAME and self.tok.text not in _KEYWORDS:
+            parts.append(self.advance().text)
+        return Name(" ".join(parts))
 
     # expressions
     def expression(self) -> Expr:
@@ -347,10 +360,10 @@ class _Parser:
                 return Not(inner)
             if t.text in _KEYWORDS:
                 raise self.error("expected an expression")
-            self.advance()
+            name = self.name()
             if self.is_op("("):
                 raise self.error("function calls are not supported")
-            return Name(t.text)
+            return name
         if self.is_op("("):
             self.advance()
             inner = self.expression()
@@ -383,8 +396,7 @@ class _Parser:
                 return NullLit()
             if t.text in _KEYWORDS:
                 raise self.error("expected a literal or a name")
-            self.advance()
-            return Name(t.text)
+            return self.name()
         raise self.error("expected a literal or a name")
 
     def simple_test(self) -> SimpleTest:
