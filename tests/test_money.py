@@ -243,3 +243,21 @@ def test_parse_array_shapes() -> None:
         parse_yuan_array(["1", "2", "x"], column="deposits")
     assert exc.value.column == "deposits"
     assert "row 2" in exc.value.message
+
+
+@given(st.lists(st.integers(-(2**63), 2**63 - 1), max_size=40))
+def test_format_yuan_array_matches_the_scalar_formatter(values: list[int]) -> None:
+    from custvalue.money import format_yuan_array
+
+    arr = np.array(values, dtype=np.int64)
+    got = format_yuan_array(arr).tolist()
+    assert got == [format_yuan(v, thousands=False) for v in values]
+    if values:
+        assert parse_yuan_array(np.array(got)).tolist() == values
+
+
+def test_format_yuan_array_refuses_floats() -> None:
+    from custvalue.money import format_yuan_array
+
+    with pytest.raises(TypeError, match="integer"):
+        format_yuan_array(np.array([1.5]))

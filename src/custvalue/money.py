@@ -53,6 +53,7 @@ __all__ = [
     "INT64_MIN",
     "MoneyError",
     "format_yuan",
+    "format_yuan_array",
     "from_float",
     "parse_yuan_array",
     "to_fen",
@@ -264,6 +265,52 @@ def format_yuan(fen: int, *, thousands: bool = True) -> str:
     whole, frac = divmod(abs(fen), FEN_PER_YUAN)
     w = f"{whole:,}" if thousands else str(whole)
     return f"{sign}{w}.{frac:02d}"
+
+
+def format_yuan_array(fen: ArrayLike) -> NDArray[np.str_]:
+    """Render an array of fen as yuan strings with exactly two decimals, vectorised.
+
+    The inverse of :func:`parse_yuan_array` (no thousands separators), for
+    every ``int64`` value; exact integer arithmetic, no float.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> format_yuan_array(np.array([61234500, -1, 0, 5])).tolist()
+    ['612345.00', '-0.01', '0.00', '0.05']
+    """
+    a = np.asarray(fen)
+    if a.dtype.kind not in "iu":
+        raise TypeError(f"fen must be an integer array, got dtype {a.dtype}")
+    a = a.astype(np.int64, copy=False).reshape(-1)
+    n = a.shape[0]
+    neg = a < 0
+    # |INT64_MIN| does not fit int64: take magnitudes in uint64
+    mag = a.view(np.uint64).copy()
+    np.negative(mag, out=mag, where=neg)
+    whole, frac = np.divmod(mag, np.uint64(FEN_PER_YUAN))
+    width = max(1, len(str(int(whole.max())))) if n else 1
+    # right-aligned text in a byte matrix: [pad/sign][whole digits]["."][two digits]
+    buf = np.full((n, width + 4), ord(" "), dtype=np.uint8)
+    rest = whole.copy()
+    for j in range(width, 0, -1):  # digit columns 1..width, last digit first
+        digit = (rest % np.uint64(10)).astype(np.uint8)
+        show = (rest > 0) | (j == width)
+        buf[:, j] = np.where(show, digit + ord("0"), ord(" "))
+        rest //= np.uint64(10)
+    buf[:, width + 1] = ord(".")
+    buf[:, width + 2] = (frac // np.uint64(10)).astype(np.uint8) + ord("0")
+    buf[:, width + 3] = (frac % np.uint64(10)).astype(np.uint8) + ord("0")
+    if neg.any():
+        rows = np.flatnonzero(neg)
+        w = whole[rows]
+        digits = np.ones(rows.size, dtype=np.int64)  # exact digit counts, no float log
+        for k in range(1, width):
+            digits += w >= np.uint64(10**k)
+        buf[rows, width - digits] = ord("-")  # just before the first digit
+    text = np.strings.lstrip(buf.view(f"S{width + 4}").reshape(n), b" ")
+    out: NDArray[np.str_] = text.astype(np.str_).reshape(np.shape(fen))
+    return out
 
 
 def parse_yuan_array(values: ArrayLike, *, column: str | None = None) -> NDArray[np.int64]:

@@ -94,7 +94,9 @@ def _read_result(path: Path) -> dict[str, dict[str, str]]:
         reader = csv.DictReader(fh)
         assert reader.fieldnames == [
             "customer_id",
+            "branch_id",
             "as_of",
+            "aum",
             "tier",
             "status",
             "months_below",
@@ -142,6 +144,9 @@ def test_worked_examples_through_the_command_line(tmp_path: Path, in_suffix: str
     assert rows["E7"]["months_below"] == "12"
     assert rows["E5"]["reasons"] == "growth.mortgage"
     assert rows["E1"]["reasons"] == "platinum.aum"
+    # the SPEC's result columns: branch and AUM at the as-of month, exact yuan
+    assert rows["E1"]["branch_id"] == "B01"
+    assert rows["E1"]["aum"] == "500000.00" and rows["E2"]["aum"] == "499999.99"
 
 
 def test_example_7_one_month_later_churns_core(tmp_path: Path) -> None:

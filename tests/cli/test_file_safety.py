@@ -96,7 +96,7 @@ def test_a_named_pipe_is_written_to_not_replaced(tmp_path: Path, balances: Path)
     reader.join(timeout=30)
     assert code == 0, err
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
-    assert got and got[0].startswith(b"customer_id,as_of,tier")
+    assert got and got[0].startswith(b"customer_id,branch_id,as_of,aum,tier")
     assert _temporaries(tmp_path) == []
 
 
@@ -179,7 +179,7 @@ def test_a_signal_at_any_point_leaves_the_old_output(
     _, err = proc.communicate(timeout=60)
     assert _temporaries(tmp_path) == []
     text = out.read_text()
-    complete = text.startswith("customer_id,as_of,tier") and text.count("\n") == 3_001
+    complete = text.startswith("customer_id,branch_id,as_of,aum,tier") and text.count("\n") == 3_001
     assert text == "old result" or complete  # never a partial or missing output
     if proc.returncode == 0:  # finished before the signal
         assert complete

@@ -505,7 +505,9 @@ def _docstring_portfolio() -> Portfolio:
 def test_to_pandas_and_arrow() -> None:
     r = evaluate(volatile(4))
     df = r.to_pandas()
-    assert tuple(df.columns) == RESULT_COLUMNS
+    assert tuple(df.columns) == (*RESULT_COLUMNS, "aum_fen")
+    assert df["aum_fen"].tolist() == r.aum_fen.tolist()
+    assert [str(v) for v in df["aum"].tolist()] == [f"{v // 100}.{v % 100:02d}" for v in r.aum_fen.tolist()]
     assert len(df) == len(r)
     assert df["tier"].astype(str).tolist() == r.tiers().tolist()
     assert df["months_below"].tolist() == r.months_below.tolist()

@@ -15,7 +15,9 @@ DEFAULT_CHUNK: Final = 65536
 #: Result columns of a written result file, in order (SPEC section 7).
 RESULT_COLUMNS: Final[tuple[str, ...]] = (
     "customer_id",
+    "branch_id",
     "as_of",
+    "aum",
     "tier",
     "status",
     "months_below",

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import html
+import os
+from decimal import Decimal
 from typing import Any
 
 import attrs
+import numpy as np
 
-from .._optional import import_optional
+from .._optional import MissingDependencyError, import_optional
 from ._explain import TierExplanation, explain_customer, summary_text
-from ._files import write_result
+from ._files import arrow_table, decimal_yuan, write_result
 from ._state import EventTable, ResultState
 
 __all__ = ["EventTable", "TierResult"]
@@ -49,22 +52,34 @@ class TierResult(ResultState):
 
     # ------------------------------------------------------------ convert
     def to_pandas(self) -> Any:
-        """A :class:`pandas.DataFrame` with the result-file columns (needs ``pandas``)."""
+        """A :class:`pandas.DataFrame` with the result-file columns (needs ``pandas``).
+
+        ``aum`` holds exact yuan: an Arrow ``decimal128(18, 2)`` column when
+        pyarrow is installed, else :class:`~decimal.Decimal` objects; the
+        ``aum_fen`` column has the integers.
+        """
 
         pd = import_optional("pandas", extra="pandas")
-        cols = self.columns()
+        cols: dict[str, Any] = dict(self.columns())
+        try:
+            pa = import_optional("pyarrow", extra="parquet")
+        except MissingDependencyError:
+            cols["aum"] = np.array([Decimal(v) for v in cols["aum"].tolist()], dtype=object)
+        else:
+            cols["aum"] = pd.Series(decimal_yuan(pa, self.aum_fen), dtype=pd.ArrowDtype(pa.decimal128(18, 2)))
+        cols["aum_fen"] = self.aum_fen
         df = pd.DataFrame(cols)
         for c in ("tier", "previous_tier", "churned_tier"):
             df[c] = pd.Categorical(cols[c], categories=[*self.policy.tier_order, ""])
         return df
 
     def to_arrow(self) -> Any:
-        """A :class:`pyarrow.Table` with the result-file columns (needs ``pyarrow``)."""
+        """A :class:`pyarrow.Table` with the result-file columns (needs ``pyarrow``), ``aum`` exact."""
 
         pa = import_optional("pyarrow", extra="parquet")
-        return pa.table({k: pa.array(v) for k, v in self.columns().items()})
+        return arrow_table(self, pa)
 
-    def write(self, path: str, *, format: str | None = None) -> None:
+    def write(self, path: str | os.PathLike[str], *, format: str | None = None) -> None:
         """Write the result file (CSV or Parquet), atomically."""
 
         write_result(self, path, format=format)

@@ -15,6 +15,8 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from .._arrays import readonly
+from ..money import format_yuan_array
 from ..months import Month
 from ..policy import EVENT_TYPES, STATUSES, CompiledPolicy, Policy
 from ..portfolio import Portfolio
@@ -190,12 +192,28 @@ class ResultState:
             "churned": count(self.churned_tier_codes, self.policy.tier_order),
         }
 
+    @property
+    def aum_fen(self) -> NDArray[np.int64]:
+        """AUM at the as-of month (fen): the policy's AUM classes summed (0 before a history start)."""
+        p = self.portfolio
+        a = p.months.index(self.as_of)
+        total = np.zeros(p.n_customers, dtype=np.int64)
+        for c in self.policy.aum:  # bounded cells: a customer's sum cannot overflow
+            total += p.column(c)[:, a]
+        return readonly(total)
+
     def columns(self) -> dict[str, NDArray[Any]]:
-        """The result-file columns (SPEC section 7) as arrays of names and values."""
+        """The result-file columns (SPEC section 7) as arrays of names and values.
+
+        ``aum`` is yuan text with two decimals (exact); :attr:`aum_fen` has the
+        integers.
+        """
         n = len(self)
         return {
             "customer_id": self.customer_ids,
+            "branch_id": self.portfolio.branch_ids,
             "as_of": np.full(n, str(self.as_of)),
+            "aum": format_yuan_array(self.aum_fen),
             "tier": self.tiers(),
             "status": self.statuses(),
             "months_below": self.months_below,
