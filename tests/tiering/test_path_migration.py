@@ -600,3 +600,51 @@ def test_migration_matrix_renders_in_notebooks() -> None:
     html = m._repr_html_()
     assert "<table>" in html and "(none)" in html and "2.50 yuan" in html
     assert "x → y" in repr(m)
+
+
+def test_event_table_frames_and_displays() -> None:
+    r = evaluate(generate(3000, seed=5))
+    ev = r.events
+    assert len(ev) > 0
+    df = ev.to_pandas()
+    assert list(df.columns) == ["customer_id", "event", "actions"]
+    assert len(df) == len(ev)
+    assert df["customer_id"].tolist() == r.customer_ids[ev.customer_index].tolist()
+    assert df["event"].astype(str).tolist() == ev.names().tolist()
+    for name, actions in zip(df["event"].astype(str), df["actions"], strict=True):
+        assert actions == ";".join(r.policy.actions(name))
+    text = repr(ev)
+    for name, count in ev.counts().items():
+        if count:
+            assert f"{name}={count:,}" in text
+    page = ev._repr_html_()
+    assert page.count("<tr>") == 1 + len(ev.counts()) and "start_retention_workflow" in page
+    assert repr(evaluate(generate(50, seed=5), previous=False).events) == "<EventTable: 0 events>"
+
+
+def test_tier_path_frames_and_displays() -> None:
+    p = volatile(7)
+    path = evaluate_path(p, first=p.months[-3])
+    df = path.to_pandas()
+    have = path.tier_codes >= 0
+    assert len(df) == int(have.sum())
+    assert list(df.columns) == ["customer_id", "month", "tier", "status"]
+    i, j = np.argwhere(have)[-1]
+    last = df.iloc[-1]
+    assert (last["customer_id"], last["month"]) == (p.customer_ids[i], str(path.months[j]))
+    assert str(last["tier"]) == path.tiers()[i, j] and str(last["status"]) == path.statuses()[i, j]
+    counts = path.counts()
+    assert counts.sum(axis=0).tolist() == have.sum(axis=0).tolist()
+    page = path._repr_html_()
+    assert page.count("<tr>") == 1 + len(default_policy().tier_order)
+    assert page.count("<th>") == 1 + 3 + len(default_policy().tier_order)  # tier, 3 months, row heads
+
+
+def test_result_html_shows_aum_share_next_to_counts() -> None:
+    aum = np.full((2, 14), 500_000_00)
+    aum[1] = 100_000_00
+    p = Portfolio.from_arrays(customer_ids=["A", "B"], branch_ids=["X", "X"], start="2025-09", deposits=aum)
+    page = evaluate(p)._repr_html_()
+    assert "<th>AUM share</th>" in page
+    assert "<td>platinum</td><td>1</td><td>50.0%</td><td>500,000.00</td><td>83.3%</td>" in page
+    assert "<td>potential</td><td>1</td><td>50.0%</td><td>100,000.00</td><td>16.7%</td>" in page

@@ -136,6 +136,7 @@ def evaluate(
         customer_index=_ro(np.concatenate(ev_c) if ev_c else np.zeros(0, np.int64)),
         event_codes=_ro(np.concatenate(ev_t) if ev_t else np.zeros(0, np.int8)),
         policy=cp.policy,
+        customer_ids=portfolio.customer_ids,
     )
     columns: dict[str, Any] = {_FIELD.get(k, k): _ro(v) for k, v in out.items()}
     if not previous:  # deferred: computed on first use, identical to a full evaluation's

@@ -57,6 +57,48 @@ class TierPath:
         m = Month.parse(month) if isinstance(month, str) else month
         return self.months.index(m)
 
+    def to_pandas(self) -> Any:
+        """Long :class:`pandas.DataFrame`: one row per customer-month with data (needs pandas).
+
+        Columns ``customer_id``, ``month``, ``tier``, ``status``; months before
+        a customer's data starts are left out.
+        """
+        pd = import_optional("pandas", extra="pandas")
+        n, t = self.tier_codes.shape
+        have = (self.tier_codes >= 0).reshape(-1)
+        codes = self.tier_codes.reshape(-1)[have].astype(np.int64)
+        return pd.DataFrame(
+            {
+                "customer_id": np.repeat(self.customer_ids, t)[have],
+                "month": np.tile(np.asarray([str(m) for m in self.months] or [""])[:t], n)[have],
+                "tier": pd.Categorical.from_codes(codes, categories=list(self.policy.tier_order)),
+                "status": pd.Categorical.from_codes(
+                    self.status_codes.reshape(-1)[have].astype(np.int64), categories=list(STATUSES)
+                ),
+            }
+        )
+
+    def counts(self) -> NDArray[np.int64]:
+        """Customers per tier (rows, ``policy.tier_order``) and month (columns)."""
+        k = len(self.policy.tier_order)
+        out = np.zeros((k, len(self.months)), dtype=np.int64)
+        for j in range(len(self.months)):
+            col = self.tier_codes[:, j]
+            out[:, j] = np.bincount(col[col >= 0].astype(np.int64), minlength=k)
+        return out
+
+    def _repr_html_(self) -> str:
+        counts = self.counts()
+        head = "".join(f"<th>{html.escape(str(m))}</th>" for m in self.months)
+        rows = "".join(
+            f"<tr><th>{html.escape(t)}</th>" + "".join(f"<td>{int(v):,}</td>" for v in counts[i]) + "</tr>"
+            for i, t in enumerate(self.policy.tier_order)
+        )
+        return (
+            f"<div><b>TierPath</b>, {self.tier_codes.shape[0]:,} customers × {len(self.months)} months"
+            f"<table><tr><th>tier</th>{head}</tr>{rows}</table></div>"
+        )
+
     def __repr__(self) -> str:
         return (
             f"<TierPath: {self.tier_codes.shape[0]} customers × {len(self.months)} months "

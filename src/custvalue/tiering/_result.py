@@ -10,7 +10,9 @@ from typing import Any
 import attrs
 import numpy as np
 
+from .._arrays import exact_group_sums
 from .._optional import MissingDependencyError, import_optional
+from ..money import format_yuan
 from ._explain import TierExplanation, explain_customer, summary_text
 from ._files import arrow_table, decimal_yuan, write_result
 from ._state import EventTable, ResultState
@@ -122,13 +124,27 @@ class TierResult(ResultState):
 
     def _repr_html_(self) -> str:
         c = self.counts()
-        rows = "".join(f"<tr><td>{html.escape(t)}</td><td>{v:,}</td></tr>" for t, v in c["tier"].items())
+        k = len(self.policy.tier_order)
+        have = self.tier_codes >= 0
+        aum = exact_group_sums(self.tier_codes[have], self.aum_fen[have], k, what="AUM by tier")
+        total = int(aum.sum(dtype=object))
+        n = max(len(self), 1)
+
+        def share(part: int, whole: int) -> str:
+            return f"{100 * part / whole:.1f}%" if whole else "-"
+
+        rows = "".join(
+            f"<tr><td>{html.escape(t)}</td><td>{v:,}</td><td>{share(v, n)}</td>"
+            f"<td>{format_yuan(int(aum[i]))}</td><td>{share(int(aum[i]), total)}</td></tr>"
+            for i, (t, v) in enumerate(c["tier"].items())
+        )
         st = ", ".join(f"{k}: {v:,}" for k, v in c["status"].items())
         mv = ", ".join(f"{k}: {v:,}" for k, v in c["movement"].items())
         return (
             f"<div><b>TierResult</b> as of {self.as_of}, policy "
             f"{html.escape(self.policy.name)}, {len(self):,} customers"
-            f"<table><tr><th>tier</th><th>customers</th></tr>{rows}</table>"
+            "<table><tr><th>tier</th><th>customers</th><th>share</th><th>AUM (yuan)</th>"
+            f"<th>AUM share</th></tr>{rows}</table>"
             f"<p>status — {html.escape(st)}<br>movement — {html.escape(mv)}<br>"
             f"events — {len(self.events):,}</p></div>"
         )

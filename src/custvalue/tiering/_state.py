@@ -8,6 +8,7 @@ the result class and the package has no import cycle.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -16,6 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._arrays import readonly
+from .._optional import import_optional
 from ..money import format_yuan_array
 from ..months import Month
 from ..policy import EVENT_TYPES, STATUSES, CompiledPolicy, Policy
@@ -40,9 +42,44 @@ class EventTable:
     customer_index: NDArray[np.int64]
     event_codes: NDArray[np.int8]
     policy: Policy
+    #: Ids of the evaluated portfolio's customers (for :meth:`to_pandas`), when known.
+    customer_ids: NDArray[np.str_] | None = None
 
     def __len__(self) -> int:
         return int(self.event_codes.shape[0])
+
+    def to_pandas(self) -> Any:
+        """One row per (customer, event): ``customer_id``, ``event`` and its ``actions`` (needs pandas).
+
+        ``actions`` are the policy's action codes joined by ``;``.  Without
+        customer ids (a table built by hand) the rows carry ``customer_index``.
+        """
+        pd = import_optional("pandas", extra="pandas")
+        codes = np.asarray(self.event_codes, dtype=np.int64)
+        joined = np.asarray([";".join(self.policy.actions(e)) for e in EVENT_TYPES] or [""])
+        data: dict[str, Any] = {}
+        if self.customer_ids is not None:
+            data["customer_id"] = self.customer_ids[self.customer_index]
+        else:
+            data["customer_index"] = self.customer_index
+        data["event"] = pd.Categorical.from_codes(codes, categories=list(EVENT_TYPES))
+        data["actions"] = joined[codes] if codes.size else np.zeros(0, dtype=str)
+        return pd.DataFrame(data)
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{k}={v:,}" for k, v in self.counts().items() if v)
+        return f"<EventTable: {len(self):,} events" + (f" ({counts})>" if counts else ">")
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{html.escape(k)}</td><td>{v:,}</td>"
+            f"<td>{html.escape(', '.join(self.policy.actions(k)))}</td></tr>"
+            for k, v in self.counts().items()
+        )
+        return (
+            f"<div><b>EventTable</b>, {len(self):,} events"
+            f"<table><tr><th>event</th><th>count</th><th>actions</th></tr>{rows}</table></div>"
+        )
 
     def counts(self) -> dict[str, int]:
         """Number of events of each type."""
