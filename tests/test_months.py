@@ -94,3 +94,36 @@ def test_month_range_errors() -> None:
         MonthRange.between(Month(2026, 2), Month(2026, 1))
     with pytest.raises(InputError):
         _ = MonthRange(Month(2026, 1), 0).stop
+
+
+def test_coerce_accepts_every_month_form_and_refuses_the_rest() -> None:
+    import datetime
+
+    from custvalue.months import Month
+
+    m = Month(2026, 10)
+    assert Month.coerce(m) is m
+    assert Month.coerce("2026-10") == m
+    assert Month.coerce(datetime.date(2026, 10, 31)) == m
+    assert Month.coerce(datetime.datetime(2026, 10, 1, 23, 59)) == m
+    for bad in (202610, 2026.10, None, ("2026", "10")):
+        with pytest.raises(TypeError, match="expected a month"):
+            Month.coerce(bad)  # type: ignore[arg-type]
+
+
+def test_evaluate_takes_dates_as_as_of() -> None:
+    import datetime
+
+    import numpy as np
+
+    from custvalue import Portfolio, evaluate
+
+    p = Portfolio.from_arrays(
+        customer_ids=["A"], branch_ids=["X"], start=datetime.date(2025, 9, 1), deposits=np.full((1, 14), 10)
+    )
+    assert str(p.months) == "2025-09..2026-10"
+    a = evaluate(p, as_of=datetime.date(2026, 9, 30))
+    b = evaluate(p, as_of="2026-09")
+    assert a.as_of == b.as_of and a.tier_codes.tolist() == b.tier_codes.tolist()
+    with pytest.raises(TypeError, match="expected a month"):
+        evaluate(p, as_of=202609)  # type: ignore[arg-type]

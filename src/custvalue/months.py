@@ -11,14 +11,14 @@ from __future__ import annotations
 import datetime as _dt
 import re
 from collections.abc import Iterator
-from typing import overload
+from typing import TypeAlias, overload
 
 import attrs
 from dateutil.relativedelta import relativedelta
 
 from ._errors import InputError
 
-__all__ = ["Month", "MonthRange"]
+__all__ = ["Month", "MonthLike", "MonthRange"]
 
 _MONTH_RE = re.compile(r"^\s*(\d{4})-(\d{1,2})\s*$")
 
@@ -71,6 +71,31 @@ class Month:
         if m is None:
             raise InputError(f"{text!r} is not a month; expected YYYY-MM")
         return cls(int(m.group(1)), int(m.group(2)))
+
+    @classmethod
+    def coerce(cls, value: MonthLike) -> Month:
+        """A month from a :class:`Month`, ``"YYYY-MM"`` text, a date or a datetime.
+
+        Everything custvalue calls a month (``as_of``, ``first``, ``last``,
+        ``start``) goes through here.
+
+        >>> import datetime
+        >>> Month.coerce("2026-10"), Month.coerce(datetime.date(2026, 10, 31))
+        (Month(2026, 10), Month(2026, 10))
+        >>> Month.coerce(202610)
+        Traceback (most recent call last):
+        ...
+        TypeError: expected a month (Month, "YYYY-MM", date or datetime), got int 202610
+        """
+        if isinstance(value, Month):
+            return value
+        if isinstance(value, str):
+            return cls.parse(value)
+        if isinstance(value, _dt.date):  # datetime is a date too
+            return cls(value.year, value.month)
+        raise TypeError(
+            f'expected a month (Month, "YYYY-MM", date or datetime), got {type(value).__name__} {value!r}'
+        )
 
     @classmethod
     def from_date(cls, date: _dt.date) -> Month:
@@ -133,6 +158,10 @@ class Month:
         return f"Month({self.year}, {self.month})"
 
 
+#: Anything custvalue accepts as a month: see :meth:`Month.coerce`.
+MonthLike: TypeAlias = "Month | str | _dt.date"
+
+
 @attrs.frozen(repr=False)
 class MonthRange:
     """A contiguous run of months, ``start`` included, ``length`` months long.
@@ -172,7 +201,7 @@ class MonthRange:
 
     def index(self, month: Month | str) -> int:
         """Position of ``month`` on this axis; an error names the range."""
-        month = Month.parse(month) if isinstance(month, str) else month
+        month = Month.coerce(month)
         i = month - self.start
         if not 0 <= i < self.length:
             raise InputError(f"month {month} is outside the range {self}", month=str(month))

@@ -35,7 +35,7 @@ from ._arrays import readonly as _readonly
 from ._errors import InputError
 from ._optional import import_optional
 from .money import INT64_MAX, MoneyError, format_yuan, to_fen
-from .months import Month, MonthRange
+from .months import Month, MonthLike, MonthRange
 
 __all__ = [
     "ASSET_CLASSES",
@@ -178,7 +178,7 @@ class Portfolio:
         *,
         customer_ids: ArrayLike,
         branch_ids: ArrayLike,
-        start: Month | str,
+        start: MonthLike,
         deposits: ArrayLike | None = None,
         wealth: ArrayLike | None = None,
         investments: ArrayLike | None = None,
@@ -240,9 +240,7 @@ class Portfolio:
                     "missing value",
                     column=name,
                     customer_id=str(ids[r]) if r < n else None,
-                    month=str(Month.parse(start) + int(c))
-                    if not isinstance(start, Month)
-                    else str(start + int(c)),
+                    month=str(Month.coerce(start) + int(c)),
                 )
             arr = np.asarray(np.ma.getdata(value) if np.ma.isMaskedArray(value) else value)
             if arr.ndim != 2:
@@ -265,7 +263,7 @@ class Portfolio:
             raise PortfolioError(
                 f"the portfolio spans {shape[1]:,} months; at most {MAX_MONTHS:,} (a century) are supported"
             )
-        months = MonthRange(Month.parse(start) if isinstance(start, str) else start, shape[1])
+        months = MonthRange(Month.coerce(start), shape[1])
         hs = np.zeros(n, dtype=np.int16) if history_start is None else np.asarray(history_start)
         if hs.shape != (n,) or hs.dtype.kind not in "iu":
             raise PortfolioError(
@@ -740,14 +738,14 @@ class Portfolio:
         """Customers ``start:stop`` as a zero-copy view (for chunked evaluation)."""
         return self._take(slice(start, stop))
 
-    def window(self, first: Month | str, last: Month | str) -> Portfolio:
+    def window(self, first: MonthLike, last: MonthLike) -> Portfolio:
         """The months ``first..last`` (both included), as zero-copy views.
 
         Customers whose history starts after ``last`` are an error: they
         would have no data in the window.
         """
-        f = Month.parse(first) if isinstance(first, str) else first
-        la = Month.parse(last) if isinstance(last, str) else last
+        f = Month.coerce(first)
+        la = Month.coerce(last)
         i, j = self.months.index(f), self.months.index(la)
         if j < i:
             raise PortfolioError(f"window ends ({la}) before it starts ({f})")

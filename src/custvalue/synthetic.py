@@ -49,7 +49,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._arrays import check_memory
-from .months import Month
+from .months import Month, MonthLike
 from .portfolio import Portfolio
 
 __all__ = ["generate"]
@@ -76,7 +76,7 @@ def generate(
     n_customers: int,
     *,
     months: int = 14,
-    end: Month | str = "2026-10",
+    end: MonthLike = "2026-10",
     n_branches: int = 20,
     seed: int = 0,
     households: bool = False,
@@ -133,7 +133,7 @@ def generate(
     if not 1 <= n_branches <= 999:
         raise ValueError(f"n_branches must be in 1..999, got {n_branches}")
     check_memory(n * (60 * months + 64), f"a synthetic portfolio of {n:,} customers × {months} months")
-    last = Month.parse(end) if isinstance(end, str) else end
+    last = Month.coerce(end)
     start = last - (months - 1)
     t = months
     rng = np.random.Generator(np.random.PCG64(seed))

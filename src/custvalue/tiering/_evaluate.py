@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._arrays import readonly as _ro
-from ..months import Month
+from ..months import Month, MonthLike
 from ..policy import CompiledPolicy, Policy
 from ..portfolio import Portfolio
 from ._codes import DEFAULT_CHUNK
@@ -35,7 +35,7 @@ def evaluate(
     portfolio: Portfolio,
     policy: Policy | CompiledPolicy | None = None,
     *,
-    as_of: Month | str | None = None,
+    as_of: MonthLike | None = None,
     chunk_size: int = DEFAULT_CHUNK,
     progress: Callable[[int, int], None] | None = None,
     previous: bool = True,
@@ -88,9 +88,7 @@ def evaluate(
     ('platinum.aum',)
     """
     cp = as_compiled(policy)
-    month = (
-        portfolio.months.stop if as_of is None else (Month.parse(as_of) if isinstance(as_of, str) else as_of)
-    )
+    month = portfolio.months.stop if as_of is None else Month.coerce(as_of)
     a = portfolio.months.index(month)
     n = portfolio.n_customers
     if chunk_size < 1:
@@ -155,7 +153,7 @@ def evaluate_chunks(
     portfolio: Portfolio,
     policy: Policy | CompiledPolicy | None = None,
     *,
-    as_of: Month | str | None = None,
+    as_of: MonthLike | None = None,
     chunk_size: int = 1_000_000,
 ) -> Iterator[TierResult]:
     """Evaluate a large portfolio in customer chunks, yielding one result per chunk.

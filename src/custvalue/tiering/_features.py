@@ -31,7 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._arrays import readonly as _ro
-from ..months import Month
+from ..months import Month, MonthLike
 from ..policy import FEATURE_OPS, FeatureSpec
 from ..portfolio import CARD_LEVELS, Portfolio
 from ..rules import CodedColumn, DecisionTable, compile_table
@@ -122,7 +122,7 @@ class Block:
 def compute_features(
     portfolio: Portfolio,
     features: Sequence[FeatureSpec],
-    as_of: Month | str,
+    as_of: MonthLike,
     *,
     aum: Sequence[str] = ("deposits", "wealth", "investments"),
     tests: Mapping[str, Test] | None = None,
@@ -163,7 +163,7 @@ def compute_features(
     >>> int(f["m"][0]), int(f["low"][0]), bool(f.complete["m"][0])
     (9, 2, True)
     """
-    month = Month.parse(as_of) if isinstance(as_of, str) else as_of
+    month = Month.coerce(as_of)
     a = portfolio.months.index(month)
     rows = rows if rows is not None else slice(0, portfolio.n_customers)
     if not features:

@@ -14,7 +14,7 @@ from .._arrays import exact_group_sums
 from .._arrays import readonly as _ro
 from .._optional import import_optional
 from ..money import format_yuan
-from ..months import Month
+from ..months import Month, MonthLike
 from ..policy import STATUSES, CompiledPolicy, Policy
 from ..portfolio import Portfolio
 from ._codes import DEFAULT_CHUNK, NO_TIER
@@ -52,9 +52,9 @@ class TierPath:
         """Status names, shape (n, len(months))."""
         return np.asarray(STATUSES)[self.status_codes]
 
-    def column(self, month: Month | str) -> int:
+    def column(self, month: MonthLike) -> int:
         """Column of a month."""
-        m = Month.parse(month) if isinstance(month, str) else month
+        m = Month.coerce(month)
         return self.months.index(m)
 
     def to_pandas(self) -> Any:
@@ -112,8 +112,8 @@ def evaluate_path(
     portfolio: Portfolio,
     policy: Policy | CompiledPolicy | None = None,
     *,
-    first: Month | str | None = None,
-    last: Month | str | None = None,
+    first: MonthLike | None = None,
+    last: MonthLike | None = None,
     chunk_size: int = DEFAULT_CHUNK,
 ) -> TierPath:
     """Tier and status of every customer for each month from ``first`` to ``last``.
@@ -134,8 +134,8 @@ def evaluate_path(
     [[4, 3, 2]]
     """
     cp = as_compiled(policy)
-    f = portfolio.months.start if first is None else (Month.parse(first) if isinstance(first, str) else first)
-    la = portfolio.months.stop if last is None else (Month.parse(last) if isinstance(last, str) else last)
+    f = portfolio.months.start if first is None else Month.coerce(first)
+    la = portfolio.months.stop if last is None else Month.coerce(last)
     i0, i1 = portfolio.months.index(f), portfolio.months.index(la)
     months = tuple(portfolio.months[j] for j in range(i0, i1 + 1))
     n = portfolio.n_customers
@@ -242,13 +242,13 @@ def migration_matrix(
 def tier_migration(
     portfolio: Portfolio,
     policy: Policy | CompiledPolicy | None,
-    from_month: Month | str,
-    to_month: Month | str,
+    from_month: MonthLike,
+    to_month: MonthLike,
 ) -> MigrationMatrix:
     """Tier migration between two months of one portfolio (counts and AUM at ``to_month``)."""
     cp = as_compiled(policy)
-    f = Month.parse(from_month) if isinstance(from_month, str) else from_month
-    t = Month.parse(to_month) if isinstance(to_month, str) else to_month
+    f = Month.coerce(from_month)
+    t = Month.coerce(to_month)
     path = evaluate_path(portfolio, cp, first=min(f, t), last=max(f, t))
     aum = portfolio.aum(cp.policy.aum)[:, portfolio.months.index(t)]
     return migration_matrix(
@@ -266,7 +266,7 @@ def what_if(
     current: Policy | CompiledPolicy,
     proposed: Policy | CompiledPolicy,
     *,
-    as_of: Month | str | None = None,
+    as_of: MonthLike | None = None,
 ) -> MigrationMatrix:
     """Evaluate two policies on the same portfolio: the migration matrix between them.
 
