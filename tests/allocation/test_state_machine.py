@@ -4,10 +4,20 @@ A plain-Python model replays every successful operation as a timeline of
 snapshots per customer; after every step the book must agree with the model
 as of every recorded date (and the day before), satisfy the allocation
 invariants, and failed operations must leave the book exactly as it was.
+
+Every operation also runs on a reference book that rewrites its columns on
+every edit (compaction thresholds 0, the behaviour before change logs) while
+the book under test keeps a change log with small random thresholds (so it
+compacts often, at random points).  Both must accept and refuse the same
+operations with the same errors, and the compacted columns, the documents
+and every query must be identical.  Books left behind must never change as
+later books append to the log they share, and the machine sometimes goes
+back to one of them and carries on from there (a fork of the log).
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import itertools
 import json
@@ -17,8 +27,9 @@ from typing import Any
 
 import hypothesis.strategies as st
 import numpy as np
+from _book_testing import columns, compaction, fingerprint, storage
 from hypothesis import HealthCheck, event, settings
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from custvalue.allocation import (
     AllocationBook,
@@ -96,9 +107,43 @@ class BookMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.book = AllocationBook.empty(MANAGERS, branches=BRANCHES)
+        #: the same operations, columns rewritten on every edit
+        self.ref = AllocationBook.empty(MANAGERS, branches=BRANCHES)
+        self.thresholds = (1024, 0.125)
         self.timeline: dict[str, list[Snapshot]] = {}
         self.n_audit = 0
         self.clock = 0
+        #: books left behind: (book, its reference's columns, its query answers, model state)
+        self.kept: list[tuple[AllocationBook, Any, Any, Any]] = []
+
+    def run(self, op: Any) -> Any:
+        """``op`` on the book under test (its thresholds) and on the reference (thresholds 0)."""
+        results = []
+        for book, limits in ((self.book, self.thresholds), (self.ref, (0, 0.0))):
+            with compaction(*limits):
+                try:
+                    results.append(op(book))
+                except AllocationError as exc:
+                    results.append(exc)
+        got, want = results
+        if isinstance(want, AllocationError):
+            assert type(got) is type(want) and str(got) == str(want), (got, want)
+            if isinstance(want, BatchAllocationError):
+                assert isinstance(got, BatchAllocationError) and got.errors == want.errors
+            raise got
+        assert not isinstance(got, AllocationError), got
+        self.ref = want[0]
+        return got
+
+    def keep(self) -> None:
+        """Remember the current book (after every step) to check later that it never changes."""
+        if self.kept and self.kept[-1][0] is self.book:
+            return
+        changes = sorted({s[0] for snaps in self.timeline.values() for s in snaps})[-3:]
+        days = sorted({d + k for d in changes for k in (-1, 0)})
+        state = (copy.deepcopy(self.timeline), self.n_audit, self.clock, self.ref)
+        self.kept.append((self.book, columns(self.ref), fingerprint(self.book, days), state))
+        del self.kept[:-5]
 
     def day(self, offset: int) -> dt.date:
         return BASE + dt.timedelta(days=max(self.clock + offset, 0))
@@ -121,11 +166,13 @@ class BookMachine(RuleBasedStateMachine):
     def attempt(self, valid: bool, op: Any, kind: str = "op") -> None:
         event(f"{kind} {'valid' if valid else 'invalid'}")
         before = self.book.to_dict()
+        stored = storage(self.book)
         try:
-            book, entry = op()
+            book, entry = self.run(op)
         except AllocationError as exc:
             assert not valid, f"valid operation rejected: {exc!r}"
             assert self.book.to_dict() == before
+            assert storage(self.book) == stored  # nothing appended to the shared logs
             return
         assert valid, "invalid operation accepted"
         self.clock = max(self.clock, entry.effective.toordinal() - BASE.toordinal())
@@ -139,9 +186,14 @@ class BookMachine(RuleBasedStateMachine):
     @initialize(
         ids=st.lists(st.sampled_from(CUSTOMERS), min_size=3, max_size=6, unique=True),
         branch=st.sampled_from(BRANCHES[:2]),
+        thresholds=st.sampled_from(
+            [(0, 0.0), (1, 0.0), (2, 0.0), (3, 0.0), (5, 0.0), (1, 0.5), (1024, 0.125)]
+        ),
     )
-    def seed(self, ids: list[str], branch: str) -> None:
-        self.book, _ = self.book.add_customers(ids, branch, effective=BASE, operator="sys")
+    def seed(self, ids: list[str], branch: str, thresholds: tuple[int, float]) -> None:
+        self.thresholds = thresholds
+        event(f"thresholds {thresholds}")
+        self.book, _ = self.run(lambda b: b.add_customers(ids, branch, effective=BASE, operator="sys"))
         for c in ids:
             self.timeline[c] = [(BASE.toordinal(), branch, None, {})]
         self.n_audit = 1
@@ -156,7 +208,7 @@ class BookMachine(RuleBasedStateMachine):
         valid = len(set(ids)) == len(ids) and not any(c in self.timeline for c in ids) and branch in BRANCHES
         self.attempt(
             valid,
-            lambda: self.book.add_customers(ids, branch, effective=day, operator="sys"),
+            lambda b: b.add_customers(ids, branch, effective=day, operator="sys"),
         )
         if valid:
             for c in ids:
@@ -200,7 +252,7 @@ class BookMachine(RuleBasedStateMachine):
         valid = self._alloc_valid(c, primary, bps, tier, day.toordinal(), want_allocated=False)
         self.attempt(
             valid,
-            lambda: self.book.allocate(c, primary, passed, tier=tier, effective=day, operator="BM"),
+            lambda b: b.allocate(c, primary, passed, tier=tier, effective=day, operator="BM"),
             kind="allocate",
         )
         if valid:
@@ -216,18 +268,23 @@ class BookMachine(RuleBasedStateMachine):
         )
         event("valid batch" if valid else "invalid batch")
         before = self.book.to_dict()
+        stored = storage(self.book)
         try:
-            book, _ = self.book.batch_allocate(
-                ids, primary, passed, tiers=[tier] * len(ids), effective=day, operator="BM"
+            book, _ = self.run(
+                lambda b: b.batch_allocate(
+                    ids, primary, passed, tiers=[tier] * len(ids), effective=day, operator="BM"
+                )
             )
         except BatchAllocationError as exc:
             assert not valid
             assert exc.errors and all(cid in ids for cid, _ in exc.errors)
             assert self.book.to_dict() == before
+            assert storage(self.book) == stored
             return
         except AllocationError:
             assert not valid and not spec_valid(primary, bps)
             assert self.book.to_dict() == before
+            assert storage(self.book) == stored
             return
         assert valid, "valid batch rejected"
         self.book = book
@@ -235,6 +292,16 @@ class BookMachine(RuleBasedStateMachine):
         self.clock = max(self.clock, day.toordinal() - BASE.toordinal())
         for c in ids:
             self._record(c, day.toordinal(), primary, bps)
+
+    @precondition(lambda self: bool(self.kept))
+    @rule(data=st.data())
+    def go_back(self, data: st.DataObject) -> None:
+        """Carry on from a book left behind (its later books keep their own entries)."""
+        book, _, _, state = data.draw(st.sampled_from(self.kept))
+        event("go back" + (" (same book)" if book is self.book else ""))
+        timeline, self.n_audit, self.clock, self.ref = state
+        self.timeline = copy.deepcopy(timeline)
+        self.book = book
 
     @rule(data=st.data(), keep_shares=st.booleans(), tier=st.sampled_from(TIERS), days=STEP)
     def adjust(self, data: st.DataObject, keep_shares: bool, tier: str, days: int) -> None:
@@ -251,7 +318,7 @@ class BookMachine(RuleBasedStateMachine):
             valid = False  # no change
         self.attempt(
             valid,
-            lambda: self.book.adjust(
+            lambda b: b.adjust(
                 c,
                 primary=primary,
                 shares=passed_arg,
@@ -273,7 +340,7 @@ class BookMachine(RuleBasedStateMachine):
             self.customer_ok(c, day.toordinal()) and self.current(c)[2] is not None for c in ids
         )
         arg: Any = ids[0] if single and len(ids) == 1 else ids
-        self.attempt(valid, lambda: self.book.recall(arg, effective=day, operator="BM"), kind="recall")
+        self.attempt(valid, lambda b: b.recall(arg, effective=day, operator="BM"), kind="recall")
         if valid:
             for c in ids:
                 self._record(c, day.toordinal(), None, {})
@@ -285,7 +352,7 @@ class BookMachine(RuleBasedStateMachine):
         valid = branch in BRANCHES and self.customer_ok(c, day.toordinal()) and self.current(c)[1] != branch
         self.attempt(
             valid,
-            lambda: self.book.transfer(c, branch, effective=day, operator="HQ", reason="move"),
+            lambda b: b.transfer(c, branch, effective=day, operator="HQ", reason="move"),
             kind="transfer",
         )
         if valid:
@@ -386,6 +453,21 @@ class BookMachine(RuleBasedStateMachine):
                     dict(zip(mc.customer_ids.tolist(), mc.shares_bp.tolist(), strict=True)) == per_manager[m]
                 )
                 assert mc.total_bp == sum(per_manager[m].values())
+
+    @invariant()
+    def remember(self) -> None:
+        self.keep()
+
+    @invariant()
+    def same_as_rewriting_every_time(self) -> None:
+        assert columns(self.book) == columns(self.ref)
+        assert self.book.to_dict() == self.ref.to_dict()
+
+    @invariant()
+    def books_left_behind_never_change(self) -> None:
+        for book, ref_columns, answers, _ in self.kept:
+            assert columns(book) == ref_columns
+            assert fingerprint(book, list(answers["days"])) == answers
 
     @invariant()
     def history_matches_audit(self) -> None:

@@ -1,8 +1,9 @@
 """Performance attribution: split per-customer amounts across managers, exactly.
 
-Vectorised over customers.  The structure of a book on a date does not depend
-on the amounts, so it is derived once and cached per (book, date) (books are
-immutable; the cache holds them weakly): the assignments in force (stored
+Vectorised over customers, on the compacted book (its change log folded into
+its columns, see :mod:`~custvalue.allocation._delta`).  The structure of a
+book on a date does not depend on the amounts, so it is derived once and
+cached per (book, date) (books are immutable; the cache holds them weakly): the assignments in force (stored
 sorted by customer, so each customer's managers are a contiguous run) are
 grouped by number of managers, with one column per manager in tie-break order.
 Each call then splits the amounts with the largest-remainder method of
@@ -34,6 +35,7 @@ from .._arrays import readonly
 from .._errors import AmountOverflowError
 from ..money import INT64_MAX, INT64_MIN
 from ._coerce import day_of, id_array
+from ._delta import compact
 from ._errors import AttributionError
 from ._queries import lookup, present
 from ._shares import split_amounts
@@ -215,14 +217,17 @@ _layout_lock = threading.Lock()
 
 
 def _layout(book: BookState, day: int) -> _Layout:
-    """The cached layout of ``book`` on ``day`` (the book is immutable)."""
+    """The cached layout of ``book`` on ``day`` (the book is immutable).
+
+    Built from the compacted columns; cached under ``book`` itself.
+    """
     with _layout_lock:
         per_book = _layout_cache.get(book)
         if per_book is not None and day in per_book:
             lay = per_book.pop(day)
             per_book[day] = lay  # most recently used last
             return lay
-    lay = _build_layout(book, day)
+    lay = _build_layout(compact(book), day)
     with _layout_lock:
         per_book = _layout_cache.setdefault(book, {})
         per_book[day] = lay

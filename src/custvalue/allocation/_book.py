@@ -15,6 +15,16 @@ An operation effective on day ``d`` closes the customer's open intervals at
 with ``start <= day < end`` in one vectorised comparison.  Changes may not be
 back-dated: ``d`` must be on or after the customer's latest recorded change.
 
+Cost model: these columns are the book's immutable *base*; allocations,
+adjustments, recalls and transfers are appended to a change log shared by
+the books built from one another (:mod:`~custvalue.allocation._delta`), so
+a single operation costs O(customers it changes) instead of a copy of the
+book, and books built earlier never see later entries.  The log is folded
+into new base columns (compacted, O(book)) when it grows past a fraction of
+the book, and lazily, once per book, for queries over whole columns
+(``customers_of``, ``unallocated``, attribution).  Adding customers and
+registering managers rewrite the columns.
+
 :class:`AllocationBook` holds the state and every public method.  The work
 is done by one module per job, each reading the columns above: validation
 (``_validation``), writing changes (``_changes``), queries (``_queries``),
@@ -36,8 +46,10 @@ from .._arrays import readonly
 from ._attribution import attribute
 from ._changes import add_rows, apply_change, log_only, make_entry
 from ._coerce import day_of, empty_ids, id_array, operation_ids, text
+from ._delta import compact, customer_state
 from ._documents import read_document
 from ._errors import AllocationError, DocumentError, NoChangeError, NotAllocatedError
+from ._log import SharedList
 from ._queries import (
     branch_index,
     branch_of,
@@ -89,6 +101,17 @@ class AllocationBook(BookState):
     :class:`BookChange` ``(book, entry)``; an invalid one raises an
     :class:`~custvalue.allocation.AllocationError` subclass and, the book being
     immutable, changes nothing.
+
+    Notes
+    -----
+    An operation costs O(customers it changes), not a copy of the book: the
+    new book shares the old one's columns and appends the change to a log
+    shared by both (the old book never sees it).  The log is folded into
+    fresh columns (compacted, linear in the book) when it outgrows an eighth
+    of the book, and at most once per book for queries over whole columns
+    (:meth:`customers_of`, :meth:`unallocated`, :func:`attribute`); queries
+    of one customer read the log directly.  :meth:`add_customers` and
+    :meth:`with_managers` rewrite the columns.
 
     Examples
     --------
@@ -173,7 +196,8 @@ class AllocationBook(BookState):
             as_primary=readonly(np.empty(0, np.bool_)),
             as_start=readonly(i32.copy()),
             as_end=readonly(i32.copy()),
-            audit=(),
+            log=SharedList(),
+            n_log=0,
         )
 
     def with_managers(self, managers: Mapping[str, str], *, branches: Iterable[str] = ()) -> AllocationBook:
@@ -200,16 +224,17 @@ class AllocationBook(BookState):
             merged, branches=set(self.branch_ids.tolist()) | set(branches), policy=self.policy
         )
         # Re-number managers and branches in existing records.
-        mmap = np.searchsorted(new.manager_ids, self.manager_ids).astype(np.int32)
-        bmap = np.searchsorted(new.branch_ids, self.branch_ids).astype(np.int32)
+        book = compact(self)
+        mmap = np.searchsorted(new.manager_ids, book.manager_ids).astype(np.int32)
+        bmap = np.searchsorted(new.branch_ids, book.branch_ids).astype(np.int32)
         return attrs.evolve(
-            self,
+            book,
             branch_ids=new.branch_ids,
             manager_ids=new.manager_ids,
             manager_branch=new.manager_branch,
-            cust_branch=readonly(bmap[self._cust_branch]),
-            sp_branch=readonly(bmap[self._sp_branch]),
-            as_mgr=readonly(mmap[self._as_mgr]),
+            cust_branch=readonly(bmap[book._cust_branch]),
+            sp_branch=readonly(bmap[book._sp_branch]),
+            as_mgr=readonly(mmap[book._as_mgr]),
         )
 
     # ----------------------------------------------------------------- properties
@@ -444,7 +469,7 @@ class AllocationBook(BookState):
         """
         text(customer_id, "customer id")
         ci = customer_index(self, customer_id, effective)
-        if not self._cust_allocated[ci]:
+        if not customer_state(self, np.array([ci], np.int64))[1][0]:
             raise NotAllocatedError(
                 "customer has no managers (it is in its branch's unallocated pool)",
                 customer_id=customer_id,

@@ -1,16 +1,20 @@
-"""Writing validated changes into a book's interval tables.
+"""Writing validated changes into a book.
 
 Each function takes a book and already-validated arguments (see
 :mod:`~custvalue.allocation._validation`) and returns the new book (books
 are immutable; every new column is a read-only array): the audit entry of an
 operation, new customers appended to their branches, and assignments closed
 and opened on the effective day (rows stay sorted by customer).
+
+:func:`apply_change` appends to the book's change log while it is small
+(:func:`~custvalue.allocation._delta.record`, O(change)); otherwise, and for
+new customers, the columns are rewritten (O(book)), which is also what the
+change log reads as.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Sequence
 from typing import Any
 
 import attrs
@@ -19,6 +23,7 @@ from numpy.typing import NDArray
 
 from .._arrays import readonly
 from ._coerce import text
+from ._delta import compact, merge_sorted, record
 from ._state import Book, BookState
 from ._types import OPEN, AuditEntry, IdArray, ShareSpec
 
@@ -47,7 +52,7 @@ def make_entry(
         primary = names[0]
         shares = tuple(zip(names, (int(b) for b in bps.tolist()), strict=True))
     return AuditEntry(
-        seq=len(book.audit),
+        seq=book._n_log,
         operation=operation,
         effective=effective,
         operator=operator,
@@ -57,6 +62,11 @@ def make_entry(
         primary=primary,
         shares=shares,
     )
+
+
+def _logged(book: BookState, entry: AuditEntry) -> dict[str, Any]:
+    """The audit-log fields of ``book`` with ``entry`` appended."""
+    return {"log": book._log.append(book._n_log, entry), "n_log": book._n_log + 1}
 
 
 def add_rows(
@@ -69,8 +79,10 @@ def add_rows(
 ) -> Book:
     """The book with new customers ``ids`` in branches ``bpos`` from ``day`` on.
 
-    ``order`` is the stable sort order of ``ids``.
+    ``order`` is the stable sort order of ``ids``.  The columns are rewritten
+    (the book is compacted first).
     """
+    book = compact(book)
     n0 = book.customer_ids.size
     new_idx = np.arange(n0, n0 + ids.size, dtype=np.int64)
     all_ids = np.concatenate([book.customer_ids, ids])
@@ -88,7 +100,7 @@ def add_rows(
         sp_branch=readonly(np.concatenate([book._sp_branch, b32])),
         sp_start=readonly(np.concatenate([book._sp_start, np.full(ids.size, day, np.int32)])),
         sp_end=readonly(np.concatenate([book._sp_end, np.full(ids.size, OPEN, np.int32)])),
-        audit=(*book.audit, entry),
+        **_logged(book, entry),
     )
 
 
@@ -124,9 +136,32 @@ def apply_change(
 
     ``spec`` ``None`` leaves the customers unallocated; ``to_branch`` also
     moves them to that branch from ``day`` on.  ``entry`` is appended to the
-    audit log.
+    audit log.  The change goes to the book's change log when it fits
+    (O(change)); otherwise the book is compacted and the change starts a new
+    log or, if it is large, rewrites the columns.
     """
     ci = np.sort(ci)
+    logged = _logged(book, entry)
+    base: Book = book
+    out = record(base, ci, day, spec, to_branch)
+    if out is None:
+        base = compact(book)
+        out = record(base, ci, day, spec, to_branch)
+    if out is None:
+        return _rewrite(base, ci, day, logged, spec=spec, to_branch=to_branch)
+    return attrs.evolve(base, delta=out[0], n_delta=out[1], **logged)
+
+
+def _rewrite(
+    book: Book,
+    ci: NDArray[np.int64],
+    day: int,
+    logged: dict[str, Any],
+    *,
+    spec: ShareSpec | None,
+    to_branch: int | None,
+) -> Book:
+    """:func:`apply_change` by rewriting the columns of a book without a change log."""
     n = book.customer_ids.size
     sel = np.zeros(n, np.bool_)
     sel[ci] = True
@@ -142,7 +177,7 @@ def apply_change(
             np.full(ci.size * k, day, np.int32),
             np.full(ci.size * k, OPEN, np.int32),
         ]
-        cust, mg, bp, pr, st, en = _merge_sorted(
+        cust, mg, bp, pr, st, en = merge_sorted(
             a["cust"],
             np.repeat(ci, k),
             [a["mgr"], a["bp"], a["primary"], a["start"], a["end"]],
@@ -163,14 +198,16 @@ def apply_change(
         "as_end": en,
         "cust_last": readonly(last),
         "cust_allocated": readonly(allocated),
-        "audit": (*book.audit, entry),
+        "delta": None,
+        "n_delta": 0,
+        **logged,
     }
     if to_branch is not None:
         send = book._sp_end.copy()
         close = (send == OPEN) & sel[book._sp_cust]
         send[close] = day
         keep = book._sp_start < send
-        sc, sb, ss, se = _merge_sorted(
+        sc, sb, ss, se = merge_sorted(
             book._sp_cust[keep],
             ci,
             [book._sp_branch[keep], book._sp_start[keep], send[keep]],
@@ -186,23 +223,10 @@ def apply_change(
     return attrs.evolve(book, **changes)
 
 
-def _merge_sorted(
-    old_key: NDArray[np.int64],
-    new_key: NDArray[np.int64],
-    old_cols: Sequence[NDArray[Any]],
-    new_cols: Sequence[NDArray[Any]],
-) -> list[NDArray[Any]]:
-    """Merge new rows into rows sorted by ``key``; new rows go after equal keys."""
-    pos = np.searchsorted(old_key, new_key, side="right")
-    out = [np.insert(old_key, pos, new_key)]
-    out.extend(np.insert(o, pos, n) for o, n in zip(old_cols, new_cols, strict=True))
-    return [readonly(a) for a in out]
-
-
 def log_only(book: Book, entry: AuditEntry) -> Book:
     """``book`` with ``entry`` appended to its log and nothing else changed.
 
     For entries of documents written by custvalue 0.1.0, which logged
     operations on an empty customer list (they changed nothing).
     """
-    return attrs.evolve(book, audit=(*book.audit, entry))
+    return attrs.evolve(book, **_logged(book, entry))

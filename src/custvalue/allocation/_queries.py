@@ -5,7 +5,9 @@ in force on a day, and the implementations of the book's query methods
 (:meth:`~custvalue.allocation.AllocationBook.branch_of`, ``shares_of``,
 ``customers_of``, ``unallocated``, ``history``).  Nothing here builds a new
 book; the book's storage layout is described in its module,
-:mod:`custvalue.allocation._book`.
+:mod:`custvalue.allocation._book`.  Queries of one customer read its rows
+through the change log (:mod:`~custvalue.allocation._delta`); queries of
+whole columns read the compacted book (compacted once, then cached).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from numpy.typing import NDArray
 
 from .._arrays import readonly
 from ._coerce import day_of, text
+from ._delta import compact, customer_rows, customer_spells, has_changes
 from ._errors import UnknownBranchError, UnknownCustomerError, UnknownManagerError
 from ._state import BookState
 from ._types import OPEN, AuditEntry, CustomerAllocation, IdArray, ManagerCustomers
@@ -97,25 +100,33 @@ def branch_index(book: BookState, branch_id: str, customer_id: str | None = None
 
 
 def present(book: BookState, day: int) -> tuple[NDArray[np.int64], NDArray[np.int32]]:
-    """Customers in the book on ``day`` and their branch (by customer index)."""
+    """Customers in the book on ``day`` and their branch (by customer index).
+
+    ``book`` is compacted (:func:`~custvalue.allocation._delta.compact`).
+    """
+    assert not has_changes(book)
     m = (book._sp_start <= day) & (book._sp_end > day)
     return book._sp_cust[m], book._sp_branch[m]
 
 
 def active(book: BookState, day: int) -> NDArray[np.intp]:
-    """Row numbers of the assignments in force on ``day`` (sorted by customer)."""
+    """Row numbers of the assignments in force on ``day`` (sorted by customer).
+
+    ``book`` is compacted (:func:`~custvalue.allocation._delta.compact`).
+    """
+    assert not has_changes(book)
     return np.flatnonzero((book._as_start <= day) & (book._as_end > day))
 
 
 def open_shares(book: BookState, ci: int) -> tuple[str, dict[str, int]]:
     """Primary and ``{manager_id: bp}`` of the open assignment of allocated customer ``ci``."""
-    lo, hi = np.searchsorted(book._as_cust, [ci, ci + 1])
-    rows = np.arange(lo, hi)[book._as_end[lo:hi] == OPEN]
+    rows = customer_rows(book, ci)
+    is_open = rows.end == OPEN
+    mgr = rows.mgr[is_open]
     shares = {
-        str(book.manager_ids[m]): int(b)
-        for m, b in zip(book._as_mgr[rows].tolist(), book._as_bp[rows].tolist(), strict=True)
+        str(book.manager_ids[m]): int(b) for m, b in zip(mgr.tolist(), rows.bp[is_open].tolist(), strict=True)
     }
-    return str(book.manager_ids[book._as_mgr[rows][book._as_primary[rows]][0]]), shares
+    return str(book.manager_ids[mgr[rows.primary[is_open]][0]]), shares
 
 
 # --------------------------------------------------------------------------- queries
@@ -125,14 +136,13 @@ def branch_of(book: BookState, customer_id: str, as_of: _dt.date) -> str:
     """See :meth:`AllocationBook.branch_of`."""
     day = day_of(as_of, "as_of")
     ci = customer_index(book, customer_id, as_of)
-    lo, hi = np.searchsorted(book._sp_cust, [ci, ci + 1])
-    rows = np.arange(lo, hi)
-    rows = rows[(book._sp_start[rows] <= day) & (book._sp_end[rows] > day)]
+    spells = customer_spells(book, ci)
+    rows = np.flatnonzero((spells.start <= day) & (spells.end > day))
     if rows.size == 0:
         raise UnknownCustomerError(
             "customer is not in the book on this date", customer_id=customer_id, effective=as_of
         )
-    return str(book.branch_ids[book._sp_branch[rows[0]]])
+    return str(book.branch_ids[spells.branch[rows[0]]])
 
 
 def shares_of(book: BookState, customer_id: str, as_of: _dt.date) -> CustomerAllocation:
@@ -140,14 +150,13 @@ def shares_of(book: BookState, customer_id: str, as_of: _dt.date) -> CustomerAll
     day = day_of(as_of, "as_of")
     branch = branch_of(book, customer_id, as_of)
     ci = customer_index(book, customer_id, as_of)
-    lo, hi = np.searchsorted(book._as_cust, [ci, ci + 1])
-    rows = np.arange(lo, hi)
-    rows = rows[(book._as_start[rows] <= day) & (book._as_end[rows] > day)]
+    cr = customer_rows(book, ci)
+    rows = np.flatnonzero((cr.start <= day) & (cr.end > day))
     if rows.size == 0:
         return CustomerAllocation(customer_id, as_of, branch, None, ())
-    names = book.manager_ids[book._as_mgr[rows]].tolist()
-    bps = book._as_bp[rows].tolist()
-    prim = book._as_primary[rows].tolist()
+    names = book.manager_ids[cr.mgr[rows]].tolist()
+    bps = cr.bp[rows].tolist()
+    prim = cr.primary[rows].tolist()
     pairs = sorted(zip(prim, names, bps, strict=True), key=lambda t: (not t[0], t[1]))
     return CustomerAllocation(
         customer_id,
@@ -162,6 +171,7 @@ def customers_of(book: BookState, manager_id: str, as_of: _dt.date) -> ManagerCu
     """See :meth:`AllocationBook.customers_of`."""
     day = day_of(as_of, "as_of")
     m = manager_index(book, manager_id)
+    book = compact(book)
     rows = active(book, day)
     rows = rows[book._as_mgr[rows] == m]
     ids = book.customer_ids[book._as_cust[rows]]
@@ -180,6 +190,7 @@ def unallocated(book: BookState, branch_id: str, as_of: _dt.date) -> IdArray:
     """See :meth:`AllocationBook.unallocated`."""
     day = day_of(as_of, "as_of")
     b = branch_index(book, branch_id)
+    book = compact(book)
     cust, branch = present(book, day)
     allocated = np.zeros(book.customer_ids.size, np.bool_)
     allocated[book._as_cust[active(book, day)]] = True

@@ -19,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._coerce import date_of, id_array, text
+from ._delta import customer_state
 from ._errors import (
     AllocationError,
     AlreadyAllocatedError,
@@ -206,7 +207,7 @@ def check_customers(
     )
     if book.customer_ids.size == 0:
         return idx, sorted(problems, key=lambda e: e[0])
-    last = book._cust_last[idx]
+    last, alloc, cbranch = customer_state(book, idx)
     report(
         found & (last > day),
         lambda p: BackdatedOperationError(
@@ -216,7 +217,6 @@ def check_customers(
             effective=eff,
         ),
     )
-    alloc = book._cust_allocated[idx]
     if state == "unallocated":
         report(
             found & alloc,
@@ -235,7 +235,6 @@ def check_customers(
                 effective=eff,
             ),
         )
-    cbranch = book._cust_branch[idx]
     if to_branch is not None:
         report(
             found & (cbranch == to_branch),
