@@ -37,11 +37,13 @@ OPTIONAL = {
 
 #: What each top-level part may import (besides itself).  Read top-down along
 #: the data path; ``cli`` and the package root may import everything.
-GROUND = {"_errors", "_arrays", "_optional", "money", "months"}
+GROUND = {"_errors", "_arrays", "_optional", "_atomic", "_snapshot", "money", "months"}
 LAYERS: dict[str, set[str]] = {
     "_errors": set(),
     "_arrays": {"_errors"},
     "_optional": {"_errors"},
+    "_atomic": {"_errors"},
+    "_snapshot": {"_errors", "_arrays", "_optional", "_atomic", "money", "months"},
     "money": {"_errors", "_arrays"},
     "months": {"_errors"},
     "portfolio": GROUND,

@@ -12,8 +12,7 @@ import pytest
 
 from _testing import without_pyarrow
 from custvalue import Portfolio, PortfolioError
-from custvalue.io import read_balances, write_balances
-from custvalue.io._atomic import atomic_write
+from custvalue.io import atomic_write, read_balances, write_balances
 from custvalue.portfolio import MAX_AMOUNT
 from custvalue.synthetic import generate
 

@@ -43,7 +43,7 @@ API reference are in ``docs/``.
 
 from __future__ import annotations
 
-from . import allocation, io, money, months, policy, portfolio, rules, synthetic, tiering
+from . import allocation, analytics, io, money, months, policy, portfolio, rules, synthetic, tiering
 from ._errors import AmountOverflowError, CustvalueError, InputError, InsufficientMemoryError, publish
 from ._optional import MissingDependencyError
 from .io import read_balances, write_balances
@@ -93,6 +93,7 @@ __all__ = [
     "TierResult",
     "__version__",
     "allocation",
+    "analytics",
     "compile_policy",
     "default_policy",
     "evaluate",

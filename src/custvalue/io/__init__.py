@@ -9,24 +9,38 @@ Writers are atomic: a file is written completely or not at all
 
 from __future__ import annotations
 
+from .._atomic import OutputError, atomic_write, check_output
 from .._errors import publish
 from ..money import MoneyError
 from ..portfolio import PortfolioError
-from ._atomic import OutputError, atomic_write, check_output
 from ._balances import BALANCE_COLUMNS, read_balances, write_balances
 from ._formats import FORMATS, file_format
+from ._transactions import (
+    DIRECTIONS,
+    TRANSACTION_COLUMNS,
+    TransactionFile,
+    TransactionFileError,
+    read_transaction_file,
+    write_transaction_file,
+)
 
 __all__ = [
     "BALANCE_COLUMNS",
+    "DIRECTIONS",
     "FORMATS",
+    "TRANSACTION_COLUMNS",
     "MoneyError",
     "OutputError",
     "PortfolioError",
+    "TransactionFile",
+    "TransactionFileError",
     "atomic_write",
     "check_output",
     "file_format",
     "read_balances",
+    "read_transaction_file",
     "write_balances",
+    "write_transaction_file",
 ]
 
 publish(__name__, globals())

@@ -46,9 +46,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
+from .._atomic import atomic_write
 from .._optional import import_optional
 from ..portfolio import Portfolio
-from ._atomic import atomic_write
 from ._columns import BALANCE_COLUMNS
 from ._csv import read_csv, write_csv
 from ._formats import file_format

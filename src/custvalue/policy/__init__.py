@@ -16,25 +16,38 @@ from importlib import resources
 from .._errors import publish
 from ._compiled import CompiledPolicy, compile_policy
 from ._document import Policy, load_policy
+from ._monitoring import MONITOR_MEASURES, AlertSpec
 from ._schema import EVENT_TYPES, FEATURE_OPS, STATUSES, PolicyError
 from ._specs import Criterion, EventSpec, FeatureSpec, StatusBand, TierSpec
+from ._transactions import RULE_KINDS, TRANSACTION_DIRECTIONS, TransactionRule
+from ._versions import PolicyChange, PolicyDiff, PolicySet, diff_policies, load_policy_set
 
 __all__ = [
     "EVENT_TYPES",
     "FEATURE_OPS",
+    "MONITOR_MEASURES",
+    "RULE_KINDS",
     "STATUSES",
+    "TRANSACTION_DIRECTIONS",
+    "AlertSpec",
     "CompiledPolicy",
     "Criterion",
     "EventSpec",
     "FeatureSpec",
     "Policy",
+    "PolicyChange",
+    "PolicyDiff",
     "PolicyError",
+    "PolicySet",
     "StatusBand",
     "TierSpec",
+    "TransactionRule",
     "compile_policy",
     "default_policy",
     "default_policy_text",
+    "diff_policies",
     "load_policy",
+    "load_policy_set",
 ]
 
 publish(__name__, globals())

@@ -17,9 +17,10 @@ from typing import Any, Final
 
 import attrs
 
+from .._atomic import atomic_write
 from .._optional import import_optional
-from ..io import atomic_write
 from ._checks import check_policy
+from ._monitoring import AlertSpec, monitoring_dict, parse_monitoring
 from ._schema import (
     EVENT_TYPES,
     IDENT,
@@ -27,6 +28,7 @@ from ._schema import (
     PolicyError,
 )
 from ._specs import Criterion, EventSpec, FeatureSpec, StatusBand, TierSpec
+from ._transactions import TransactionRule, parse_transaction_rules, transaction_rules_dict
 
 __all__ = ["Policy", "load_policy"]
 
@@ -68,6 +70,8 @@ class Policy:
     minimum_allocation_tier: str | None = None
     title: str | None = None
     title_zh: str | None = None
+    monitoring: tuple[AlertSpec, ...] = ()
+    transactions: tuple[TransactionRule, ...] = ()
 
     def __attrs_post_init__(self) -> None:
         _validate(self, "")
@@ -133,6 +137,10 @@ class Policy:
         d["features"] = {f.name: _feature_dict(f) for f in self.features}
         d["tiers"] = [_tier_dict(t) for t in self.tiers]
         d["events"] = {e.name: _event_dict(e) for e in self.events}
+        if self.monitoring:
+            d["monitoring"] = monitoring_dict(self.monitoring)
+        if self.transactions:
+            d["transactions"] = transaction_rules_dict(self.transactions)
         return d
 
     @classmethod
@@ -404,6 +412,8 @@ def _parse(doc: Mapping[str, Any], source: str | None) -> Policy:
             "features",
             "tiers",
             "events",
+            "monitoring",
+            "transactions",
         ),
         ("name", "tiers"),
         "",
@@ -522,6 +532,10 @@ def _parse(doc: Mapping[str, Any], source: str | None) -> Policy:
             minimum_allocation_tier=_opt_str(doc, "minimum_allocation_tier", "", source),
             title=_opt_str(doc, "title", "", source),
             title_zh=_opt_str(doc, "title_zh", "", source),
+            monitoring=parse_monitoring(doc["monitoring"], source) if "monitoring" in doc else (),
+            transactions=(
+                parse_transaction_rules(doc["transactions"], source) if "transactions" in doc else ()
+            ),
         )
     except PolicyError as exc:
         if source is not None and exc.file is None:

@@ -12,10 +12,10 @@ from numpy.typing import NDArray
 
 from .._arrays import readonly as _ro
 from ..months import Month, MonthLike
-from ..policy import CompiledPolicy, Policy
+from ..policy import CompiledPolicy, Policy, PolicySet
 from ..portfolio import Portfolio
 from ._codes import DEFAULT_CHUNK
-from ._kernel import as_compiled, evaluate_block, events_of, reason_bits
+from ._kernel import as_compiled, compiled_at, evaluate_block, events_of, reason_bits
 from ._result import TierResult
 from ._state import EventTable
 
@@ -33,7 +33,7 @@ _FIELD = {
 
 def evaluate(
     portfolio: Portfolio,
-    policy: Policy | CompiledPolicy | None = None,
+    policy: Policy | CompiledPolicy | PolicySet | None = None,
     *,
     as_of: MonthLike | None = None,
     chunk_size: int = DEFAULT_CHUNK,
@@ -49,7 +49,10 @@ def evaluate(
         Customers and their monthly balances.
     policy
         A :class:`~custvalue.policy.Policy` or a compiled one (compile once to
-        evaluate many portfolios); the default policy when omitted.
+        evaluate many portfolios), or a :class:`~custvalue.policy.PolicySet`
+        (the version in force at the as-of month decides; the month before,
+        for movements and churn, is evaluated under the version in force
+        then); the default policy when omitted.
     as_of
         The month to evaluate; the portfolio's last month when omitted.  A full
         evaluation reads ``history_needed + 1`` months (14 for the default
@@ -87,8 +90,13 @@ def evaluate(
     >>> r.reasons("A")
     ('platinum.aum',)
     """
-    cp = as_compiled(policy)
     month = portfolio.months.stop if as_of is None else Month.coerce(as_of)
+    cp = compiled_at(policy, month)
+    prev_cp: CompiledPolicy | None = None
+    if isinstance(policy, PolicySet):
+        # the month before is evaluated under the version in force then (or, before the
+        # set's first version, under the as-of month's)
+        prev_cp = compiled_at(policy, month - 1) if month - 1 >= policy.first else cp
     a = portfolio.months.index(month)
     n = portfolio.n_customers
     if chunk_size < 1:
@@ -109,7 +117,9 @@ def evaluate(
 
     def run(start: int) -> tuple[int, tuple[NDArray[np.int64], NDArray[np.int8]] | None]:
         stop = min(n, start + chunk_size)
-        res = evaluate_block(cp, portfolio, slice(start, stop), a, previous, reasons=previous)
+        res = evaluate_block(
+            cp, portfolio, slice(start, stop), a, previous, reasons=previous, prev_cp=prev_cp
+        )
         for key, arr in out.items():
             arr[start:stop] = res[key]
         # events compare with the month before

@@ -15,13 +15,22 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._arrays import readonly
-from ..policy import CompiledPolicy, Policy, compile_policy, default_policy
+from ..months import Month
+from ..policy import CompiledPolicy, Policy, PolicySet, compile_policy, default_policy
 from ..portfolio import CARD_LEVELS, Portfolio
 from ..rules import CodedColumn
 from ._codes import DOWN, NEW, NO_TIER, SAME, UP
 from ._features import Block, compute
 
-__all__ = ["MonthState", "as_compiled", "evaluate_block", "events_of", "month_state", "reason_bits"]
+__all__ = [
+    "MonthState",
+    "as_compiled",
+    "compiled_at",
+    "evaluate_block",
+    "events_of",
+    "month_state",
+    "reason_bits",
+]
 
 
 @functools.lru_cache(maxsize=16)
@@ -38,7 +47,14 @@ def as_compiled(policy: Policy | CompiledPolicy | None) -> CompiledPolicy:
         return policy
     if isinstance(policy, Policy):
         return _compiled_for(policy)
-    raise TypeError(f"expected a Policy or CompiledPolicy, got {type(policy).__name__}")
+    raise TypeError(f"expected a Policy, CompiledPolicy or PolicySet, got {type(policy).__name__}")
+
+
+def compiled_at(policy: Policy | CompiledPolicy | PolicySet | None, month: Month) -> CompiledPolicy:
+    """The compiled policy in force in ``month``: a set's version then, any other policy as it is."""
+    if isinstance(policy, PolicySet):
+        return _compiled_for(policy.at(month))
+    return as_compiled(policy)
 
 
 # --------------------------------------------------------------------------- kernel
@@ -156,17 +172,30 @@ def month_state(
 
 
 def evaluate_block(
-    cp: CompiledPolicy, portfolio: Portfolio, rows: slice, a: int, previous: bool, reasons: bool = True
+    cp: CompiledPolicy,
+    portfolio: Portfolio,
+    rows: slice,
+    a: int,
+    previous: bool,
+    reasons: bool = True,
+    prev_cp: CompiledPolicy | None = None,
 ) -> dict[str, NDArray[Any]]:
+    """Evaluate month ``a`` (and with ``previous`` the month before, under ``prev_cp`` when given)."""
     hs = portfolio.history_start[rows].astype(np.int64)
+    other = prev_cp is not None and prev_cp is not cp
     # the month before needs one month more than the as-of month alone
-    lo = max(0, a - cp.history_needed + (0 if previous else 1))
+    lo = max(0, a - cp.history_needed + (0 if previous and not other else 1))
     block = Block(portfolio, rows, lo, a, cp.policy.aum, cp.policy.scale)
     cur = month_state(cp, block, a, hs, reasons=reasons)
     n = hs.shape[0]
     out: dict[str, NDArray[Any]] = {}
     if previous and a >= 1:
-        prv = month_state(cp, block, a - 1, hs, reasons=False)
+        if prev_cp is not None and other:  # another policy version was in force the month before
+            p_lo = max(0, a - prev_cp.history_needed)
+            p_block = Block(portfolio, rows, p_lo, a - 1, prev_cp.policy.aum, prev_cp.policy.scale)
+            prv = month_state(prev_cp, p_block, a - 1, hs, reasons=False)
+        else:
+            prv = month_state(cp, block, a - 1, hs, reasons=False)
         if block.hs_max > a - 1:
             has_prev = hs <= a - 1
             prev_tier = np.where(has_prev, prv.tier, NO_TIER).astype(np.int8)

@@ -15,12 +15,12 @@ from .._arrays import readonly as _ro
 from .._optional import import_optional
 from ..money import format_yuan
 from ..months import Month, MonthLike
-from ..policy import STATUSES, CompiledPolicy, Policy
+from ..policy import STATUSES, CompiledPolicy, Policy, PolicySet
 from ..portfolio import Portfolio
 from ._codes import DEFAULT_CHUNK, NO_TIER
 from ._evaluate import evaluate
 from ._features import Block
-from ._kernel import as_compiled, month_state
+from ._kernel import as_compiled, compiled_at, month_state
 
 __all__ = ["MigrationMatrix", "TierPath", "evaluate_path", "migration_matrix", "tier_migration", "what_if"]
 
@@ -110,7 +110,7 @@ class TierPath:
 
 def evaluate_path(
     portfolio: Portfolio,
-    policy: Policy | CompiledPolicy | None = None,
+    policy: Policy | CompiledPolicy | PolicySet | None = None,
     *,
     first: MonthLike | None = None,
     last: MonthLike | None = None,
@@ -119,7 +119,8 @@ def evaluate_path(
     """Tier and status of every customer for each month from ``first`` to ``last``.
 
     Loops over months and row blocks, vectorised over customers.  Months
-    default to the whole portfolio.
+    default to the whole portfolio.  With a :class:`~custvalue.policy.PolicySet`
+    each month is evaluated under the version in force then.
 
     Examples
     --------
@@ -133,23 +134,30 @@ def evaluate_path(
     >>> path.tier_codes.tolist()
     [[4, 3, 2]]
     """
-    cp = as_compiled(policy)
     f = portfolio.months.start if first is None else Month.coerce(first)
     la = portfolio.months.stop if last is None else Month.coerce(last)
     i0, i1 = portfolio.months.index(f), portfolio.months.index(la)
     months = tuple(portfolio.months[j] for j in range(i0, i1 + 1))
+    # the policy in force in each month (one for a plain policy)
+    plans = [compiled_at(policy, m) for m in months]
     n = portfolio.n_customers
     tier = np.empty((n, len(months)), np.int8)
     status = np.empty((n, len(months)), np.int8)
     for start in range(0, n, chunk_size):
         rows = slice(start, min(n, start + chunk_size))
         hs = portfolio.history_start[rows].astype(np.int64)
-        block = Block(portfolio, rows, max(0, i0 - cp.history_needed), i1, cp.policy.aum, cp.policy.scale)
+        blocks: dict[int, Block] = {}  # one block (AUM summed once) per policy version
         for j, a in enumerate(range(i0, i1 + 1)):
-            m = month_state(cp, block, a, hs)
+            cp = plans[j]
+            block = blocks.get(id(cp))
+            if block is None:
+                lo = max(0, i0 - cp.history_needed)
+                block = blocks[id(cp)] = Block(portfolio, rows, lo, i1, cp.policy.aum, cp.policy.scale)
+            m = month_state(cp, block, a, hs, reasons=False)
             tier[rows, j] = np.where(hs <= a, m.tier, NO_TIER)
             status[rows, j] = m.status
-    return TierPath(cp.policy, portfolio.customer_ids, months, _ro(tier), _ro(status))
+    base = policy.versions[0][1] if isinstance(policy, PolicySet) else as_compiled(policy).policy
+    return TierPath(base, portfolio.customer_ids, months, _ro(tier), _ro(status))
 
 
 @attrs.frozen(eq=False, repr=False)
@@ -241,15 +249,21 @@ def migration_matrix(
 
 def tier_migration(
     portfolio: Portfolio,
-    policy: Policy | CompiledPolicy | None,
+    policy: Policy | CompiledPolicy | PolicySet | None,
     from_month: MonthLike,
     to_month: MonthLike,
 ) -> MigrationMatrix:
-    """Tier migration between two months of one portfolio (counts and AUM at ``to_month``)."""
-    cp = as_compiled(policy)
+    """Tier migration between two months of one portfolio (counts and AUM at ``to_month``).
+
+    With a :class:`~custvalue.policy.PolicySet` each month is evaluated under
+    the version in force then (AUM by the ``to_month`` version's classes).
+    """
     f = Month.coerce(from_month)
     t = Month.coerce(to_month)
-    path = evaluate_path(portfolio, cp, first=min(f, t), last=max(f, t))
+    cp = compiled_at(policy, t)
+    path = evaluate_path(
+        portfolio, policy if isinstance(policy, PolicySet) else cp, first=min(f, t), last=max(f, t)
+    )
     aum = portfolio.aum(cp.policy.aum)[:, portfolio.months.index(t)]
     return migration_matrix(
         path.tier_codes[:, path.column(f)],

@@ -26,7 +26,7 @@ import stat
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from .._errors import CustvalueError
+from ._errors import CustvalueError
 
 __all__ = ["OutputError", "atomic_write", "check_output"]
 

@@ -1,0 +1,140 @@
+"""The full analytics report set against one ``evaluate()``, same portfolio, same run.
+
+Report set (issue 11, items 1 and 3), from the portfolio:
+
+* ``evaluate``            the tier result the reports read (counted in the set)
+* ``asset_monitor``       per-customer measures + branch and household roll-ups
+* ``alerts``              the default policy's monitoring alerts
+* ``distribution``        tier × branch
+* ``trend``               tier trend over the last ``--trend-months`` months
+* ``migration``           tier migration between the as-of month and the one before
+* ``churn``               churn by branch × tier
+* ``performance``         RM performance: two attributions (as-of AUM and the
+                          month before) + sales credit from a ledger
+* ``concentration``       top shares, Gini, Lorenz
+
+The allocation book (one manager per branch holding all its customers) and a
+sales ledger are built outside the timing.  Prints the median of
+``--repeat`` runs of each part and of one ``evaluate()``, and the ratio of
+the whole set to ``evaluate()`` (target: at most 3).
+
+    python benchmarks/bench_reports.py --n 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+import custvalue as cv
+from custvalue import analytics as an
+from custvalue.allocation import AllocationBook, SalesLedger
+from custvalue.synthetic import generate
+
+
+def build_book(p: cv.Portfolio, day: dt.date) -> tuple[AllocationBook, SalesLedger]:
+    branches = sorted(set(p.branch_ids.tolist()))
+    managers = {f"M_{b}": b for b in branches}
+    book, _ = AllocationBook.empty(managers).add_customers(
+        p.customer_ids, p.branch_ids, effective=day, operator="b"
+    )
+    for b in branches:
+        pick = p.customer_ids[p.branch_ids == b]
+        book, _ = book.batch_allocate(
+            pick, f"M_{b}", {f"M_{b}": 10_000}, tiers="gold", effective=day, operator="b"
+        )
+    ledger = SalesLedger.create(managers)
+    for k in range(min(1000, p.n_customers)):
+        b = str(p.branch_ids[k])
+        ledger = ledger.register(
+            f"s{k}",
+            customer_id=str(p.customer_ids[k]),
+            product="fund",
+            amount=1000_00,
+            date=day,
+            seller=f"M_{b}",
+        )
+    return book, ledger
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=1_000_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--trend-months", type=int, default=12)
+    args = ap.parse_args()
+
+    t0 = time.perf_counter()
+    p = generate(args.n, seed=1, households=True)
+    print(f"portfolio: {p!r} (generated in {time.perf_counter() - t0:.1f} s)")
+    pol = cv.default_policy()
+    cp = cv.compile_policy(pol)
+    as_of = p.months.stop
+    day = as_of.last_day
+    t0 = time.perf_counter()
+    book, ledger = build_book(p, day)
+    print(f"book and ledger built in {time.perf_counter() - t0:.1f} s (not timed)")
+    full_aum = p.aum(pol.aum)
+    now_aum = np.ascontiguousarray(full_aum[:, -1])
+    before_aum = np.ascontiguousarray(full_aum[:, -2])
+
+    state: dict[str, Any] = {}
+
+    def run_evaluate() -> None:
+        state["result"] = cv.evaluate(p, cp, as_of=as_of)
+
+    def run_monitor() -> None:
+        m = an.asset_monitor(p, as_of, pol)
+        m.by_branch()
+        m.by_household()
+        state["monitor"] = m
+
+    parts: list[tuple[str, Callable[[], Any]]] = [
+        ("evaluate", run_evaluate),
+        ("asset_monitor", run_monitor),
+        ("alerts", lambda: an.evaluate_alerts(state["monitor"])),
+        ("distribution", lambda: an.tier_distribution(state["result"])),
+        ("trend", lambda: an.tier_trend(p, cp, months=args.trend_months, as_of=as_of)),
+        ("migration", lambda: an.migration_report(p, cp, as_of - 1, as_of)),
+        ("churn", lambda: an.churn_report(state["result"])),
+        (
+            "performance",
+            lambda: an.performance_report(
+                book.attribute(now_aum, day), previous=book.attribute(before_aum, day), ledger=ledger
+            ),
+        ),
+        ("concentration", lambda: an.concentration(state["result"])),
+    ]
+    times: dict[str, list[float]] = {name: [] for name, _ in parts}
+    single: list[float] = []
+    for _ in range(args.repeat):
+        t = time.perf_counter()
+        cv.evaluate(p, cp, as_of=as_of)
+        single.append(time.perf_counter() - t)
+        for name, fn in parts:
+            t = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    base = statistics.median(single)
+    totals = [sum(times[k][i] for k in times) for i in range(args.repeat)]
+    total = statistics.median(totals)
+    print(f"\n{'part':<16}{'median s':>10}{'× evaluate':>12}")
+    for k, v in med.items():
+        print(f"{k:<16}{v:>10.3f}{v / base:>12.2f}")
+    print(f"{'full set':<16}{total:>10.3f}{total / base:>12.2f}")
+    print(f"{'evaluate()':<16}{base:>10.3f}{1:>12.2f}")
+    no_trend = statistics.median([totals[i] - times["trend"][i] for i in range(args.repeat)])
+    print(
+        f"\nfull set / evaluate = {total / base:.2f} (target <= 3); without the trend: {no_trend / base:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

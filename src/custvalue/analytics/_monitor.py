@@ -1,0 +1,293 @@
+"""Asset monitoring (客户资产监测): per-customer measures at an as-of month and their roll-ups."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import numpy as np
+from numpy.typing import NDArray
+
+from .._arrays import exact_group_sums, readonly
+from ..months import Month
+from ..policy import MONITOR_MEASURES, CompiledPolicy, Policy, default_policy
+from ..portfolio import Portfolio
+from ._errors import AnalyticsError
+from ._table import Report, group_codes, half_even_div, make_columns, ratio_bp, ratio_code
+
+__all__ = ["AVERAGE_WINDOWS", "MEASURE_COLUMNS", "AssetMonitor", "as_month", "asset_monitor"]
+
+#: Months averaged by ``aum_avg_3m``, ``aum_avg_6m``, ``aum_avg_12m`` (the as-of month and the ones before).
+AVERAGE_WINDOWS = (3, 6, 12)
+
+#: The monitor column holding each policy measure (percent measures are stored in basis points).
+MEASURE_COLUMNS: dict[str, str] = {
+    m: (m.replace("_pct", "_pct_bp") if m.endswith("_pct") else m) for m in MONITOR_MEASURES
+}
+
+_MONEY = (
+    "aum",
+    "deposit_total",
+    "investment_total",
+    "loan_total",
+    "aum_prev_month",
+    "aum_change_mom",
+    "aum_prev_year",
+    "aum_change_yoy",
+    "aum_avg_3m",
+    "aum_avg_6m",
+    "aum_avg_12m",
+)
+
+
+def as_month(month: Month | str, what: str = "month") -> Month:
+    """A :class:`Month` from a month or ``"YYYY-MM"``; :class:`AnalyticsError` otherwise."""
+    if isinstance(month, Month):
+        return month
+    if isinstance(month, str):
+        try:
+            return Month.parse(month)
+        except ValueError as exc:
+            raise AnalyticsError(f"{what} {month!r} is not a month (YYYY-MM): {exc}") from None
+    raise AnalyticsError(f"{what} must be a Month or 'YYYY-MM', got {type(month).__name__}")
+
+
+def month_index(portfolio: Portfolio, month: Month | str, what: str = "as-of month") -> tuple[Month, int]:
+    """The month and its column in the portfolio; :class:`AnalyticsError` when it is outside."""
+    m = as_month(month, what)
+    if m not in portfolio.months:
+        raise AnalyticsError(f"{what} {m} is outside the portfolio's months {portfolio.months}", month=str(m))
+    return m, portfolio.months.index(m)
+
+
+@attrs.frozen(eq=False, repr=False, kw_only=True)
+class AssetMonitor(Report):
+    """Per-customer asset measures at one month (SPEC section 6); immutable, columnar.
+
+    One row per customer of the portfolio, in its order.  Money columns are
+    int64 fen.  Columns:
+
+    ``customer_id``, ``branch_id``, ``household_id`` (``""`` when the portfolio has none),
+    ``has_data`` (the customer has data at the as-of month),
+    ``aum`` (the policy's AUM classes), ``deposit_total``, ``investment_total``
+    (wealth + investments), ``loan_total`` (mortgage + credit),
+    ``aum_prev_month``, ``aum_change_mom``, ``aum_change_mom_pct_bp``,
+    ``aum_prev_year``, ``aum_change_yoy``, ``aum_change_yoy_pct_bp``,
+    ``aum_avg_3m`` / ``_6m`` / ``_12m`` and ``aum_avg_*_complete``.
+
+    **Nulls.**  A change is null (see :attr:`valid`) when the earlier month is
+    not in the customer's history; a percent change is also null when the
+    earlier AUM is 0 (a change from nothing has no percentage).  Null values
+    are stored as 0.
+
+    **Rounding.**  Percent changes are basis points (``-3000`` is -30.00 %),
+    ``change × 10000 / base`` rounded half-to-even in exact integers.
+    Averages are integer fen, the exact sum over the months divided by their
+    number, rounded half-to-even; over the months that exist when the history
+    is shorter than the window (``aum_avg_*_complete`` is then ``False``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from custvalue import Portfolio
+    >>> p = Portfolio.from_arrays(customer_ids=["A", "B"], branch_ids=["X", "X"], start="2026-09",
+    ...                           deposits=np.array([[1_000_000_00, 600_000_00], [0, 5_00]]))
+    >>> m = asset_monitor(p, "2026-10")
+    >>> m.column("aum_change_mom").tolist(), m.column("aum_change_mom_pct_bp").tolist()
+    ([-40000000, 500], [-4000, 0])
+    >>> m.valid["aum_change_mom_pct_bp"].tolist()     # B's base is 0: no percentage
+    [True, False]
+    >>> m.row("A")["aum_avg_3m"], m.row("A")["aum_avg_3m_complete"]
+    (80000000, False)
+    """
+
+    as_of: Month
+    policy: Policy
+    portfolio: Portfolio
+    pct_codes: dict[str, NDArray[np.int64]]
+
+    def comparison_column(self, name: str) -> tuple[NDArray[np.int64], NDArray[np.bool_], int]:
+        """What the alert table compares for a measure: values, validity and stored units per policy unit.
+
+        Amounts are fen (``policy.scale`` per unit).  Percentages are the exact
+        codes of :func:`ratio_code` (200 per percent), so a threshold such as
+        ``<= -30`` is decided on the exact ratio, not on the rounded basis points.
+        """
+        values, valid = self.measure(name)
+        if name in self.pct_codes:
+            return self.pct_codes[name], valid, 200
+        return values, valid, self.policy.scale
+
+    def row(self, customer_id: str) -> dict[str, Any]:
+        """All measures of one customer (``None`` where null)."""
+        i = self.index_of(customer_id)
+        out: dict[str, Any] = {}
+        for k, v in self.columns.items():
+            val = v[i].item()
+            out[k] = None if k in self.valid and not bool(self.valid[k][i]) else val
+        return out
+
+    def index_of(self, customer_id: str) -> int:
+        """Row of a customer; :class:`AnalyticsError` when unknown."""
+        try:
+            return int(self.portfolio.index_of(customer_id)[0])
+        except (KeyError, ValueError):
+            raise AnalyticsError("unknown customer", customer_id=customer_id) from None
+
+    def by_branch(self) -> Report:
+        """The measures summed per branch (exact; an overflowing total raises).
+
+        Percent changes are recomputed from the summed changes and bases of
+        the customers whose change is defined.
+        """
+        return _rollup(self, self.columns["branch_id"], "branch_id", "asset monitoring by branch")
+
+    def by_household(self) -> Report:
+        """The measures summed per household (the portfolio's ``household_ids``)."""
+        if self.portfolio.household_ids is None:
+            raise AnalyticsError(
+                "the portfolio has no household ids; by_household needs them", column="household_id"
+            )
+        return _rollup(self, self.columns["household_id"], "household_id", "asset monitoring by household")
+
+    def measure(self, name: str) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+        """Values (fen or basis points) and validity of a policy measure (:data:`MONITOR_MEASURES`)."""
+        if name not in MEASURE_COLUMNS:
+            raise AnalyticsError(f"unknown measure {name!r}; known: {', '.join(MEASURE_COLUMNS)}")
+        col = MEASURE_COLUMNS[name]
+        valid = self.valid.get(col, self.columns["has_data"])
+        return self.columns[col], valid
+
+
+def _window_mean(aum: NDArray[np.int64], hs: NDArray[np.int64], a: int, w: int) -> tuple[Any, Any]:
+    lo = max(0, a - w + 1)
+    total = aum[:, lo : a + 1].sum(axis=1)  # within one customer: cannot overflow
+    count = np.full(aum.shape[0], a + 1 - lo, np.int64)
+    short = np.flatnonzero(hs > lo)  # histories starting inside the window: only their months count
+    if short.size:
+        cols = np.arange(lo, a + 1)
+        present = cols[None, :] >= hs[short, None]
+        total[short] = np.where(present, aum[short, lo : a + 1], 0).sum(axis=1)
+        count[short] = present.sum(axis=1)
+    return half_even_div(total, count), (a - w + 1 >= 0) & (hs <= a - w + 1)
+
+
+def asset_monitor(
+    portfolio: Portfolio, as_of: Month | str | None = None, policy: Policy | CompiledPolicy | None = None
+) -> AssetMonitor:
+    """Asset measures of every customer at ``as_of`` (default: the portfolio's last month).
+
+    Parameters
+    ----------
+    portfolio
+        The customers × months balances.
+    as_of
+        The month (``Month`` or ``"YYYY-MM"``), inside the portfolio.
+    policy
+        Whose AUM classes define ``aum`` (default: :func:`custvalue.default_policy`).
+
+    Returns
+    -------
+    AssetMonitor
+
+    Raises
+    ------
+    AnalyticsError
+        ``as_of`` is not a month or is outside the portfolio.
+
+    Examples
+    --------
+    >>> from custvalue.synthetic import generate
+    >>> m = asset_monitor(generate(100, seed=1), "2026-10")
+    >>> len(m), m.as_of
+    (100, Month(2026, 10))
+    """
+    pol: Any = default_policy() if policy is None else policy
+    if isinstance(pol, CompiledPolicy):
+        pol = pol.policy
+    if not isinstance(pol, Policy):
+        raise AnalyticsError(f"policy must be a Policy, got {type(pol).__name__}")
+    if not isinstance(portfolio, Portfolio):
+        raise AnalyticsError(f"portfolio must be a Portfolio, got {type(portfolio).__name__}")
+    m, a = month_index(portfolio, portfolio.months.stop if as_of is None else as_of)
+    n = portfolio.n_customers
+    hs = portfolio.history_start.astype(np.int64)
+    has = hs <= a
+    full = portfolio.aum(pol.aum)
+    aum = np.where(has, full[:, a], 0)
+    cols: dict[str, Any] = {
+        "customer_id": portfolio.customer_ids,
+        "branch_id": portfolio.branch_ids,
+        "household_id": portfolio.household_ids
+        if portfolio.household_ids is not None
+        else np.full(n, "", "<U1"),
+        "has_data": has,
+        "aum": aum,
+        "deposit_total": np.where(has, portfolio.deposits[:, a], 0),
+        "investment_total": np.where(has, portfolio.wealth[:, a] + portfolio.investments[:, a], 0),
+        "loan_total": np.where(has, portfolio.mortgage_loan[:, a] + portfolio.credit_loan[:, a], 0),
+    }
+    valid: dict[str, Any] = {}
+    codes: dict[str, NDArray[np.int64]] = {}
+    for tag, lag in (("month", 1), ("year", 12)):
+        short = "mom" if lag == 1 else "yoy"
+        b = a - lag
+        ok = has & (hs <= b) if b >= 0 else np.zeros(n, np.bool_)
+        base = np.where(ok, full[:, b], 0) if b >= 0 else np.zeros(n, np.int64)
+        change = np.where(ok, aum - base, 0)
+        bp, defined = ratio_bp(change, np.where(ok, base, 0))
+        cols[f"aum_prev_{tag}"] = base
+        cols[f"aum_change_{short}"] = change
+        cols[f"aum_change_{short}_pct_bp"] = np.where(ok & defined, bp, 0)
+        codes[f"aum_change_{short}_pct"] = ratio_code(change, np.where(ok, base, 0))
+        valid[f"aum_prev_{tag}"] = ok
+        valid[f"aum_change_{short}"] = ok
+        valid[f"aum_change_{short}_pct_bp"] = ok & defined
+    for w in AVERAGE_WINDOWS:
+        mean, complete = _window_mean(full, hs, a, w)
+        cols[f"aum_avg_{w}m"] = np.where(has, mean, 0)
+        cols[f"aum_avg_{w}m_complete"] = has & complete
+    return AssetMonitor(
+        title=f"asset monitoring as of {m}",
+        columns=make_columns(cols),
+        valid={k: readonly(np.asarray(v, np.bool_)) for k, v in valid.items()},
+        money=_MONEY,
+        as_of=m,
+        policy=pol,
+        portfolio=portfolio,
+        pct_codes=codes,
+    )
+
+
+def _rollup(mon: AssetMonitor, keys: NDArray[np.str_], key: str, title: str) -> Report:
+    ids, inv = group_codes(keys)
+    g = ids.size
+    cols: dict[str, Any] = {key: ids, "customers": np.bincount(inv, minlength=g).astype(np.int64)}
+    valid: dict[str, Any] = {}
+    for c in (
+        "aum",
+        "deposit_total",
+        "investment_total",
+        "loan_total",
+        "aum_avg_3m",
+        "aum_avg_6m",
+        "aum_avg_12m",
+    ):
+        cols[c] = exact_group_sums(inv, mon.columns[c], g, what=f"{c} of a {key[:-3]}")
+    for tag, short in (("month", "mom"), ("year", "yoy")):
+        ok = mon.valid[f"aum_change_{short}"]
+        base = exact_group_sums(inv, np.where(ok, mon.columns[f"aum_prev_{tag}"], 0), g, what="AUM base")
+        change = exact_group_sums(
+            inv, np.where(ok, mon.columns[f"aum_change_{short}"], 0), g, what="AUM change"
+        )
+        bp, defined = ratio_bp(change, base)
+        cols[f"aum_prev_{tag}"] = base
+        cols[f"aum_change_{short}"] = change
+        cols[f"aum_change_{short}_pct_bp"] = bp
+        valid[f"aum_change_{short}_pct_bp"] = defined
+    return Report(
+        title=f"{title} as of {mon.as_of}",
+        columns=make_columns(cols),
+        valid={k: readonly(np.asarray(v, np.bool_)) for k, v in valid.items()},
+        money=tuple(c for c in cols if c in _MONEY),
+    )

@@ -1,0 +1,334 @@
+"""The shape every analytics result shares: :class:`Report`, immutable named columns.
+
+A report is a tuple of column names, a read-only numpy array per column and,
+for columns that may be null, a read-only validity mask.  Money columns hold
+int64 fen; ``*_bp`` columns hold basis points (1/100 of a percent) rounded
+half-to-even from exact integer sums (:func:`ratio_bp`).
+
+Conversions: :meth:`Report.to_pandas` (nullable columns become pandas'
+``Int64``), :meth:`Report.to_arrow`, :meth:`Report.text`,
+:meth:`Report._repr_html_` and :meth:`Report.write` (CSV or Parquet, atomic,
+through :func:`custvalue.io.atomic_write`).
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+from numpy.typing import NDArray
+
+from .._arrays import INT64_MAX, readonly
+from .._optional import import_optional
+from ..io import atomic_write, file_format
+from ..money import format_yuan
+
+__all__ = ["Report", "floor_divmod", "group_codes", "half_even_div", "make_columns", "ratio_bp", "ratio_code"]
+
+
+def floor_divmod(
+    num: NDArray[np.int64], den: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Exact ``(num // den, num % den)`` for int64 ``num`` and positive int64 ``den``.
+
+    A constant divisor (every ``den`` equal) uses numpy's much faster
+    division by a scalar.
+
+    >>> import numpy as np
+    >>> [a.tolist() for a in floor_divmod(np.array([7, -7, 2**62 + 1]), np.array([2, 2, 3]))]
+    [[3, -4, 1537228672809129301], [1, 1, 2]]
+    """
+    n = np.asarray(num, np.int64)
+    d = np.asarray(den, np.int64)
+    if d.size and int(d.min()) == int(d.max()):
+        k = int(d.flat[0])
+        q = np.floor_divide(n, k)
+        return q, n - q * k
+    q, r = np.divmod(n, d)
+    return q.astype(np.int64), r.astype(np.int64)
+
+
+def half_even_div(num: NDArray[np.int64], den: NDArray[np.int64]) -> NDArray[np.int64]:
+    """``num / den`` rounded half-to-even, in integers (``den > 0``; 0 where ``den <= 0``).
+
+    >>> import numpy as np
+    >>> half_even_div(np.array([5, 7, -5, 3]), np.array([2, 2, 2, 0])).tolist()
+    [2, 4, -2, 0]
+    """
+    n = np.asarray(num, np.int64)
+    dd = np.asarray(den, np.int64)
+    c = np.maximum(dd, 1)
+    q, r = floor_divmod(n, np.broadcast_to(c, n.shape))
+    twice = 2 * r
+    up = (twice > c) | ((twice == c) & ((q & 1) == 1))
+    return np.where(dd > 0, q + up, 0).astype(np.int64)
+
+
+def ratio_bp(num: Any, den: Any) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+    """``num / den`` in basis points, half-even, exact; and where it is defined (``den > 0``).
+
+    A ratio over a zero (or negative) base is undefined: its value is 0 and
+    its validity ``False``.  Products beyond int64 are computed with Python
+    integers, so the rounding is exact for every int64 input.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> bp, ok = ratio_bp(np.array([-30, 1, 5]), np.array([100, 3, 0]))
+    >>> bp.tolist(), ok.tolist()
+    ([-3000, 3333, 0], [True, True, False])
+    """
+    n = np.asarray(num, dtype=np.int64).reshape(-1)
+    d = np.asarray(den, dtype=np.int64).reshape(-1)
+    valid = d > 0
+    big = np.abs(n) > INT64_MAX // 10_000
+    out = half_even_div(np.where(big, 0, n) * 10_000, d)
+    for i in np.flatnonzero(big & valid).tolist():
+        q, r = divmod(int(n[i]) * 10_000, int(d[i]))
+        out[i] = q + (1 if 2 * r > int(d[i]) or (2 * r == int(d[i]) and q % 2) else 0)
+    return readonly(out), readonly(valid)
+
+
+def ratio_code(num: Any, den: Any) -> NDArray[np.int64]:
+    """An exact comparison code of ``q = num × 10000 / den``: ``2 × floor(q) + (q is not whole)``.
+
+    For every whole number of basis points ``t``, ``q <= t`` exactly when
+    ``code <= 2 t`` (and likewise for ``<``, ``>=``, ``>``, ``=``), so a rule
+    over the codes (scale 200 per percent) decides percentage thresholds with
+    up to two decimals exactly, with no rounding.  0 where ``den <= 0``.
+
+    >>> import numpy as np
+    >>> ratio_code(np.array([-29_999, -30_000, 1]), np.array([100_000, 100_000, 3])).tolist()
+    [-5999, -6000, 6667]
+    """
+    n = np.asarray(num, dtype=np.int64).reshape(-1)
+    d = np.asarray(den, dtype=np.int64).reshape(-1)
+    valid = d > 0
+    big = np.abs(n) > INT64_MAX // 10_000
+    c = np.maximum(d, 1)
+    q, r = floor_divmod(np.where(big, 0, n) * 10_000, c)
+    out = np.where(valid, 2 * q + (r != 0), 0).astype(np.int64)
+    for i in np.flatnonzero(big & valid).tolist():
+        qq, rr = divmod(int(n[i]) * 10_000, int(d[i]))
+        out[i] = 2 * qq + (1 if rr else 0)
+    return readonly(out)
+
+
+def group_codes(keys: NDArray[np.str_]) -> tuple[NDArray[np.str_], NDArray[np.intp]]:
+    """Sorted distinct strings and each key's index into them (like ``np.unique(..., return_inverse=True)``).
+
+    Short ASCII keys (up to 9 characters: branch and household ids) are
+    packed into one ``uint64`` each, order-preserving, and grouped as
+    integers, several times faster than sorting strings.
+
+    >>> import numpy as np
+    >>> ids, inv = group_codes(np.array(["B2", "B10", "B2", "A"]))
+    >>> ids.tolist(), inv.tolist()
+    (['A', 'B10', 'B2'], [2, 1, 2, 0])
+    """
+    k = np.asarray(keys)
+    if k.dtype.kind != "U" or k.size == 0:
+        uniq, inv = np.unique(k.astype(str), return_inverse=True)
+        return uniq, inv.reshape(-1).astype(np.intp)
+    width = k.dtype.itemsize // 4
+    chars = np.ascontiguousarray(k).view(np.uint32).reshape(k.size, width)
+    if width == 0 or width * 7 > 63 or int(chars.max()) >= 128:
+        uniq, inv = np.unique(k, return_inverse=True)
+        return uniq, inv.reshape(-1).astype(np.intp)
+    packed = np.zeros(k.size, np.uint64)
+    for j in range(width):
+        packed |= chars[:, j].astype(np.uint64) << np.uint64(7 * (width - 1 - j))
+    _, first, inv = np.unique(packed, return_index=True, return_inverse=True)
+    return k[first], inv.reshape(-1).astype(np.intp)
+
+
+def make_columns(cols: Mapping[str, Any]) -> dict[str, NDArray[Any]]:
+    """Read-only 1-d arrays from a mapping of column name to values."""
+    out: dict[str, NDArray[Any]] = {}
+    for k, v in cols.items():
+        a = np.asarray(v)
+        if a.dtype.kind == "U" and a.size == 0:
+            a = a.astype("<U1")
+        out[k] = readonly(a.reshape(-1))
+    return out
+
+
+def _fmt_bp(v: int) -> str:
+    sign = "-" if v < 0 else ""
+    a = abs(v)
+    return f"{sign}{a // 100}.{a % 100:02d}%"
+
+
+@attrs.frozen(eq=False, repr=False, kw_only=True)
+class Report:
+    """A table of named, read-only columns (the base of every analytics report).
+
+    Attributes
+    ----------
+    title : str
+        What the table shows.
+    columns : dict of str to ndarray
+        Column name to a read-only 1-d array; all the same length.
+    valid : dict of str to ndarray of bool
+        For nullable columns only: ``False`` where the value is null (the
+        stored value there is 0).
+    money : tuple of str
+        Columns holding fen (shown in yuan by :meth:`text`).
+
+    Examples
+    --------
+    >>> r = Report(title="demo", columns=make_columns({"branch": ["B1"], "aum": [123456]}),
+    ...            money=("aum",))
+    >>> print(r.text())
+    demo
+    branch      aum
+    B1     1,234.56
+    >>> len(r), r.column_names
+    (1, ('branch', 'aum'))
+    """
+
+    title: str
+    columns: dict[str, NDArray[Any]]
+    valid: dict[str, NDArray[np.bool_]] = attrs.field(factory=dict)
+    money: tuple[str, ...] = ()
+
+    def __attrs_post_init__(self) -> None:
+        lengths = {k: len(v) for k, v in self.columns.items()}
+        if len(set(lengths.values())) > 1:
+            raise ValueError(f"report columns differ in length: {lengths}")
+        for k, m in self.valid.items():
+            if k not in self.columns or len(m) != lengths[k]:
+                raise ValueError(f"validity mask {k!r} does not match a column")
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        """Column names in order."""
+        return tuple(self.columns)
+
+    def __len__(self) -> int:
+        return len(next(iter(self.columns.values()))) if self.columns else 0
+
+    def column(self, name: str) -> NDArray[Any]:
+        """One column (read-only); ``KeyError`` names the known columns."""
+        try:
+            return self.columns[name]
+        except KeyError:
+            raise KeyError(
+                f"{name!r} is not a column of {self.title!r}; columns: {', '.join(self.columns)}"
+            ) from None
+
+    def records(self, limit: int | None = None) -> list[dict[str, Any]]:
+        """Rows as dicts of Python values (``None`` where null); the first ``limit`` rows if given."""
+        stop = len(self) if limit is None else max(0, limit)
+        lists = {k: v[:stop].tolist() for k, v in self.columns.items()}
+        for k, m in self.valid.items():
+            lists[k] = [x if ok else None for x, ok in zip(lists[k], m[:stop].tolist(), strict=True)]
+        return [dict(zip(lists, row, strict=True)) for row in zip(*lists.values(), strict=True)]
+
+    # ------------------------------------------------------------ convert
+    def to_pandas(self) -> Any:
+        """A :class:`pandas.DataFrame` (needs ``pandas``); nullable columns are ``Int64``."""
+        pd = import_optional("pandas", extra="pandas")
+        data: dict[str, Any] = {}
+        for k, v in self.columns.items():
+            if k in self.valid:
+                data[k] = pd.array(np.asarray(v), dtype="Int64")
+                data[k][~np.asarray(self.valid[k])] = pd.NA
+            else:
+                data[k] = np.asarray(v)
+        return pd.DataFrame(data, columns=list(self.columns))
+
+    def to_arrow(self) -> Any:
+        """A :class:`pyarrow.Table` (needs ``pyarrow``); nulls where a column is not valid."""
+        pa = import_optional("pyarrow", extra="parquet")
+        arrays = [
+            pa.array(np.asarray(v), mask=~np.asarray(self.valid[k]))
+            if k in self.valid
+            else pa.array(np.asarray(v))
+            for k, v in self.columns.items()
+        ]
+        return pa.table(arrays, names=list(self.columns))
+
+    def write(self, path: str | Path, *, format: str | None = None) -> None:
+        """Write the report as CSV or Parquet, atomically (money in fen, shares in basis points)."""
+        fmt = file_format(path, format)
+        rows = self.records()
+        names = list(self.columns)
+
+        def write_csv(tmp: Path) -> None:
+            with tmp.open("w", newline="", encoding="utf-8") as fh:
+                w = csv.writer(fh, lineterminator="\n")
+                w.writerow(names)
+                for r in rows:
+                    w.writerow(
+                        [
+                            ""
+                            if r[k] is None
+                            else ("true" if r[k] is True else "false" if r[k] is False else r[k])
+                            for k in names
+                        ]
+                    )
+
+        def write_parquet(tmp: Path) -> None:
+            pq = import_optional("pyarrow.parquet", extra="parquet", feature="Parquet output")
+            pq.write_table(self.to_arrow(), tmp)
+
+        atomic_write(path, write_csv if fmt == "csv" else write_parquet)
+
+    # ------------------------------------------------------------ display
+    def _cells(self, limit: int | None = None) -> list[list[str]]:
+        out: list[list[str]] = []
+        for r in self.records(limit):
+            row = []
+            for k, v in r.items():
+                if v is None:
+                    row.append("—")
+                elif k in self.money:
+                    row.append(format_yuan(int(v)))
+                elif k.endswith("_bp"):
+                    row.append(_fmt_bp(int(v)))
+                elif isinstance(v, bool):
+                    row.append("yes" if v else "no")
+                elif isinstance(v, int):
+                    row.append(f"{v:,}")
+                elif isinstance(v, float):
+                    row.append(f"{v:.6f}")
+                else:
+                    row.append(str(v))
+            out.append(row)
+        return out
+
+    def text(self, *, max_rows: int = 60) -> str:
+        """A fixed-width text table (money in yuan, ``*_bp`` columns as percent)."""
+        names = list(self.columns)
+        cells = self._cells(max_rows)
+        shown = cells[:max_rows]
+        widths = [max([len(n)] + [len(r[i]) for r in shown]) for i, n in enumerate(names)]
+
+        def line(vals: list[str]) -> str:
+            first = f"{vals[0]:<{widths[0]}}" if vals else ""
+            rest = [f"{v:>{w}}" for v, w in zip(vals[1:], widths[1:], strict=True)]
+            return " ".join([first, *rest]).rstrip()
+
+        body = [line(r) for r in shown]
+        if len(self) > max_rows:
+            body.append(f"... {len(self) - max_rows:,} more rows")
+        return "\n".join([self.title, line(names), *body])
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.title!r}: {len(self):,} rows × {len(self.columns)} columns>"
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{html.escape(n)}</th>" for n in self.columns)
+        rows = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in self._cells(200)
+        )
+        return (
+            f"<div><b>{html.escape(self.title)}</b> ({len(self):,} rows)"
+            f"<table><tr>{head}</tr>{rows}</table></div>"
+        )
