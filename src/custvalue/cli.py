@@ -22,9 +22,17 @@ import numpy as np
 from . import __version__
 from ._errors import CustvalueError
 from .io import atomic_write, check_output, file_format, read_balances, write_balances
-from .policy import EVENT_TYPES, Policy, compile_policy, default_policy, default_policy_text, load_policy
+from .policy import (
+    EVENT_TYPES,
+    Policy,
+    compile_policy,
+    default_policy,
+    default_policy_text,
+    diff_policies,
+    load_policy,
+)
 from .synthetic import generate
-from .tiering import evaluate
+from .tiering import evaluate, what_if
 
 __all__ = ["main"]
 
@@ -109,7 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--format", choices=("csv", "parquet"), help="output format (default: from --out suffix)")
     e.add_argument("--quiet", action="store_true", help="no progress or summary on stderr")
 
-    po = sub.add_parser("policy", help="show, check or export a policy document")
+    po = sub.add_parser("policy", help="show, check, export or diff policy documents")
     psub = po.add_subparsers(dest="policy_command", metavar="ACTION")
     sh = psub.add_parser("show", help="print a policy (the default policy if no file is given)")
     sh.add_argument("file", nargs="?", help="policy file (.toml or .json)")
@@ -120,6 +128,16 @@ def _parser() -> argparse.ArgumentParser:
     ex.add_argument("--policy", metavar="FILE", help="policy to export (default policy if omitted)")
     ex.add_argument("--out", required=True, metavar="FILE", help="output .toml or .json")
     ex.add_argument("--format", choices=("toml", "json"), help="default: from the --out suffix")
+    df = psub.add_parser(
+        "diff",
+        help="print what changed between two policies (and, with --balances, the migration impact)",
+    )
+    df.add_argument("old", help="the policy in force (.toml or .json)")
+    df.add_argument("new", help="the proposed or later policy")
+    df.add_argument(
+        "--balances", metavar="FILE", help="balances file: also print the tier migration old → new"
+    )
+    df.add_argument("--as-of", metavar="YYYY-MM", help="month of the migration (default: the file's last)")
     return p
 
 
@@ -217,6 +235,23 @@ def _policy(args: argparse.Namespace, out: TextIO, parser: Callable[[], object])
             check_output(args.out, inputs=[args.policy])
             pol.dump(args.out, format=args.format)
         out.write(f"wrote policy {pol.name!r} to {args.out}\n")
+        return 0
+    if args.policy_command == "diff":
+        old, new = load_policy(args.old), load_policy(args.new)
+        out.write(diff_policies(old, new).text() + "\n")
+        if args.balances:
+            if old.tier_order != new.tier_order:
+                out.write("(no migration: the two policies have different tiers)\n")
+                return 0
+            portfolio = read_balances(args.balances)
+            month = args.as_of or str(portfolio.months.stop)
+            m = what_if(portfolio, old, new, as_of=month)
+            moved = int(m.counts.sum() - m.counts.trace())
+            out.write(
+                f"\nmigration at {month} ({portfolio.n_customers:,} customers, {moved:,} change tier); "
+                f"rows: {args.old}, columns: {args.new}\n"
+            )
+            out.write(m.text() + "\n")
         return 0
     parser()
     return 2

@@ -291,3 +291,28 @@ def test_broken_pipe_exits_quietly(monkeypatch: pytest.MonkeyPatch) -> None:
             os.dup2(saved, sys.stdout.fileno())
             os.close(saved)
     assert err.getvalue() == ""
+
+
+def test_policy_diff_prints_changes_and_the_migration(tmp_path: Path) -> None:
+    from custvalue import default_policy
+
+    old, new = tmp_path / "old.toml", tmp_path / "new.toml"
+    default_policy().dump(old)
+    default_policy().with_tier("platinum", aum_floor=400000).dump(new)
+    code, text, err = _run("policy", "diff", str(old), str(new))
+    assert code == 0, err
+    assert "tiers.platinum.aum_floor: 500000 -> 400000" in text and "1 change(s)" in text
+    code, same, _ = _run("policy", "diff", str(old), str(old))
+    assert code == 0 and "no changes" in same
+    balances = tmp_path / "b.csv"
+    _write_balances(balances, _example_rows())
+    code, text, err = _run(
+        "policy", "diff", str(old), str(new), "--balances", str(balances), "--as-of", "2026-10"
+    )
+    assert code == 0, err
+    assert "migration at 2026-10" in text and "change tier" in text
+    # E2 (499,999.99 yuan) is gold under the old floor and platinum under 400,000
+    gold_row = next(line for line in text.splitlines() if line.startswith("gold "))
+    assert gold_row.split()[3] != "0"
+    code, _, err = _run("policy", "diff", str(old), str(tmp_path / "missing.toml"))
+    assert code == 2 and "missing.toml" in err
