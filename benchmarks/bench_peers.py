@@ -96,14 +96,19 @@ import functools
 import importlib.metadata as md
 import json
 import re
-import statistics
+import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_tiering import timed  # the same median timer as the main benchmark
 
 import custvalue as cv
 from custvalue.policy import STATUSES, compile_policy
@@ -462,16 +467,6 @@ def check_edges(n: int, seed: int, skip: Sequence[str] = ()) -> None:
 
 
 # --------------------------------------------------------------------------- run
-
-
-def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    times = []
-    result = None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), result
 
 
 def _check(name: str, got: Codes, tier: NDArray[np.int8], status: NDArray[np.int8]) -> None:
