@@ -106,9 +106,14 @@ def _parser() -> argparse.ArgumentParser:
         "evaluate",
         help="evaluate a balances file with a policy",
         description="Evaluate a balances file (CSV or Parquet, one row per "
-        "customer-month) and write one result row per customer.",
+        "customer-month, or a portfolio snapshot .arrow) and write one result row per customer.",
     )
-    e.add_argument("--balances", required=True, metavar="FILE", help="balances file (.csv or .parquet)")
+    e.add_argument(
+        "--balances",
+        required=True,
+        metavar="FILE",
+        help="balances file (.csv or .parquet) or portfolio snapshot (.arrow, see Portfolio.save)",
+    )
     e.add_argument(
         "--policy", metavar="FILE", help="policy document (.toml or .json); default policy if omitted"
     )

@@ -141,3 +141,68 @@ def test_readers_read_long_amounts_exactly(tmp_path: Path) -> None:
     f = tmp_path / "b.csv"
     f.write_text(f"{HEADER}\nC1,B1,2026-10,{'0' * 5000}12.5,0,0,0,0,0,none\n")
     assert read_balances(f).deposits.tolist() == [[1250]]
+
+
+# ------------------------------------------------ the 8-bytes-at-a-time plain parser
+def _plain(cells: list[bytes]) -> tuple[list[int], list[bool]]:
+    """The plain parser on cells padded as the readers pad them (pyarrow's ascii_lpad, '0', 16)."""
+    from custvalue.io._fastmoney import PLAIN_WIDTH, parse_plain_yuan
+
+    padded = b"".join(
+        c.rjust(PLAIN_WIDTH, b"0") if len(c) <= PLAIN_WIDTH else b"?".rjust(16, b"0") for c in cells
+    )
+    words = np.frombuffer(padded, dtype="<u8").reshape(-1, 2)
+    fen, ok = parse_plain_yuan(words, np.array([len(c) for c in cells], dtype=np.int32))
+    return fen.tolist(), ok.tolist()
+
+
+def test_the_readers_padding_matches_the_parsers_expectation() -> None:
+    pa = pytest.importorskip("pyarrow")
+    pc = pytest.importorskip("pyarrow.compute")
+    cells = ["1", "2.5", "", "123456789012.34", "x"]
+    padded = pc.ascii_lpad(pa.array(cells), width=16, padding="0")
+    assert padded.to_pylist() == [c.rjust(16, "0") for c in cells]
+
+
+def _plain_agrees(cells: list[bytes]) -> None:
+    """Never a wrong value: what the plain parser reads, yuan_to_fen reads the same."""
+    fen, ok = _plain(cells)
+    for cell, f, read in zip(cells, fen, ok, strict=True):
+        text = cell.decode("utf-8", "surrogateescape")
+        if read:
+            assert _exact(text) == f, (cell, f)
+            assert text and all(ch in "0123456789." for ch in text)
+        elif text and len(cell) <= 16 and all(ch in "0123456789." for ch in text) and text.count(".") <= 1:
+            # a plain cell it refuses must have no digit or more than two decimals
+            assert _exact(text) is None, cell
+
+
+plain_cells = (
+    st.builds(
+        lambda whole, dot, frac: f"{whole}{dot}{frac}".encode(),
+        st.text(alphabet="0123456789", max_size=17),
+        st.sampled_from(["", ".", "."]),
+        st.text(alphabet="0123456789", max_size=4),
+    )
+    | st.binary(max_size=18)
+    | st.text(alphabet="0123456789.+- ,e", max_size=18).map(str.encode)
+)
+
+
+@settings(max_examples=500)
+@given(st.lists(plain_cells, min_size=1, max_size=40))
+@example([b"0", b"0.00", b"9999999999999.99", b"10000000000000.0", b"9999999999999999", b"99999999999999.9"])
+@example([b".", b"..", b"1..", b".1.", b"1.2.", b"00", b".00", b"0000000000000000"])
+@example([b"12.345", b"1.2345", b"123.", b"\x001", b"1\x00", b"\xff1", b"1 ", b" 1"])
+def test_the_plain_parser_reads_exactly_or_refuses(cells: list[bytes]) -> None:
+    _plain_agrees(cells)
+
+
+def test_the_plain_parser_reads_every_plain_shape() -> None:
+    cells = [b"0", b"7", b"7.", b".7", b"7.5", b"7.50", b".05", b"0.00", b"1234567890123.45"]
+    cells += [b"9" * 16, b"9" * 15 + b".", b"9" * 14 + b".9", b"9" * 13 + b".99", b"1" + b"0" * 15]
+    fen, ok = _plain(cells)
+    assert all(ok)
+    assert fen == [yuan_to_fen(c.decode()) for c in cells]
+    _, ok = _plain([b"9" * 17, b"9" * 14 + b".99", b"-1", b"+1", b"1e5", b""])
+    assert not any(ok)

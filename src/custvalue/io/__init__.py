@@ -1,7 +1,9 @@
 """Reading and writing custvalue's files.
 
 * :func:`read_balances` / :func:`write_balances`: the balances file of SPEC
-  section 7 (one row per customer-month), CSV or Parquet, exact money.
+  section 7 (one row per customer-month), CSV or Parquet, exact money; also
+  portfolio snapshots (``.arrow``, :meth:`custvalue.Portfolio.save` /
+  :meth:`~custvalue.Portfolio.load`).
 
 Writers are atomic: a file is written completely or not at all
 (:func:`atomic_write` is the one way custvalue replaces a file).

@@ -48,6 +48,7 @@ from typing import Literal
 
 from .._atomic import atomic_write
 from .._optional import import_optional
+from .._snapshot import is_snapshot_path
 from ..portfolio import Portfolio
 from ._columns import BALANCE_COLUMNS
 from ._csv import read_csv, write_csv
@@ -58,16 +59,20 @@ __all__ = ["BALANCE_COLUMNS", "read_balances", "write_balances"]
 
 
 def read_balances(
-    path: str | os.PathLike[str], *, format: Literal["csv", "parquet"] | None = None
+    path: str | os.PathLike[str], *, format: Literal["csv", "parquet", "arrow"] | None = None
 ) -> Portfolio:
-    """Read a balances file (CSV or Parquet) into a :class:`~custvalue.Portfolio`.
+    """Read a balances file (CSV or Parquet) or a snapshot into a :class:`~custvalue.Portfolio`.
 
     Parameters
     ----------
     path
-        The file.  ``*.csv``/``*.txt`` is CSV, ``*.parquet``/``*.pq`` Parquet.
+        The file.  ``*.csv``/``*.txt`` is CSV, ``*.parquet``/``*.pq`` Parquet,
+        ``*.arrow``/``*.feather`` a portfolio snapshot
+        (:meth:`~custvalue.Portfolio.save`, read by
+        :meth:`~custvalue.Portfolio.load`, memory-mapped).
     format
-        ``"csv"`` or ``"parquet"``, overriding the file name.
+        ``"csv"``, ``"parquet"`` or ``"arrow"`` (a snapshot), overriding the
+        file name.
 
     Returns
     -------
@@ -105,25 +110,36 @@ def read_balances(
     line 3, column 'card_spend', customer 'C1', month 2026-10)
     """
     p = Path(path)
+    if _is_snapshot(p, format):
+        return Portfolio.load(p)
     if file_format(p, format) == "csv":
         return read_csv(p)
     return read_parquet(p)
+
+
+def _is_snapshot(path: Path, format: str | None) -> bool:
+    if format is not None:
+        return format.lower() in ("arrow", "feather", "ipc")
+    return is_snapshot_path(path)
 
 
 def write_balances(
     portfolio: Portfolio,
     path: str | os.PathLike[str],
     *,
-    format: Literal["csv", "parquet"] | None = None,
+    format: Literal["csv", "parquet", "arrow"] | None = None,
 ) -> Path:
     """Write a portfolio as a balances file, atomically.
+
+    A ``*.arrow``/``*.feather`` name (or ``format="arrow"``) writes a
+    snapshot instead (:meth:`~custvalue.Portfolio.save`).
 
     One row per customer-month, customers in portfolio order, months oldest
     first; months before a customer's ``history_start`` are not written, so
     :func:`read_balances` gives back an equal portfolio.  Money is yuan: text
-    with two decimals in CSV (``"500000.00"``), ``decimal128(18, 2)`` in
-    Parquet (``decimal128(19, 2)`` if an amount needs it).  ``household_id``
-    is written when the portfolio has household ids.
+    with two decimals in CSV (``"500000.00"``), ``DECIMAL(18, 2)`` in
+    Parquet (stored as ``INT64``; every reader sees ``decimal(18, 2)``).
+    ``household_id`` is written when the portfolio has household ids.
 
     The file is written to a temporary file in the same directory and moved
     into place only when complete: on any error nothing is left behind and an
@@ -148,6 +164,8 @@ def write_balances(
     True
     """
     p = Path(path)
+    if _is_snapshot(p, format):
+        return portfolio.save(p)
     fmt = file_format(p, format)
     if fmt == "csv":
         writer: Callable[[Path], None] = lambda tmp: write_csv(portfolio, tmp)  # noqa: E731

@@ -57,9 +57,11 @@ __all__ = [
     "Rows",
     "TextCells",
     "build_portfolio",
+    "card_code",
     "check_header",
     "file_columns",
     "long_blocks",
+    "month_ordinal",
     "text_flaw",
 ]
 
@@ -220,9 +222,9 @@ def build_portfolio(reader: Reader, names: Sequence[str], lines: NDArray[np.int6
     rows = Rows(source, lines)
     ids = _id_column(reader.text("customer_id", rows), "customer_id", rows)
     rows.ids = ids
-    month_ord = _coded_column(reader.text("month", rows), "month", _month_of, rows, np.int64)
+    month_ord = _coded_column(reader.text("month", rows), "month", month_ordinal, rows, np.int64)
     rows.months = month_ord
-    cards = _coded_column(reader.text("card_level", rows), "card_level", _card_of, rows, np.int8)
+    cards = _coded_column(reader.text("card_level", rows), "card_level", card_code, rows, np.int8)
     branches = _id_column(reader.text("branch_id", rows), "branch_id", rows)
     households = None
     if "household_id" in names:
@@ -284,7 +286,8 @@ def _coded_column(
     return result
 
 
-def _month_of(text: str) -> int:
+def month_ordinal(text: str) -> int:
+    """The ordinal of a ``month`` cell (:class:`~custvalue.InputError` if it is not a month)."""
     if text.strip() == "":
         raise InputError("missing value")
     if len(text) > _LONGEST_CODE:
@@ -292,7 +295,8 @@ def _month_of(text: str) -> int:
     return Month.parse(text).ordinal
 
 
-def _card_of(text: str) -> int:
+def card_code(text: str) -> int:
+    """The code of a ``card_level`` cell (blank is ``none``; :class:`~custvalue.InputError` if unknown)."""
     level = text.strip() or "none"
     code = _CARD_CODE.get(level)
     if code is None:

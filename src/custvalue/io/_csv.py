@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import csv
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from itertools import chain, islice
 from pathlib import Path
@@ -48,8 +48,32 @@ from .._optional import import_optional
 from ..money import format_yuan
 from ..portfolio import CARD_LEVELS, MONEY_COLUMNS, Portfolio, PortfolioError
 from ._arrow import ArrowAmounts, ArrowText, one_array
-from ._columns import Rows, build_portfolio, check_header, file_columns, long_blocks, text_flaw
+from ._columns import (
+    Rows,
+    build_portfolio,
+    card_code,
+    check_header,
+    file_columns,
+    long_blocks,
+    month_ordinal,
+    text_flaw,
+)
 from ._fastmoney import FAST_WIDTH
+from ._long import csv_fen, lazy_blocks, write_ordered
+from ._wide import (
+    Compact,
+    Fallback,
+    Layout,
+    Money,
+    MonthMajor,
+    SmallCodes,
+    TextColumn,
+    customer_codes,
+    households,
+    id_values,
+    per_customer,
+    prefetched,
+)
 
 __all__ = ["read_csv", "write_csv"]
 
@@ -63,11 +87,19 @@ _CHUNK: Final = 131_072
 #: Bytes read at a time when counting lines.
 _COUNT_BLOCK: Final = 1 << 24
 _TEXT_COLUMNS: Final = frozenset({"customer_id", "branch_id", "household_id", "month", "card_level"})
+#: Bytes per block of the fast path's streaming reader (about 60,000 rows of a balances file).
+_FAST_BLOCK: Final = 1 << 22
 
 
 def read_csv(path: Path) -> Portfolio:
     """Read a CSV balances file (see the module notes)."""
     source = str(path)
+    try:
+        fast = _read_fast(path, source)
+    except (Fallback, LookupError, TypeError, ValueError):
+        fast = None  # the exact path below reads the file and names what is wrong (or reads it)
+    if fast is not None:
+        return fast
     columns = _arrow_columns(path, source)
     if columns is not None:
         names, lines, reader = columns
@@ -76,6 +108,106 @@ def read_csv(path: Path) -> Portfolio:
         except reader.failure:  # pyarrow failed on a column: the csv module reads the file
             pass
     return _read_with_csv_module(path, source)
+
+
+# ---------------------------------------------------------------- fast path
+def _read_fast(path: Path, source: str) -> Portfolio | None:
+    """The fast path (:mod:`._wide`): Arrow's streaming CSV reader, batches straight into the arrays.
+
+    ``None`` when pyarrow is missing or the header is not plain; Fallback for
+    anything else unusual (the exact path then reads the file).  Quoting is
+    off here: a quote character stays in its cell, which the checks refuse,
+    so every Arrow row is exactly one physical line.  Money is held per
+    batch in 4 bytes a cell (:class:`~._wide.Compact`) until the number of
+    customers is known.
+    """
+    try:
+        pa = import_optional("pyarrow", extra="parquet")
+        pacsv = import_optional("pyarrow.csv", extra="parquet")
+        pc = import_optional("pyarrow.compute", extra="parquet")
+    except ImportError:
+        return None
+    names = _header_line(path)
+    if names is None:
+        return None
+    check_header(names, source)
+    generated = [f"f{k}" for k in range(len(names))]
+    text_type = pa.dictionary(pa.int32(), pa.string())
+    types = {
+        g: pa.string() if name in MONEY_COLUMNS else text_type
+        for g, name in zip(generated, names, strict=True)
+    }
+    try:
+        reader = pacsv.open_csv(
+            path,
+            read_options=pacsv.ReadOptions(skip_rows=1, column_names=generated, block_size=_FAST_BLOCK),
+            parse_options=pacsv.ParseOptions(
+                quote_char=False, newlines_in_values=False, ignore_empty_lines=False
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=types, strings_can_be_null=False, quoted_strings_can_be_null=False
+            ),
+        )
+        return _stream(pa, pc, reader, names)
+    except (pa.ArrowException, OSError):
+        raise Fallback("Arrow cannot read the file") from None
+
+
+def _stream(pa: Any, pc: Any, reader: Any, names: list[str]) -> Portfolio:
+    index = {name: k for k, name in enumerate(names)}
+    ids = TextColumn(pa, pc)
+    homes_text = TextColumn(pa, pc) if "household_id" in index else None
+    first_month: list[int] = []
+
+    def month_offset(text: str) -> int:  # int16 per row: months relative to the first one seen
+        ordinal = month_ordinal(text)
+        if not first_month:
+            first_month.append(ordinal)
+        return ordinal - first_month[0]
+
+    months = SmallCodes(month_offset, np.int16)
+    cards = SmallCodes(card_code, np.int8)
+    branch_codes: dict[str, int] = {}
+    branches = SmallCodes(lambda b: branch_codes.setdefault(b, len(branch_codes)), np.int32)
+    money = Money(pa, pc)
+    amounts: list[dict[str, Compact]] = []
+    for batch in prefetched(reader):
+        cust = batch.column(index["customer_id"])
+        if bool(pc.any(pc.equal(cust.dictionary, "")).as_py()):
+            raise Fallback("blank line or missing id")  # the csv module skips or reports it
+        for name in ("customer_id", "branch_id", "household_id"):
+            if name in index and bool(
+                pc.any(pc.match_substring(batch.column(index[name]).dictionary, '"')).as_py()
+            ):
+                raise Fallback("a quote")  # quoting is off here: the exact path reads quoted cells
+        ids.add(cust)
+        if homes_text is not None:
+            homes_text.add(batch.column(index["household_id"]))
+        months.add(batch.column(index["month"]))
+        cards.add(batch.column(index["card_level"]))
+        branches.add(batch.column(index["branch_id"]))
+        amounts.append({c: Compact(money.fen(batch.column(index[c]))) for c in MONEY_COLUMNS})
+    cust_codes, ids_values = customer_codes(pa, pc, ids)
+    n = ids_values.shape[0]
+    branch_values = id_values(pa, pc, pa.array(list(branch_codes), type=pa.string()))
+    branch_ids = branch_values[per_customer(cust_codes, branches.chunks, n)]
+    branches.chunks.clear()
+    homes = households(pa, pc, homes_text, cust_codes, n) if homes_text is not None else None
+    if not first_month:
+        raise Fallback("no rows")
+    layout = Layout(cust_codes, months.chunks, n, base=first_month[0])
+    months.chunks.clear()
+    pa.default_memory_pool().release_unused()
+    out = MonthMajor(layout)
+    out.put_cards(cards.chunks)
+    cards.chunks.clear()
+    for k in range(len(amounts)):
+        block, amounts[k] = amounts[k], {}
+        for lo, hi, pos in layout.blocks(k):
+            for name, compact in block.items():
+                compact.put(out, name, pos, lo, hi)
+        del block
+    return out.portfolio(ids_values, branch_ids, homes)
 
 
 # ------------------------------------------------------------ Arrow tokeniser
@@ -421,7 +553,28 @@ def _breaks(row: list[str]) -> int:
 
 # --------------------------------------------------------------------- write
 def write_csv(portfolio: Portfolio, tmp: Path) -> None:
-    """Write ``portfolio`` as CSV to ``tmp`` (the caller makes it atomic)."""
+    """Write ``portfolio`` as CSV to ``tmp`` (the caller makes it atomic).
+
+    With pyarrow, and no id that needs quoting, Arrow's CSV writer writes the
+    rows (money as ``decimal128(18, 2)``: the same text as
+    :func:`~custvalue.money.format_yuan`) in a writer thread while the next
+    block of rows is built; otherwise the numpy writer below does, quoting as
+    :mod:`csv` would.  Both write the same bytes.
+    """
+    pa: Any = None
+    pacsv: Any = None
+    try:
+        pa = import_optional("pyarrow", extra="parquet")
+        pacsv = import_optional("pyarrow.csv", extra="parquet")
+    except ImportError:
+        pa = None
+    if pa is not None and not any(
+        _needs_quotes(getattr(portfolio, ids))
+        for ids in ("customer_ids", "branch_ids", "household_ids")
+        if getattr(portfolio, ids) is not None
+    ):
+        _write_arrow_csv(pa, pacsv, portfolio, tmp)
+        return
     names = file_columns(portfolio)
     levels = np.array(CARD_LEVELS, dtype="S")
     with open(tmp, "wb") as f:
@@ -442,6 +595,38 @@ def write_csv(portfolio: Portfolio, tmp: Path) -> None:
                 line = np.strings.add(np.strings.add(line, b","), c)
             f.write(b"\n".join(line.tolist()))
             f.write(b"\n")
+
+
+def _needs_quotes(values: NDArray[np.str_]) -> bool:
+    """Whether a text cell holds a comma, a quote or a line break (checked on the code units)."""
+    if not values.size or values.dtype.itemsize == 0:
+        return False
+    units = np.ascontiguousarray(values).view(np.uint32)
+    return bool(np.isin(units, np.array([44, 34, 13, 10], dtype=np.uint32)).any())
+
+
+def _write_arrow_csv(pa: Any, pacsv: Any, portfolio: Portfolio, tmp: Path) -> None:
+    names = file_columns(portfolio)
+    pa.schema(
+        [
+            (name, pa.decimal128(18, 2))
+            if name in MONEY_COLUMNS
+            else (name, pa.dictionary(pa.int16(), pa.string()))
+            if name in ("month", "card_level")
+            else (name, pa.string())
+            for name in names
+        ]
+    )
+    options = pacsv.WriteOptions(include_header=False, quoting_style="none", batch_size=65_536)
+
+    def encode(build: Callable[[], list[Any]]) -> Any:  # in a worker thread: the Arrow work of a block
+        out = pa.BufferOutputStream()
+        pacsv.write_csv(pa.Table.from_arrays(build(), names=names), out, write_options=options)
+        return out.getvalue()
+
+    with pa.OSFile(str(tmp), "wb") as sink:
+        sink.write((",".join(names) + "\n").encode("utf-8"))
+        write_ordered(lazy_blocks(pa, portfolio, 32_768, lambda fen: csv_fen(pa, fen)), encode, sink.write)
 
 
 def _yuan_text(fen: NDArray[np.int64]) -> NDArray[np.bytes_]:

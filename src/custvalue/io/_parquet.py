@@ -1,10 +1,14 @@
 """Parquet balances files (needs the optional pyarrow, imported on use).
 
-Reading loads one column at a time (bounded memory) and hands it to the
-shared builder :func:`~custvalue.io._columns.build_portfolio`, as the CSV
-reader does, so the checks and the errors are the same; "line" is the
-1-based row number.  Text columns must be strings (or dictionaries of
-strings).  Money columns may be
+Reading first tries the fast path (:func:`_read_fast`, see :mod:`._wide`):
+text columns as dictionary indices, then each money column of each row group
+converted and scattered straight into the month-major arrays.  Anything it
+does not accept as plainly valid goes to the exact path, which loads one
+column at a time and hands it to the shared builder
+:func:`~custvalue.io._columns.build_portfolio`, as the CSV reader does, so
+the checks and the errors are the same; "line" is the 1-based row number.
+Text columns must be strings (or dictionaries of strings).  Money columns
+may be
 
 * ``decimal32/64/128/256`` (yuan; a scale above 2 only when every value is a
   whole number of fen, a negative scale is fine),
@@ -15,12 +19,14 @@ floating-point columns, and any other type, are errors naming the column.
 A file or column pyarrow cannot read is a :class:`~custvalue.PortfolioError`
 naming the file.
 
-Writing: ``decimal128(18, 2)`` money (``decimal128(19, 2)`` if an amount
-needs it), dictionary-encoded months and card levels.
+Writing (:func:`write_parquet`): ``DECIMAL(18, 2)`` money stored as
+``INT64``, delta-encoded; dictionary-encoded, snappy-compressed text; every
+column required; no Arrow schema in the file.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
 
@@ -29,13 +35,39 @@ from numpy.typing import NDArray
 
 from .._arrays import INT64_MAX
 from .._optional import import_optional
-from ..portfolio import CARD_LEVELS, MONEY_COLUMNS, Portfolio, PortfolioError
+from .._snapshot import to_arrow_strings
+from ..portfolio import MONEY_COLUMNS, Portfolio, PortfolioError
 from ._arrow import ArrowAmounts, ArrowText, is_text, one_array
-from ._columns import Fen, Rows, build_portfolio, check_header, file_columns, long_blocks
+from ._columns import (
+    Fen,
+    Rows,
+    build_portfolio,
+    card_code,
+    check_header,
+    file_columns,
+    month_ordinal,
+)
+from ._long import arrow_blocks, decimal_fen, write_pipelined
+from ._wide import (
+    TEXT_COLUMNS,
+    Fallback,
+    Layout,
+    Money,
+    MonthMajor,
+    TextColumn,
+    coded_values,
+    customer_codes,
+    households,
+    id_values,
+    per_customer,
+    prefetched,
+)
 
 __all__ = ["read_parquet", "write_parquet"]
 
 _WORDS: Final = {32: np.int32, 64: np.int64, 128: np.int64, 256: np.int64}
+#: Rows per money column read of the fast path (larger row groups are read in batches).
+_BATCH_ROWS: Final = 1 << 21
 
 
 class _ParquetReader:
@@ -80,11 +112,88 @@ def read_parquet(path: Path) -> Portfolio:
     except (OSError, pa.ArrowException) as exc:
         raise PortfolioError(f"cannot read Parquet file: {exc}", file=source) from None
     check_header(names, source)
+    try:
+        return _read_fast(pa, pq, pc, path, names)
+    except (Fallback, OSError, pa.ArrowException, LookupError, TypeError, ValueError):
+        pass  # the exact builder below reads the file and names what is wrong (or reads it)
     reader = _ParquetReader(pa, pc, pf, source)
     try:
         return build_portfolio(reader, names, np.arange(1, n + 1, dtype=np.int64), source)
     except pa.ArrowException as exc:  # a conversion pyarrow refused
         raise PortfolioError(f"cannot read Parquet file: {exc}", file=source) from None
+
+
+def _read_fast(pa: Any, pq: Any, pc: Any, path: Path, names: list[str]) -> Portfolio:
+    """The fast path (:mod:`._wide`): text columns as dictionaries, then money column by column.
+
+    Memory: the text columns are read one at a time (as dictionary indices)
+    and turned into compact per-row codes before the output exists; money is
+    read one column of one row group at a time, converted and scattered
+    while the next one is decoded in a background thread.
+    """
+    text = [c for c in names if c in TEXT_COLUMNS]
+    schema = pq.ParquetFile(path).schema_arrow
+    for name in text:
+        t = schema.field(name).type
+        value = t.value_type if pa.types.is_dictionary(t) else t
+        if not (pa.types.is_string(value) or pa.types.is_large_string(value)):
+            raise Fallback("a text column that is not text")
+    pf = pq.ParquetFile(path, read_dictionary=text)
+    meta = pf.metadata
+    if int(meta.num_rows) == 0:
+        raise Fallback("no rows")
+
+    def column(name: str) -> TextColumn:
+        out = TextColumn(pa, pc)
+        for chunk in pf.read(columns=[name], use_threads=True).column(0).chunks:
+            out.add(chunk)
+        return out
+
+    chunks, ids = customer_codes(pa, pc, column("customer_id"))
+    cust = [np.concatenate(chunks)] if len(chunks) > 1 else chunks
+    del chunks
+    n = ids.shape[0]
+    ordinal = coded_values(pa, column("month"), month_ordinal, np.int32)
+    cards = coded_values(pa, column("card_level"), card_code, np.int8)
+    bcodes, bvalues = column("branch_id").unify()
+    branches = id_values(pa, pc, bvalues)[per_customer(cust, [np.concatenate(bcodes)], n)]
+    del bcodes
+    homes = None
+    if "household_id" in text:
+        homes = households(pa, pc, column("household_id"), cust, n)
+    layout = Layout(cust, [np.concatenate(ordinal)] if len(ordinal) > 1 else ordinal, n)
+    del ordinal
+    pa.default_memory_pool().release_unused()
+    out = MonthMajor(layout)
+    out.put_cards([np.concatenate(cards)] if len(cards) > 1 else cards)
+    del cards
+    money = Money(pa, pc)
+    starts = np.cumsum([0] + [meta.row_group(g).num_rows for g in range(meta.num_row_groups)])
+
+    def pieces() -> Iterator[tuple[int, str, Any]]:
+        for g in range(meta.num_row_groups):
+            rows = int(starts[g + 1] - starts[g])
+            for name in MONEY_COLUMNS:
+                if rows <= _BATCH_ROWS:
+                    yield int(starts[g]), name, pf.read_row_group(g, columns=[name]).column(0)
+                    continue
+                lo = int(starts[g])
+                for batch in pf.iter_batches(batch_size=_BATCH_ROWS, row_groups=[g], columns=[name]):
+                    yield lo, name, batch.column(0)
+                    lo += batch.num_rows
+
+    for lo, name, arr in prefetched(pieces()):
+        hi = lo + len(arr)
+        if hi > layout.rows:
+            raise Fallback("row count")
+        parts = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+        for part in parts:
+            end = lo + len(part)
+            out.put(name, layout.positions(0, lo, end), money.fen(part))
+            lo = end
+    if int(starts[-1]) != layout.rows:
+        raise Fallback("row count")
+    return out.portfolio(ids, branches, homes)
 
 
 def _typed_fen(pa: Any, arr: Any, name: str, rows: Rows) -> Fen:
@@ -162,48 +271,73 @@ def _decimal_fen(arr: Any, name: str, rows: Rows) -> NDArray[np.int64]:
 
 # --------------------------------------------------------------------- write
 def write_parquet(pa: Any, pq: Any, portfolio: Portfolio, tmp: Path) -> None:
-    """Write ``portfolio`` as Parquet to ``tmp`` (the caller makes it atomic)."""
+    """Write ``portfolio`` as Parquet to ``tmp`` (the caller makes it atomic).
+
+    The file is plain Parquet that every reader understands, laid out to be
+    cheap to write and to read: every column ``required`` (no nulls, so no
+    definition levels); money ``DECIMAL(18, 2)`` stored as ``INT64`` with the
+    ``DELTA_BINARY_PACKED`` encoding (a balance changes little from month to
+    month: as small as snappy-compressed pages, and decoded several times
+    faster), written straight from the fen arrays as Arrow ``decimal64``;
+    text columns dictionary-encoded (``customer_id`` handed over as a
+    dictionary, so its rows are not hashed) and snappy-compressed;
+    statistics for ``month``; no Arrow schema, so readers see the Parquet
+    types (text, ``decimal(18, 2)``).  Blocks of 65,536 customers (one row
+    group each) are built while the previous block is encoded in a writer
+    thread.  A pyarrow without ``decimal64`` (before 18) converts
+    ``decimal128``; one without ``store_decimal_as_integer`` (before 17)
+    writes ``FIXED_LEN_BYTE_ARRAY`` decimals, plainly encoded.
+    """
     names = file_columns(portfolio)
-    precision = {
-        c: 18 if int(np.abs(getattr(portfolio, c)).max(initial=0)) < 10**18 else 19 for c in MONEY_COLUMNS
-    }
-    month_dict = pa.array([str(m) for m in portfolio.months], type=pa.string())
-    level_dict = pa.array(list(CARD_LEVELS), type=pa.string())
+    text = [name for name in names if name not in MONEY_COLUMNS]
+    # every cell is at most MAX_AMOUNT < 10**18 fen: 18 digits always suffice
+    narrow = hasattr(pa, "decimal64")
+    money_type = pa.decimal64(18, 2) if narrow else pa.decimal128(18, 2)
+    coded_type = pa.dictionary(pa.int32(), pa.string())
+    level_type = pa.dictionary(pa.int16(), pa.string())
+    # branches: one dictionary for the whole file (few values), so no row is hashed either
+    branches = to_arrow_strings(pa, portfolio.branch_ids).dictionary_encode()
+    coded: dict[str, Any] = {}
+    if len(branches.dictionary) <= 1 << 16:
+        codes = np.asarray(branches.indices.to_numpy(zero_copy_only=False), dtype=np.int32)
+        coded["branch_id"] = (codes, branches.dictionary)
     schema = pa.schema(
         [
-            (name, pa.decimal128(precision[name], 2))
-            if name in MONEY_COLUMNS
-            else (name, pa.dictionary(pa.int16(), pa.string()))
-            if name in ("month", "card_level")
-            else (name, pa.string())
+            pa.field(
+                name,
+                money_type
+                if name in MONEY_COLUMNS
+                else level_type
+                if name in ("month", "card_level")
+                else coded_type
+                if name == "customer_id" or name in coded
+                else pa.string(),
+                nullable=False,
+            )
             for name in names
         ]
     )
-    # 14 months per customer: 64k customers is about 900k rows per row group
-    with pq.ParquetWriter(tmp, schema) as writer:
-        for block in long_blocks(portfolio, 65_536):
-            arrays = []
-            for name in names:
-                if name in MONEY_COLUMNS:
-                    fen = np.ascontiguousarray(block[name], dtype=np.int64)
-                    words = np.empty((fen.shape[0], 2), dtype=np.int64)
-                    words[:, 0] = fen
-                    words[:, 1] = fen >> 63
-                    arrays.append(
-                        pa.Array.from_buffers(
-                            pa.decimal128(precision[name], 2), fen.shape[0], [None, pa.py_buffer(words)]
-                        )
-                    )
-                elif name == "month":
-                    arrays.append(
-                        pa.DictionaryArray.from_arrays(
-                            pa.array(block["month_index"].astype(np.int16)), month_dict
-                        )
-                    )
-                elif name == "card_level":
-                    arrays.append(
-                        pa.DictionaryArray.from_arrays(pa.array(block[name].astype(np.int16)), level_dict)
-                    )
-                else:
-                    arrays.append(pa.array(block[name], type=pa.string()))
-            writer.write_table(pa.Table.from_arrays(arrays, schema=schema))
+    options: dict[str, Any] = {
+        "use_dictionary": text,
+        "compression": {name: "snappy" if name in text else "none" for name in names},
+        "column_encoding": dict.fromkeys(MONEY_COLUMNS, "DELTA_BINARY_PACKED"),
+        "write_statistics": ["month"],
+        "store_schema": False,
+        "store_decimal_as_integer": True,
+    }
+    try:
+        writer = pq.ParquetWriter(tmp, schema, **options)
+    except TypeError:  # a pyarrow before 17: no integer-backed decimals, so no delta encoding either
+        options.pop("store_decimal_as_integer")
+        options.pop("column_encoding")
+        options["compression"] = "snappy"
+        writer = pq.ParquetWriter(tmp, schema, **options)
+
+    def money(fen: NDArray[np.int64]) -> Any:
+        if narrow:
+            return pa.Array.from_buffers(money_type, fen.shape[0], [None, pa.py_buffer(fen)])
+        return decimal_fen(pa, fen, 18)
+
+    with writer:
+        blocks = arrow_blocks(pa, portfolio, 65_536, money, coded_ids=True, coded=coded)
+        write_pipelined(blocks, lambda cols: writer.write_table(pa.Table.from_arrays(cols, schema=schema)))
