@@ -440,7 +440,7 @@ def _id_text(r: _Reader, arr: Any, name: str) -> _Text:
         raise r.fail(f"damaged text column: {exc}", column=name) from None
     except ValueError as exc:
         raise r.fail(str(exc), column=name) from None
-    if text.shortest == 0:
+    if len(arr) and text.shortest == 0:
         i = int(np.flatnonzero(text.values == "")[0])
         raise r.fail(f"empty id in row {i}", column=name)
     return text
@@ -461,7 +461,7 @@ def _id_column(r: _Reader, arr: Any, name: str, n: int, ids: NDArray[np.str_]) -
                 raise r.fail(f"damaged text column: {exc}", column=name) from None
             except ValueError as exc:
                 raise r.fail(str(exc), column=name) from None
-            if text.shortest == 0:
+            if len(arr) and text.shortest == 0:
                 i = int(np.flatnonzero(text.values == "")[0])
                 raise r.fail("missing value", column=name, customer_id=str(ids[i]))
             return readonly(text.values)

@@ -361,3 +361,14 @@ def test_evaluate_a_snapshot_from_the_command_line(tmp_path: Path) -> None:
         )
         assert status == 0, err.getvalue()
     assert (tmp_path / "from_snapshot.csv").read_bytes() == (tmp_path / "from_csv.csv").read_bytes()
+
+
+def test_an_empty_portfolio_round_trips(tmp_path: Path) -> None:
+    p = Portfolio.from_arrays(
+        customer_ids=np.array([], dtype=str),
+        branch_ids=np.array([], dtype=str),
+        household_ids=np.array([], dtype=str),
+        start="2026-10",
+        deposits=np.zeros((0, 2), dtype=np.int64),
+    )
+    _same(p, Portfolio.load(p.save(tmp_path / "empty.arrow")))
