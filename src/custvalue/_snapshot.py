@@ -433,17 +433,22 @@ def _id_text(r: _Reader, arr: Any, name: str) -> _Text:
     if arr.null_count:
         i = int(np.flatnonzero(np.asarray(arr.is_null()))[0])
         raise r.fail(f"missing value in row {i}", column=name)
-    try:
-        arr.validate(full=True)
-        text = _decode(pa, arr)
-    except pa.ArrowException as exc:
-        raise r.fail(f"damaged text column: {exc}", column=name) from None
-    except ValueError as exc:
-        raise r.fail(str(exc), column=name) from None
+    text = _checked_text(r, arr, name)
     if len(arr) and text.shortest == 0:
         i = int(np.flatnonzero(text.values == "")[0])
         raise r.fail(f"empty id in row {i}", column=name)
     return text
+
+
+def _checked_text(r: _Reader, arr: Any, name: str) -> _Text:
+    """A plain string column validated in full and decoded; a damaged one is an error naming it."""
+    try:
+        arr.validate(full=True)
+        return _decode(r.pa, arr)
+    except r.pa.ArrowException as exc:
+        raise r.fail(f"damaged text column: {exc}", column=name) from None
+    except ValueError as exc:
+        raise r.fail(str(exc), column=name) from None
 
 
 def _id_column(r: _Reader, arr: Any, name: str, n: int, ids: NDArray[np.str_]) -> NDArray[np.str_]:
@@ -454,13 +459,7 @@ def _id_column(r: _Reader, arr: Any, name: str, n: int, ids: NDArray[np.str_]) -
         raise r.fail("missing value", column=name, customer_id=str(ids[i]))
     if not pa.types.is_dictionary(arr.type):
         if arr.null_count == 0 and (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
-            try:
-                arr.validate(full=True)
-                text = _decode(pa, arr)
-            except pa.ArrowException as exc:
-                raise r.fail(f"damaged text column: {exc}", column=name) from None
-            except ValueError as exc:
-                raise r.fail(str(exc), column=name) from None
+            text = _checked_text(r, arr, name)
             if len(arr) and text.shortest == 0:
                 i = int(np.flatnonzero(text.values == "")[0])
                 raise r.fail("missing value", column=name, customer_id=str(ids[i]))

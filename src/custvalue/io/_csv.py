@@ -121,17 +121,11 @@ def _read_fast(path: Path, source: str) -> Portfolio | None:
     batch in 4 bytes a cell (:class:`~._wide.Compact`) until the number of
     customers is known.
     """
-    try:
-        pa = import_optional("pyarrow", extra="parquet")
-        pacsv = import_optional("pyarrow.csv", extra="parquet")
-        pc = import_optional("pyarrow.compute", extra="parquet")
-    except ImportError:
+    start = _arrow_start(path, source)
+    if start is None:
         return None
-    names = _header_line(path)
-    if names is None:
-        return None
-    check_header(names, source)
-    generated = [f"f{k}" for k in range(len(names))]
+    pa, pacsv, pc, names = start
+    generated = [f"f{k}" for k in range(len(names))]  # the header's own names may be odd
     text_type = pa.dictionary(pa.int32(), pa.string())
     types = {
         g: pa.string() if name in MONEY_COLUMNS else text_type
@@ -231,16 +225,10 @@ def _arrow_columns(path: Path, source: str) -> tuple[list[str], NDArray[np.int64
     ``i`` on physical line ``i + 2`` (see the module notes).  A bad header
     is reported here, as the :mod:`csv` path would.
     """
-    try:
-        pa = import_optional("pyarrow", extra="parquet")
-        pacsv = import_optional("pyarrow.csv", extra="parquet")
-        pc = import_optional("pyarrow.compute", extra="parquet")
-    except ImportError:
+    start = _arrow_start(path, source)
+    if start is None:
         return None
-    names = _header_line(path)
-    if names is None:
-        return None
-    check_header(names, source)
+    pa, pacsv, pc, names = start
     generated = [f"f{k}" for k in range(len(names))]  # the header's own names may be odd
     try:
         table = pacsv.read_csv(
@@ -268,6 +256,25 @@ def _arrow_columns(path: Path, source: str) -> tuple[list[str], NDArray[np.int64
     columns = {name: table.column(k) for k, name in enumerate(names)}
     del table
     return names, np.arange(2, n + 2, dtype=np.int64), _ArrowReader(pa, pc, columns)
+
+
+def _arrow_start(path: Path, source: str) -> tuple[Any, Any, Any, list[str]] | None:
+    """pyarrow's modules and the checked header, or ``None`` for the :mod:`csv` path.
+
+    ``None`` when pyarrow is not installed or the header line cannot be read
+    plainly; a bad header is reported here, as the :mod:`csv` path would.
+    """
+    try:
+        pa = import_optional("pyarrow", extra="parquet")
+        pacsv = import_optional("pyarrow.csv", extra="parquet")
+        pc = import_optional("pyarrow.compute", extra="parquet")
+    except ImportError:
+        return None
+    names = _header_line(path)
+    if names is None:
+        return None
+    check_header(names, source)
+    return pa, pacsv, pc, names
 
 
 def _header_line(path: Path) -> list[str] | None:
