@@ -271,12 +271,12 @@ def test_exporting_the_default_policy_as_toml_keeps_its_comments(tmp_path: Path)
 
 
 def test_broken_pipe_exits_quietly(monkeypatch: pytest.MonkeyPatch) -> None:
-    import custvalue.cli as cli
+    from custvalue.cli import _demo
 
-    def boom(args: object, out: object) -> int:
+    def boom(args: object, out: object, err: object) -> int:
         raise BrokenPipeError
 
-    monkeypatch.setattr(cli, "_demo", boom)
+    monkeypatch.setattr(_demo, "run", boom)
     out, err = io.StringIO(), io.StringIO()
     import os
     import sys

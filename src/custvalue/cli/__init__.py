@@ -1,0 +1,119 @@
+"""The ``custvalue`` command line.
+
+Run ``custvalue --help`` or ``custvalue COMMAND --help``.  Errors print one
+line naming the file, line, column, customer or policy path, exit with status
+2, and leave no output file behind.
+
+Each command lives in its own module (``_demo``, ``_evaluate``, ``_policy``,
+...) with a ``register(subparsers)`` function that adds its parser and sets
+``handler`` — a function ``(args, stdout, stderr) -> exit status``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from typing import TextIO
+
+from .. import __version__
+from .._errors import CustvalueError
+from . import _demo, _evaluate, _policy
+
+__all__ = ["main"]
+
+_DESCRIPTION = """\
+Personal customer value management for retail banking.
+
+Sort customers into value tiers (core, growth, platinum, gold, potential) from
+their monthly assets, track whose value is slipping (observation, attention,
+churn) and emit the events a bank acts on.  Money is exact (integer fen) and
+policies are data.
+"""
+
+_EPILOG = """\
+examples:
+  custvalue demo
+  custvalue demo --customers 10000 --write balances.csv
+  custvalue evaluate --balances balances.csv --as-of 2026-10 --out result.parquet
+  custvalue policy export --out my_policy.toml      (then edit a threshold)
+  custvalue evaluate --balances b.parquet --policy my_policy.toml --as-of 2026-10 --out r.csv
+  custvalue policy check my_policy.toml
+"""
+
+
+#: The command modules, in the order ``custvalue --help`` lists them.
+_COMMANDS = (_demo, _evaluate, _policy)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="custvalue",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--version", action="version", version=f"custvalue {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    for command in _COMMANDS:
+        command.register(sub)
+    return p
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised where the process is, so that partial output is cleaned up."""
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise _Terminated(signum)
+
+
+def main(
+    argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None
+) -> int:
+    """Run the command line; returns the exit status.
+
+    Errors print one line and return 2; Ctrl-C returns 130 and SIGTERM 143,
+    each with one line and no partial output file (an existing output is
+    left as it was).
+    """
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    parser = _parser()
+    args = parser.parse_args(argv)
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGTERM) if in_main else None
+    if in_main:
+        signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return _run(parser, args, out, err)
+    except KeyboardInterrupt:
+        err.write("\ncustvalue: interrupted; no output was written or replaced\n")
+        return 130
+    except _Terminated:
+        err.write("custvalue: terminated; no output was written or replaced\n")
+        return 143
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    try:
+        handler = getattr(args, "handler", None)
+        if handler is None:
+            parser.print_help(out)
+            return 0
+        status: int = handler(args, out, err)
+        return status
+    except BrokenPipeError:
+        # the reader went away (e.g. `custvalue demo | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except (CustvalueError, ValueError, OSError, KeyError) as exc:
+        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+        err.write(f"custvalue: error: {msg}\n")
+        return 2
