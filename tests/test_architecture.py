@@ -54,6 +54,7 @@ LAYERS: dict[str, set[str]] = {
     "tiering": GROUND | {"portfolio", "io", "rules", "policy"},
     "allocation": GROUND | {"portfolio", "io", "policy"},
     "analytics": GROUND | {"portfolio", "io", "rules", "policy", "tiering", "allocation"},
+    "dask": GROUND | {"portfolio", "io", "rules", "policy", "tiering", "allocation", "analytics"},
 }
 
 
