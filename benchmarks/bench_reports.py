@@ -8,6 +8,7 @@ Report set (issue 11, items 1 and 3), from the portfolio:
 * ``distribution``        tier × branch
 * ``trend``               tier trend over the last ``--trend-months`` months
 * ``migration``           tier migration between the as-of month and the one before
+                          (from the evaluated result: its previous and current tiers)
 * ``churn``               churn by branch × tier
 * ``performance``         RM performance: two attributions (as-of AUM and the
                           month before) + sales credit from a ledger
@@ -101,7 +102,7 @@ def main() -> None:
         ("alerts", lambda: an.evaluate_alerts(state["monitor"])),
         ("distribution", lambda: an.tier_distribution(state["result"])),
         ("trend", lambda: an.tier_trend(p, cp, months=args.trend_months, as_of=as_of)),
-        ("migration", lambda: an.migration_report(p, cp, as_of - 1, as_of)),
+        ("migration", lambda: an.migration_report(state["result"])),
         ("churn", lambda: an.churn_report(state["result"])),
         (
             "performance",
@@ -134,6 +135,8 @@ def main() -> None:
     print(
         f"\nfull set / evaluate = {total / base:.2f} (target <= 3); without the trend: {no_trend / base:.2f}"
     )
+    per_month = statistics.median(times["trend"]) / args.trend_months
+    print(f"the trend tiers every customer in {args.trend_months} months: {per_month * 1000:.0f} ms a month")
 
 
 if __name__ == "__main__":

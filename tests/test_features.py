@@ -117,3 +117,29 @@ def test_missing_months_are_incomplete_not_invented() -> None:
     f = compute_features(_one([5, 6]), [FeatureSpec("s", "sum", "deposits", window=12)], "2025-10")
     assert int(f["s"][0]) == 11
     assert not bool(f.complete["s"][0])
+
+
+@settings(max_examples=150, deadline=None)
+@given(portfolios(), st.lists(specs, min_size=1, max_size=4), st.data())
+def test_path_features_equal_month_by_month(
+    p: Portfolio, raw: list[FeatureSpec], data: st.DataObject
+) -> None:
+    """compute_path (sliding sums, views) == compute() at every month of the path."""
+    from custvalue.tiering._features import Block, compute, compute_path
+
+    feats = []
+    for k, spec in enumerate(raw):
+        if spec.op == "value":
+            feats.append(FeatureSpec(f"f{k}", "value", spec.column, lag=spec.lag))
+        elif spec.op == "run":
+            feats.append(FeatureSpec(f"f{k}", "run", spec.column, window=spec.window, test=spec.test))
+        else:
+            feats.append(FeatureSpec(f"f{k}", spec.op, spec.column, window=spec.window, lag=spec.lag))
+    a0 = data.draw(st.integers(0, p.n_months - 1))
+    a1 = data.draw(st.integers(a0, p.n_months - 1))
+    block = Block(p, slice(0, p.n_customers), 0, a1, ("deposits", "wealth", "investments"))
+    path = compute_path(block, feats, a0, a1)
+    for j, a in enumerate(range(a0, a1 + 1)):
+        want = compute(block, feats, a, None, with_complete=False).values
+        for f in feats:
+            assert path[j][f.name].tolist() == want[f.name].tolist(), (f, a)

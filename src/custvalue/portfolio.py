@@ -668,7 +668,7 @@ class Portfolio:
         unknown = [c for c in classes if c not in MONEY_COLUMNS]
         if unknown:
             raise KeyError(f"unknown AUM column(s) {unknown}; known: {', '.join(MONEY_COLUMNS)}")
-        total = np.zeros((self.n_customers, self.n_months), dtype=np.int64)
+        total = np.zeros((self.n_customers, self.n_months), dtype=np.int64, order="F")  # month-major
         for c in classes:
             total += getattr(self, c)
         return _readonly(total)

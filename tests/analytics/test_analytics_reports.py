@@ -294,3 +294,55 @@ def test_text_shows_the_first_rows_only() -> None:
     text = m.text(max_rows=5)
     assert text.splitlines()[-1] == "... 495 more rows" and len(text.splitlines()) == 2 + 5 + 1
     assert len(m.records(3)) == 3 and m._repr_html_().count("<tr>") == 201
+
+
+# ------------------------------------------------------------------ shared work between reports
+@settings(max_examples=20, deadline=None)
+@given(st.integers(1, 80), st.integers(0, 999), st.integers(1, 13))
+def test_migration_from_a_result_equals_evaluating_both_months(n: int, seed: int, back: int) -> None:
+    p = generate(n, seed=seed, n_branches=2)
+    as_of = p.months.stop - (back - 1)
+    from_result = migration_report(evaluate(p, as_of=as_of))
+    from_portfolio = migration_report(p, None, as_of - 1, as_of)
+    assert from_result.matrix.counts.tolist() == from_portfolio.matrix.counts.tolist()
+    assert from_result.matrix.aum.tolist() == from_portfolio.matrix.aum.tolist()
+    assert from_result.records() == from_portfolio.records()
+
+
+def test_migration_from_a_result_refuses_other_months_and_a_policy() -> None:
+    p = generate(20, seed=3)
+    r = evaluate(p)
+    with pytest.raises(AnalyticsError, match="another month"):
+        migration_report(r, None, "2026-01", r.as_of)
+    with pytest.raises(AnalyticsError, match="omit policy"):
+        migration_report(r, r.policy)
+    with pytest.raises(AnalyticsError, match="needs from_month and to_month"):
+        migration_report(p)
+
+
+def test_trend_from_a_shared_path_equals_computing_it() -> None:
+    from custvalue import evaluate_path
+
+    p = generate(300, seed=5)
+    path = evaluate_path(p)
+    assert tier_trend(p, months=6, path=path).records() == tier_trend(p, months=6).records()
+    short = evaluate_path(p, first=p.months.stop - 2)
+    with pytest.raises(AnalyticsError, match="does not cover"):
+        tier_trend(p, months=6, path=short)
+    with pytest.raises(AnalyticsError, match="customers differ"):
+        tier_trend(generate(10, seed=1), months=2, path=path)
+
+
+def test_trend_under_a_policy_set_uses_each_months_version() -> None:
+    from decimal import Decimal
+
+    from custvalue import default_policy
+    from custvalue.policy import PolicySet
+
+    base = default_policy()
+    later = base.with_tier("platinum", aum_floor=Decimal(400_000))
+    dep = np.full((1, 3), 450_000_00)
+    p = Portfolio.from_arrays(customer_ids=["A"], branch_ids=["X"], start="2026-08", deposits=dep)
+    ps = PolicySet([("2026-08", base), ("2026-10", later)])
+    rows = [(r["month"], r["tier"]) for r in tier_trend(p, ps, months=3).records() if r["customers"]]
+    assert rows == [("2026-08", "gold"), ("2026-09", "gold"), ("2026-10", "platinum")]

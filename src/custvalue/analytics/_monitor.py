@@ -159,17 +159,32 @@ class AssetMonitor(Report):
         return self.columns[col], valid
 
 
-def _window_mean(aum: NDArray[np.int64], hs: NDArray[np.int64], a: int, w: int) -> tuple[Any, Any]:
-    lo = max(0, a - w + 1)
-    total = aum[:, lo : a + 1].sum(axis=1)  # within one customer: cannot overflow
-    count = np.full(aum.shape[0], a + 1 - lo, np.int64)
-    short = np.flatnonzero(hs > lo)  # histories starting inside the window: only their months count
-    if short.size:
-        cols = np.arange(lo, a + 1)
-        present = cols[None, :] >= hs[short, None]
-        total[short] = np.where(present, aum[short, lo : a + 1], 0).sum(axis=1)
-        count[short] = present.sum(axis=1)
-    return half_even_div(total, count), (a - w + 1 >= 0) & (hs <= a - w + 1)
+def _window_means(
+    aum: NDArray[np.int64], lo: int, hs: NDArray[np.int64], a: int
+) -> dict[int, tuple[NDArray[np.int64], NDArray[np.bool_]]]:
+    """Mean AUM over each of :data:`AVERAGE_WINDOWS` ending at ``a`` and whether the window is complete.
+
+    ``aum`` is month-major, its column 0 the absolute month ``lo``.  The
+    windows are nested: each longer sum extends the shorter one by the months
+    it adds.  Within a customer the sums cannot overflow (each cell is
+    bounded by the portfolio's checks).
+    """
+    n = aum.shape[0]
+    out: dict[int, tuple[NDArray[np.int64], NDArray[np.bool_]]] = {}
+    total = np.zeros(n, np.int64)
+    done = a + 1  # months a..done-1 are summed
+    for w in AVERAGE_WINDOWS:
+        first = max(0, a - w + 1)
+        for m in range(first, done):
+            total += aum[:, m - lo]
+        done = min(done, first)
+        count = a + 1 - first
+        short = np.flatnonzero(hs > first)  # histories starting inside the window: only their months count
+        mean = half_even_div(total, np.full(n, count, np.int64))  # one divisor: the fast division
+        if short.size:
+            mean[short] = half_even_div(total[short], np.maximum(a + 1 - hs[short], 0))
+        out[w] = mean, (a - w + 1 >= 0) & (hs <= a - w + 1)
+    return out
 
 
 def asset_monitor(
@@ -213,8 +228,11 @@ def asset_monitor(
     n = portfolio.n_customers
     hs = portfolio.history_start.astype(np.int64)
     has = hs <= a
-    full = portfolio.aum(pol.aum)
-    aum = np.where(has, full[:, a], 0)
+    lo = max(0, a - max(12, *AVERAGE_WINDOWS))  # the months the measures read
+    full = np.zeros((n, a + 1 - lo), np.int64, order="F")  # month-major AUM of those months
+    for c in pol.aum:
+        full += portfolio.column(c)[:, lo : a + 1]
+    aum = np.where(has, full[:, a - lo], 0)
     cols: dict[str, Any] = {
         "customer_id": portfolio.customer_ids,
         "branch_id": portfolio.branch_ids,
@@ -233,7 +251,7 @@ def asset_monitor(
         short = "mom" if lag == 1 else "yoy"
         b = a - lag
         ok = has & (hs <= b) if b >= 0 else np.zeros(n, np.bool_)
-        base = np.where(ok, full[:, b], 0) if b >= 0 else np.zeros(n, np.int64)
+        base = np.where(ok, full[:, b - lo], 0) if b >= 0 else np.zeros(n, np.int64)
         change = np.where(ok, aum - base, 0)
         bp, defined = ratio_bp(change, np.where(ok, base, 0))
         cols[f"aum_prev_{tag}"] = base
@@ -243,8 +261,7 @@ def asset_monitor(
         valid[f"aum_prev_{tag}"] = ok
         valid[f"aum_change_{short}"] = ok
         valid[f"aum_change_{short}_pct_bp"] = ok & defined
-    for w in AVERAGE_WINDOWS:
-        mean, complete = _window_mean(full, hs, a, w)
+    for w, (mean, complete) in _window_means(full, lo, hs, a).items():
         cols[f"aum_avg_{w}m"] = np.where(has, mean, 0)
         cols[f"aum_avg_{w}m_complete"] = has & complete
     return AssetMonitor(

@@ -21,11 +21,11 @@ from numpy.typing import NDArray
 from .._arrays import exact_group_sums, exact_sum, readonly
 from ..allocation import Attribution, SalesLedger
 from ..months import Month
-from ..policy import CompiledPolicy, Policy, compile_policy, default_policy
+from ..policy import CompiledPolicy, Policy, PolicySet, compile_policy, default_policy
 from ..portfolio import Portfolio
-from ..tiering import MigrationMatrix, TierResult, evaluate_path, tier_migration
+from ..tiering import MigrationMatrix, TierPath, TierResult, evaluate_path, migration_matrix, tier_migration
 from ._errors import AnalyticsError
-from ._monitor import AssetMonitor, month_index
+from ._monitor import AssetMonitor, as_month, month_index
 from ._table import Report, group_codes, make_columns, ratio_bp
 
 __all__ = [
@@ -125,16 +125,21 @@ def tier_distribution(result: TierResult, *, branches: Iterable[str] | None = No
 
 def tier_trend(
     portfolio: Portfolio,
-    policy: Policy | CompiledPolicy | None = None,
+    policy: Policy | CompiledPolicy | PolicySet | None = None,
     *,
     months: int = 12,
     as_of: Month | str | None = None,
+    path: TierPath | None = None,
 ) -> Report:
     """Customers and AUM per tier in each of the last ``months`` months up to ``as_of``.
 
     Fewer months when the portfolio is shorter.  One row per (month, tier):
     ``month``, ``tier``, ``customers``, ``aum`` (fen, that month),
-    ``customer_share_bp`` (of that month's customers with a tier).
+    ``customer_share_bp`` (of that month's customers with a tier).  With a
+    :class:`~custvalue.policy.PolicySet` each month is tiered under the
+    version in force then (and its AUM classes).  ``path``: a
+    :func:`~custvalue.evaluate_path` of this portfolio that covers the months
+    (computed once, shared with other reports); otherwise it is computed.
 
     Examples
     --------
@@ -148,34 +153,51 @@ def tier_trend(
     """
     if isinstance(months, bool) or not isinstance(months, int) or months < 1:
         raise AnalyticsError(f"months must be a whole number >= 1, got {months!r}")
-    cp = policy if isinstance(policy, CompiledPolicy) else compile_policy(policy or default_policy())
+    plan: CompiledPolicy | PolicySet = (
+        policy
+        if isinstance(policy, CompiledPolicy | PolicySet)
+        else compile_policy(policy or default_policy())
+    )
     last, a = month_index(portfolio, portfolio.months.stop if as_of is None else as_of)
     i0 = max(0, a - months + 1)
-    path = evaluate_path(portfolio, cp, first=portfolio.months[i0], last=last)
-    tiers = cp.policy.tier_order
+    wanted = [portfolio.months[j] for j in range(i0, a + 1)]
+    if path is None:
+        path = evaluate_path(portfolio, plan, first=wanted[0], last=last)
+    else:
+        if not isinstance(path, TierPath):
+            raise AnalyticsError(f"path must be a TierPath, got {type(path).__name__}")
+        if path.customer_ids.shape != portfolio.customer_ids.shape or not np.array_equal(
+            path.customer_ids, portfolio.customer_ids
+        ):
+            raise AnalyticsError("path is not a path of this portfolio (its customers differ)")
+        missing = [str(m) for m in wanted if m not in path.months]
+        if missing:
+            raise AnalyticsError(f"path does not cover the months {', '.join(missing)}")
+    tiers = (plan.versions[0][1] if isinstance(plan, PolicySet) else plan.policy).tier_order
     k = len(tiers)
-    n_months = a + 1 - i0
+    n_months = len(wanted)
     counts = np.zeros(n_months * k, np.int64)
     sums = np.zeros(n_months * k, np.int64)
-    for j in range(n_months):  # one month at a time: no (n, months) temporaries
-        t = path.tier_codes[:, j].astype(np.intp)
+    for j, m in enumerate(wanted):  # one month at a time: no (n, months) temporaries
+        t = path.tier_codes[:, path.column(m)].astype(np.intp)
         cell = np.where(t >= 0, t, k)  # bucket k: no tier (no data yet)
+        classes = plan.at(m).aum if isinstance(plan, PolicySet) else plan.policy.aum
         aum = np.zeros(portfolio.n_customers, np.int64)
-        for c in cp.policy.aum:  # per customer: bounded by the portfolio's checks
+        for c in classes:  # per customer: bounded by the portfolio's checks
             aum += portfolio.column(c)[:, i0 + j]
         counts[j * k : (j + 1) * k] = np.bincount(cell, minlength=k + 1)[:k]
         sums[j * k : (j + 1) * k] = exact_group_sums(cell, aum, k + 1, what="AUM of a tier and month")[:k]
     month_counts = np.repeat(counts.reshape(-1, k).sum(axis=1), k)
     share, ok = ratio_bp(counts, month_counts)
     cols = {
-        "month": np.repeat(np.asarray([str(m) for m in path.months]), k),
-        "tier": np.tile(np.asarray(tiers), len(path.months)),
+        "month": np.repeat(np.asarray([str(m) for m in wanted]), k),
+        "tier": np.tile(np.asarray(tiers), n_months),
         "customers": counts,
         "aum": sums,
         "customer_share_bp": share,
     }
     return Report(
-        title=f"tier trend {path.months[0]}..{path.months[-1]}",
+        title=f"tier trend {wanted[0]}..{wanted[-1]}",
         columns=make_columns(cols),
         valid={"customer_share_bp": ok},
         money=("aum",),
@@ -195,17 +217,24 @@ class MigrationReport(Report):
 
 
 def migration_report(
-    portfolio: Portfolio,
-    policy: Policy | CompiledPolicy | None,
-    from_month: Month | str,
-    to_month: Month | str,
+    source: Portfolio | TierResult,
+    policy: Policy | CompiledPolicy | PolicySet | None = None,
+    from_month: Month | str | None = None,
+    to_month: Month | str | None = None,
 ) -> MigrationReport:
-    """Tier migration between two months of a portfolio (wraps :func:`custvalue.tier_migration`).
+    """Tier migration between two months (wraps :func:`custvalue.tier_migration`).
+
+    ``source`` is a portfolio (both months are evaluated, under ``policy``:
+    a policy, a compiled policy or a :class:`~custvalue.policy.PolicySet`)
+    or a :class:`~custvalue.TierResult`, whose previous and current tiers give
+    the migration from the month before its as-of month to that month with
+    no evaluation at all (``policy`` must then be ``None`` and the months
+    omitted or equal to those two).
 
     Examples
     --------
     >>> import numpy as np
-    >>> from custvalue import Portfolio
+    >>> from custvalue import Portfolio, evaluate
     >>> p = Portfolio.from_arrays(customer_ids=["A"], branch_ids=["X"], start="2026-09",
     ...                           deposits=np.array([[100_00, 300_000_00]]))
     >>> r = migration_report(p, None, "2026-09", "2026-10")
@@ -213,10 +242,35 @@ def migration_report(
     [('potential', 'gold', 1)]
     >>> int(r.matrix.counts[4, 3])
     1
+    >>> migration_report(evaluate(p, as_of="2026-10")).matrix.counts.tolist() == r.matrix.counts.tolist()
+    True
     """
-    f, _ = month_index(portfolio, from_month, "from month")
-    t, _ = month_index(portfolio, to_month, "to month")
-    mm = tier_migration(portfolio, policy, f, t)
+    if isinstance(source, TierResult):
+        res = source
+        before, now = res.as_of - 1, res.as_of
+        if policy is not None:
+            raise AnalyticsError("migration_report of a TierResult uses the result's policy; omit policy")
+        for given, want, what in ((from_month, before, "from month"), (to_month, now, "to month")):
+            if given is not None and as_month(given, what) != want:
+                raise AnalyticsError(
+                    f"a TierResult as of {now} holds the migration {before} → {now}; "
+                    f"{what} {given} is another month (pass the portfolio instead)"
+                )
+        mm = migration_matrix(
+            res.previous_tier_codes,
+            res.tier_codes,
+            _as_of_aum(res),
+            res.policy.tier_order,
+            from_label=str(before),
+            to_label=str(now),
+        )
+        f, t = before, now
+    else:
+        if from_month is None or to_month is None:
+            raise AnalyticsError("migration_report of a portfolio needs from_month and to_month")
+        f, _ = month_index(source, from_month, "from month")
+        t, _ = month_index(source, to_month, "to month")
+        mm = tier_migration(source, policy, f, t)
     k = len(mm.labels)
     counts = mm.counts.reshape(-1).astype(np.int64)
     share, ok = ratio_bp(counts, np.repeat(mm.counts.sum(axis=1), k))

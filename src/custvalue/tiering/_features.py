@@ -36,7 +36,15 @@ from ..policy import FEATURE_OPS, FeatureSpec
 from ..portfolio import CARD_LEVELS, Portfolio
 from ..rules import CodedColumn, DecisionTable, compile_table
 
-__all__ = ["Block", "FeatureFrame", "Test", "compute", "compute_features", "reference_feature"]
+__all__ = [
+    "Block",
+    "FeatureFrame",
+    "Test",
+    "compute",
+    "compute_features",
+    "compute_path",
+    "reference_feature",
+]
 
 Test = Callable[[NDArray[Any]], NDArray[np.bool_]]
 
@@ -241,6 +249,66 @@ def compute(
         valid = (np.arange(start, last + 1)[:, None] >= hs[None, :]) if partial else None
         values[f.name] = _reduce(f, x, valid, tests, block.amount_scale)
     return FeatureFrame(month, {f.name: _ro(values[f.name]) for f in features}, complete)
+
+
+#: ``value`` and ``sum`` features over consecutive months share their work in :func:`compute_path`.
+_PATH_OPS = frozenset({"value", "sum"})
+
+
+def compute_path(
+    block: Block, features: Sequence[FeatureSpec], a0: int, a1: int
+) -> list[dict[str, NDArray[Any]]]:
+    """Feature values at every absolute month ``a0..a1`` of a block, one dict per month.
+
+    Equal, month by month, to ``compute(block, features, a, None).values``.
+    A ``sum`` slides over consecutive months (the month that enters is
+    added, the one that leaves subtracted: three row passes a month instead
+    of one per month in the window) and a ``value`` is a view.  Maxima and
+    the other operations are computed month by month (a maximum cannot
+    slide, and the nested windows of :func:`compute` already share their
+    work).  Money cells are at most ``MAX_AMOUNT`` (10**15 fen), so window
+    totals cannot overflow int64.
+    """
+    months = range(a0, a1 + 1)
+    out: list[dict[str, NDArray[Any]]] = [{} for _ in months]
+    n = block.hs.shape[0]
+    rest = [f for f in features if f.op not in _PATH_OPS]
+    for f in features:
+        if f.op not in _PATH_OPS:
+            continue
+        back_first, back_last = _span(f)
+        if f.op == "value":
+            for j, a in enumerate(months):
+                last = a - back_last
+                if last < 0:
+                    dtype = np.int8 if f.column == "card_level" else np.int64
+                    out[j][f.name] = _ro(np.zeros(n, dtype=dtype))
+                else:
+                    out[j][f.name] = block.at(f.column, last)
+            continue
+        x = block.column(f.column)
+        lo = block.lo
+        total: NDArray[np.int64] | None = None
+        prev_first = 0
+        for j, a in enumerate(months):
+            first, last = max(a - back_first, 0), a - back_last
+            if last < 0:
+                out[j][f.name] = _ro(np.zeros(n, np.int64))
+                continue
+            if first < lo or last > block.hi:
+                raise ValueError(f"feature {f.name!r} needs months outside the block")
+            if total is None:
+                total = np.add.reduce(x[first - lo : last - lo + 1].astype(np.int64, copy=False), axis=0)
+            else:
+                total = total + x[last - lo]  # the month entering the window
+                if first > prev_first:
+                    total -= x[prev_first - lo]  # the month leaving it
+            prev_first = first
+            out[j][f.name] = total
+    if rest:
+        for j, a in enumerate(months):
+            out[j].update(compute(block, rest, a, None, with_complete=False).values)
+    return out
 
 
 def _reduce(

@@ -106,7 +106,13 @@ def _reason_bits(
 
 
 def month_state(
-    cp: CompiledPolicy, block: Block, a: int, hs: NDArray[np.int64], *, reasons: bool = True
+    cp: CompiledPolicy,
+    block: Block,
+    a: int,
+    hs: NDArray[np.int64],
+    *,
+    reasons: bool = True,
+    values: Mapping[str, NDArray[Any]] | None = None,
 ) -> MonthState:
     """Evaluate one as-of month (absolute index ``a``) for a block of rows.
 
@@ -114,11 +120,13 @@ def month_state(
     so the decided tier is the count of "at least this tier" flags below the
     catch-all, one OR per rule; a tier's AUM rule decides when it holds and
     no higher tier's rule does.  Only customers held by an AUM rule and below
-    its floor now walk back through their months.
+    its floor now walk back through their months.  ``values``: the features
+    at ``a`` when already computed (:func:`compute_path`).
     """
-    feats = compute(block, cp.features, a, None, with_complete=False)
+    if values is None:
+        values = compute(block, cp.features, a, None, with_complete=False).values
     n = hs.shape[0]
-    matches = _rule_matches(cp, feats.values, n)
+    matches = _rule_matches(cp, values, n)
     groups = _tier_rules(cp)
     last = len(groups) - 1  # the catch-all tier (checked when the policy loads)
     tier = np.full(n, last, dtype=np.int8)

@@ -19,7 +19,7 @@ from ..policy import STATUSES, CompiledPolicy, Policy, PolicySet
 from ..portfolio import Portfolio
 from ._codes import DEFAULT_CHUNK, NO_TIER
 from ._evaluate import evaluate
-from ._features import Block
+from ._features import Block, compute_path
 from ._kernel import as_compiled, compiled_at, month_state
 
 __all__ = ["MigrationMatrix", "TierPath", "evaluate_path", "migration_matrix", "tier_migration", "what_if"]
@@ -141,21 +141,30 @@ def evaluate_path(
     # the policy in force in each month (one for a plain policy)
     plans = [compiled_at(policy, m) for m in months]
     n = portfolio.n_customers
-    tier = np.empty((n, len(months)), np.int8)
-    status = np.empty((n, len(months)), np.int8)
+    # month-major, like the portfolio: each month's column is written contiguously
+    tier = np.empty((n, len(months)), np.int8, order="F")
+    status = np.empty((n, len(months)), np.int8, order="F")
+    # runs of consecutive months under one policy version share their feature windows
+    runs: list[tuple[CompiledPolicy, int, int]] = []
+    for j, cp in enumerate(plans):
+        if runs and runs[-1][0] is cp:
+            runs[-1] = (cp, runs[-1][1], i0 + j)
+        else:
+            runs.append((cp, i0 + j, i0 + j))
     for start in range(0, n, chunk_size):
         rows = slice(start, min(n, start + chunk_size))
         hs = portfolio.history_start[rows].astype(np.int64)
         blocks: dict[int, Block] = {}  # one block (AUM summed once) per policy version
-        for j, a in enumerate(range(i0, i1 + 1)):
-            cp = plans[j]
+        for cp, r0, r1 in runs:
             block = blocks.get(id(cp))
             if block is None:
                 lo = max(0, i0 - cp.history_needed)
                 block = blocks[id(cp)] = Block(portfolio, rows, lo, i1, cp.policy.aum, cp.policy.scale)
-            m = month_state(cp, block, a, hs, reasons=False)
-            tier[rows, j] = np.where(hs <= a, m.tier, NO_TIER)
-            status[rows, j] = m.status
+            for a, values in zip(range(r0, r1 + 1), compute_path(block, cp.features, r0, r1), strict=True):
+                m = month_state(cp, block, a, hs, reasons=False, values=values)
+                j = a - i0
+                tier[rows, j] = np.where(hs <= a, m.tier, NO_TIER)
+                status[rows, j] = m.status
     base = policy.versions[0][1] if isinstance(policy, PolicySet) else as_compiled(policy).policy
     return TierPath(base, portfolio.customer_ids, months, _ro(tier), _ro(status))
 
@@ -247,6 +256,14 @@ def migration_matrix(
     )
 
 
+def _month_aum(portfolio: Portfolio, classes: Sequence[str], a: int) -> NDArray[np.int64]:
+    """AUM (fen) of every customer at absolute month ``a``: one month's columns, summed."""
+    total = np.zeros(portfolio.n_customers, np.int64)
+    for c in classes:  # each cell is at most MAX_AMOUNT: no overflow
+        total += portfolio.column(c)[:, a]
+    return total
+
+
 def tier_migration(
     portfolio: Portfolio,
     policy: Policy | CompiledPolicy | PolicySet | None,
@@ -264,7 +281,7 @@ def tier_migration(
     path = evaluate_path(
         portfolio, policy if isinstance(policy, PolicySet) else cp, first=min(f, t), last=max(f, t)
     )
-    aum = portfolio.aum(cp.policy.aum)[:, portfolio.months.index(t)]
+    aum = _month_aum(portfolio, cp.policy.aum, portfolio.months.index(t))
     return migration_matrix(
         path.tier_codes[:, path.column(f)],
         path.tier_codes[:, path.column(t)],
@@ -306,7 +323,7 @@ def what_if(
             f"{a.policy.tier_order} and {b.policy.tier_order}"
         )
     ra, rb = evaluate(portfolio, a, as_of=as_of), evaluate(portfolio, b, as_of=as_of)
-    aum = portfolio.aum(b.policy.aum)[:, portfolio.months.index(ra.as_of)]
+    aum = _month_aum(portfolio, b.policy.aum, portfolio.months.index(ra.as_of))
     return migration_matrix(
         ra.tier_codes,
         rb.tier_codes,
