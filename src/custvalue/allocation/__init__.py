@@ -47,6 +47,7 @@ from ._types import (
     AuditEntry,
     CustomerAllocation,
     ManagerCustomers,
+    PrimaryManagers,
 )
 
 __all__ = [
@@ -75,6 +76,7 @@ __all__ = [
     "NotAllocatedError",
     "Performance",
     "PrimaryManagerError",
+    "PrimaryManagers",
     "Sale",
     "SalesError",
     "SalesLedger",

@@ -58,6 +58,7 @@ from ._queries import (
     history,
     lookup,
     open_shares,
+    primary_managers,
     shares_of,
     unallocated,
 )
@@ -72,6 +73,7 @@ from ._types import (
     IdArray,
     IdsLike,
     ManagerCustomers,
+    PrimaryManagers,
     TiersLike,
 )
 from ._validation import (
@@ -625,6 +627,42 @@ class AllocationBook(BookState):
         False
         """
         return shares_of(self, customer_id, as_of)
+
+    def primary_managers(self, customer_ids: IdsLike, as_of: Any) -> PrimaryManagers:
+        """Many customers' branch and primary manager at once, vectorised.
+
+        ``as_of`` is one ``datetime.date`` for all, or one date per customer
+        (a sequence of dates or a ``datetime64`` array).  Customers not in
+        the book on their date get ``""`` for branch and primary (no error:
+        this answers for large lists such as alerts or campaign targets).
+
+        Examples
+        --------
+        >>> import datetime
+        >>> book = AllocationBook.empty({"M1": "B1"})
+        >>> day = datetime.date(2026, 1, 1)
+        >>> book, _ = book.add_customers(["C1", "C2"], "B1", effective=day, operator="sys")
+        >>> book, _ = book.allocate("C1", "M1", {"M1": "100%"}, tier="gold", effective=day, operator="BM")
+        >>> pm = book.primary_managers(["C1", "C2", "C9"], day)
+        >>> pm.primary.tolist(), pm.branch_ids.tolist(), pm.in_book.tolist()
+        (['M1', '', ''], ['B1', 'B1', ''], [True, True, False])
+        """
+        ids = id_array(customer_ids, "customer ids")
+        if isinstance(as_of, _dt.date) and not isinstance(as_of, _dt.datetime):
+            days = np.full(ids.shape[0], as_of.toordinal(), np.int64)
+        else:
+            d = np.asarray(as_of)
+            if d.dtype.kind != "M":
+                d = (
+                    np.asarray([day_of(x, "as_of") for x in as_of], np.int64)
+                    - _dt.date(1970, 1, 1).toordinal()
+                )
+                d = d.astype("datetime64[D]")
+            d = d.astype("datetime64[D]").reshape(-1)
+            if d.shape[0] != ids.shape[0]:
+                raise AllocationError(f"as_of has {d.shape[0]} dates for {ids.shape[0]} customers")
+            days = d.astype(np.int64) + _dt.date(1970, 1, 1).toordinal()
+        return primary_managers(self, ids, days)
 
     def customers_of(self, manager_id: str, as_of: _dt.date) -> ManagerCustomers:
         """The customers a manager serves as of a date and the manager's shares.

@@ -22,7 +22,7 @@ from ._coerce import day_of, text
 from ._delta import compact, customer_rows, customer_spells, has_changes
 from ._errors import UnknownBranchError, UnknownCustomerError, UnknownManagerError
 from ._state import BookState
-from ._types import OPEN, AuditEntry, CustomerAllocation, IdArray, ManagerCustomers
+from ._types import OPEN, AuditEntry, CustomerAllocation, IdArray, ManagerCustomers, PrimaryManagers
 
 __all__ = [
     "active",
@@ -35,6 +35,7 @@ __all__ = [
     "manager_index",
     "open_shares",
     "present",
+    "primary_managers",
     "shares_of",
     "unallocated",
 ]
@@ -165,6 +166,63 @@ def shares_of(book: BookState, customer_id: str, as_of: _dt.date) -> CustomerAll
         pairs[0][1],
         tuple((n, int(b)) for _, n, b in pairs),
     )
+
+
+def _rows_at(
+    key: NDArray[np.int64],
+    start: NDArray[np.int32],
+    end: NDArray[np.int32],
+    ci: NDArray[np.int64],
+    day: NDArray[np.int64],
+    ask: NDArray[np.bool_],
+    want: NDArray[np.bool_] | None = None,
+) -> tuple[NDArray[np.intp], NDArray[np.bool_]]:
+    """For each query (customer ``ci``, ``day``) where ``ask``: its row in force on ``day``.
+
+    Rows are sorted by customer (``key``); ``want`` keeps only some rows (the
+    primary assignments).  Returns the row and whether there is one.  Loops
+    over a customer's k-th row, vectorised over the queries.
+    """
+    lo = np.searchsorted(key, ci, side="left")
+    hi = np.searchsorted(key, ci, side="right")
+    row = np.zeros(ci.shape[0], np.intp)
+    found = np.zeros(ci.shape[0], np.bool_)
+    for k in range(int((hi - lo).max()) if ci.size else 0):
+        r = lo + k
+        live = ask & (r < hi)
+        rr = np.where(live, r, 0)
+        hit = live & (start[rr] <= day) & (end[rr] > day)
+        if want is not None:
+            hit &= want[rr]
+        row[hit] = rr[hit]
+        found |= hit
+    return row, found
+
+
+def primary_managers(book: BookState, ids: IdArray, days: NDArray[np.int64]) -> PrimaryManagers:
+    """See :meth:`AllocationBook.primary_managers` (``days``: proleptic ordinals, one per id)."""
+    book = compact(book)
+    n = ids.shape[0]
+    ci, known = lookup(book, ids)
+    sp, in_book = _rows_at(book._sp_cust, book._sp_start, book._sp_end, ci, days, known)
+    asg, allocated = _rows_at(
+        book._as_cust, book._as_start, book._as_end, ci, days, in_book, book._as_primary
+    )
+    branch = np.full(n, "", dtype=book.branch_ids.dtype if book.branch_ids.size else "<U1")
+    branch[in_book] = book.branch_ids[book._sp_branch[sp[in_book]]]
+    primary = np.full(n, "", dtype=book.manager_ids.dtype if book.manager_ids.size else "<U1")
+    primary[allocated] = book.manager_ids[book._as_mgr[asg[allocated]]]
+    return PrimaryManagers(
+        customer_ids=readonly(np.array(ids)),
+        as_of=readonly((days - _EPOCH).astype("datetime64[D]")),
+        branch_ids=readonly(branch),
+        primary=readonly(primary),
+        in_book=readonly(in_book),
+    )
+
+
+#: ``date.toordinal()`` of 1970-01-01: ordinals to ``datetime64[D]``.
+_EPOCH = _dt.date(1970, 1, 1).toordinal()
 
 
 def customers_of(book: BookState, manager_id: str, as_of: _dt.date) -> ManagerCustomers:

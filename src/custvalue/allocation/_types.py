@@ -35,6 +35,7 @@ __all__ = [
     "IdsLike",
     "ManagerCustomers",
     "Operation",
+    "PrimaryManagers",
     "ShareSpec",
     "TiersLike",
 ]
@@ -292,6 +293,31 @@ class CustomerAllocation:
     def as_dict(self) -> dict[str, int]:
         """``{manager_id: basis_points}``."""
         return dict(self.shares)
+
+
+@attrs.frozen(eq=False)
+class PrimaryManagers:
+    """Many customers' branch and primary manager, each as of its own date (vectorised).
+
+    ``primary[i]`` is ``""`` when customer ``i`` is in its branch's
+    unallocated pool on ``as_of[i]``; ``branch_ids[i]`` is ``""`` (and
+    ``in_book[i]`` false) when the customer is not in the book on that date.
+    """
+
+    customer_ids: IdArray
+    as_of: NDArray[np.datetime64]
+    branch_ids: IdArray
+    primary: IdArray
+    in_book: NDArray[np.bool_]
+
+    def __len__(self) -> int:
+        return int(self.customer_ids.shape[0])
+
+    @property
+    def is_allocated(self) -> NDArray[np.bool_]:
+        """Whether each customer has a primary manager on its date."""
+        allocated: NDArray[np.bool_] = self.primary != ""
+        return allocated
 
 
 @attrs.frozen(eq=False)

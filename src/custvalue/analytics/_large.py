@@ -40,7 +40,7 @@ from numpy.typing import NDArray
 from .._arrays import INT64_MAX, exact_sum, readonly
 from .._errors import AmountOverflowError
 from .._optional import import_optional
-from ..allocation import AllocationBook, AllocationError
+from ..allocation import AllocationBook
 from ..money import format_yuan
 from ..months import Month
 from ..policy import Policy, PolicyError, TransactionRule, default_policy
@@ -499,17 +499,8 @@ def _alerts(
         names = tiers.tiers()[order[pos]]
         tier = np.where(known, names, "")
     rm = np.full(n, "", dtype=object)
-    if book is not None and n:
-        cache: dict[tuple[str, _dt.date], str] = {}
-        days = end.astype("datetime64[D]").tolist()
-        for i, (cid, day) in enumerate(zip(ids.tolist(), days, strict=True)):
-            key = (cid, day)
-            if key not in cache:
-                try:
-                    cache[key] = book.shares_of(cid, day).primary or ""
-                except AllocationError:
-                    cache[key] = ""
-            rm[i] = cache[key]
+    if book is not None and n:  # one vectorised query: each alert's customer at its window end
+        rm = book.primary_managers(ids, end.astype("datetime64[D]")).primary
     return LargeTransactionAlerts(
         rule_ids=tuple(r.id for r in policy.transactions),
         skipped_rules=skipped,
