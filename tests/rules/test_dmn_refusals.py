@@ -36,7 +36,7 @@ def test_a_plain_table_still_imports() -> None:
     assert m.decision("Size").table.rules[0].input_entries == (">= 10",)
 
 
-@pytest.mark.parametrize("kind", ["literalExpression", "context", "invocation", "relation"])
+@pytest.mark.parametrize("kind", ["context", "relation", "list", "functionDefinition", "conditional"])
 def test_decisions_that_are_not_tables_are_errors(kind: str) -> None:
     body = (
         f'<decision id="d1" name="Size">{_table()}</decision>'
@@ -48,14 +48,17 @@ def test_decisions_that_are_not_tables_are_errors(kind: str) -> None:
     assert isinstance(info.value, TableError)
 
 
-def test_a_decision_requiring_another_decision_is_an_error() -> None:
+def test_a_decision_requiring_a_missing_decision_is_an_error() -> None:
     body = (
         f'<decision id="d1" name="Size">{_table()}</decision>'
         f'<decision id="d2" name="Label"><informationRequirement>'
-        f'<requiredDecision href="#d1"/></informationRequirement>{_table()}</decision>'
+        f'<requiredDecision href="#d9"/></informationRequirement>{_table()}</decision>'
     )
-    with pytest.raises(DmnError, match="requires the decision 'Size'"):
+    with pytest.raises(
+        DmnError, match="requires the decision '#d9', which the document does not have"
+    ) as info:
         read_dmn(_model(body))
+    assert info.value.element == "decision 'Label' (id d2)"
 
 
 @pytest.mark.parametrize("where", ["top", "table", "entry"])
@@ -72,7 +75,7 @@ def test_feel_languages_are_accepted() -> None:
     read_dmn(_model(f'<decision id="d1" name="Size">{_table(lang=feel)}</decision>', top=feel))
 
 
-@pytest.mark.parametrize("name", ["businessKnowledgeModel", "decisionService"])
+@pytest.mark.parametrize("name", ["decisionService", "import", "elementCollection"])
 def test_unsupported_top_level_elements_are_errors(name: str) -> None:
     body = f'<{name} id="k1" name="Helper"/><decision id="d1" name="Size">{_table()}</decision>'
     with pytest.raises(DmnError, match=f"{name} elements are not supported") as info:

@@ -12,7 +12,8 @@ from .._errors import publish
 from . import ast
 from ._columns import CodedColumn, NullableColumn
 from ._compile import CompiledTable, Plan, TableResult, compile_table
-from ._dmn import DmnDecision, DmnError, DmnModel, read_dmn, table_from_dmn, write_dmn
+from ._dmn import read_dmn, table_from_dmn, write_dmn
+from ._drg import CompiledModel, DecisionExplanation, DmnModel, ModelExplanation, ModelResult
 from ._explain import (
     ColumnCheck,
     RuleExplanation,
@@ -33,6 +34,16 @@ from ._feel import (
     rank_tests,
     tests_names,
 )
+from ._items import ItemDefinition, ItemError
+from ._model import (
+    Binding,
+    BusinessKnowledgeModel,
+    DmnDecision,
+    DmnError,
+    Invocation,
+    LiteralExpression,
+    Parameter,
+)
 from ._reference import DecisionResult, ResultValue, evaluate_table_scalar
 from ._table import (
     Aggregation,
@@ -44,14 +55,19 @@ from ._table import (
     Rule,
     TableError,
 )
+from ._temporal import YearsMonthsDuration
 from ._validate import Finding, validate_table
 
 __all__ = [
     "Aggregation",
+    "Binding",
+    "BusinessKnowledgeModel",
     "CategoryError",
     "CodedColumn",
     "ColumnCheck",
+    "CompiledModel",
     "CompiledTable",
+    "DecisionExplanation",
     "DecisionResult",
     "DecisionTable",
     "DmnDecision",
@@ -62,8 +78,15 @@ __all__ = [
     "HitPolicy",
     "HitPolicyViolation",
     "InputClause",
+    "Invocation",
+    "ItemDefinition",
+    "ItemError",
+    "LiteralExpression",
+    "ModelExplanation",
+    "ModelResult",
     "NullableColumn",
     "OutputClause",
+    "Parameter",
     "Plan",
     "ResultValue",
     "Rule",
@@ -72,6 +95,7 @@ __all__ = [
     "TableExplanation",
     "TableResult",
     "Value",
+    "YearsMonthsDuration",
     "ast",
     "compare_values",
     "compile_table",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -68,11 +69,20 @@ class CodedColumn:
     @classmethod
     def from_values(cls, values: Sequence[Value]) -> CodedColumn:
         """Code a sequence of values (``None`` is null); categories are sorted."""
-        cats = sorted({v for v in values if v is not None}, key=lambda v: (str(type(v)), v))
-        index = {v: i for i, v in enumerate(cats)}
+        # typed keys: True, 1 and Decimal(1) are equal in Python but distinct FEEL values
+        unique = {(_tag(v), v): v for v in values if v is not None}
+        cats = sorted(unique.values(), key=lambda v: (str(type(v)), v))
+        index = {(_tag(v), v): i for i, v in enumerate(cats)}
         dtype = np.int8 if len(cats) < 127 else np.int32
-        codes = np.array([-1 if v is None else index[v] for v in values], dtype=dtype)
+        codes = np.array([-1 if v is None else index[_tag(v), v] for v in values], dtype=dtype)
         return cls(codes, tuple(cats))
+
+
+def _tag(v: object) -> str:
+    """A value's kind for typed equality (booleans apart from numbers)."""
+    if isinstance(v, bool):
+        return "boolean"
+    return "number" if isinstance(v, int | float | Decimal) else type(v).__name__
 
 
 def _bool_array(value: Any) -> npt.NDArray[np.bool_]:

@@ -13,11 +13,12 @@ the nearest float on the correct side.  No float rounding happens at run time.
 
 from __future__ import annotations
 
+import datetime as _dt
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, TypeAlias, cast
+from typing import Any, Final, TypeAlias, cast
 
 import attrs
 import numpy as np
@@ -27,8 +28,12 @@ from ._columns import CodedColumn, NullableColumn
 from ._feel import (
     CategoryError,
     FeelSyntaxError,
+    Function,
     Value,
     evaluate_expression,
+    expr_names,
+    feel_kind,
+    has_placeholder,
     normalize_value,
     rank_tests,
     test_truth,
@@ -42,7 +47,29 @@ from ._table import (
     TableError,
     same_value,
 )
-from .ast import CompareTest, EqualTest, IntervalTest, SimpleTest, UnaryTests
+from ._vexpr import (
+    FeelVector,
+    VectorFunction,
+    constant,
+    evaluate_vector,
+    factorize,
+    same_mask,
+    select,
+    to_vector,
+    unary_tests_vector,
+)
+from .ast import (
+    BinOp,
+    Compare,
+    CompareTest,
+    EqualTest,
+    Expr,
+    ExprTest,
+    IntervalTest,
+    Name,
+    SimpleTest,
+    UnaryTests,
+)
 
 __all__ = ["CompiledTable", "Plan", "TableResult", "compile_table"]
 
@@ -68,12 +95,20 @@ _UFUNC: dict[str, Callable[..., Any]] = {
 @attrs.define
 class _Col:
     name: str
-    kind: str  # "int", "float", "str", "coded"
+    kind: str  # "int", "float", "str", "coded", "vec" (any FEEL values, tested through _vexpr)
     values: AnyArray
     valid: BoolArray | None
     categories: tuple[Value, ...] = ()
     scale: int = 1
     ordered: bool = False
+    raw: ColumnLike = None
+    vec: FeelVector | None = None
+
+    def vector(self) -> FeelVector:
+        """The column as a FeelVector (converted once, on first use)."""
+        if self.vec is None:
+            self.vec = to_vector(self.raw, scale=None if self.scale == 1 else self.scale)
+        return self.vec
 
     def signature(self) -> tuple[object, ...]:
         return (
@@ -91,6 +126,11 @@ def _prepare(name: str, raw: ColumnLike, scale: int | None) -> tuple[_Col, int]:
     """Normalise one input column; returns it and the passes spent."""
     passes = 0
     valid: BoolArray | None = None
+    if isinstance(raw, FeelVector):
+        col = _from_vector(name, raw)
+        if scale is not None and scale != 1:
+            raise TableError("scales apply to integer columns only", column=name)
+        return col, 1
     if isinstance(raw, CodedColumn):
         col = _Col(name, "coded", raw.codes, None, raw.categories, ordered=raw.ordered)
     else:
@@ -122,16 +162,25 @@ def _prepare(name: str, raw: ColumnLike, scale: int | None) -> tuple[_Col, int]:
             if valid is not None:
                 ok &= valid
             passes += 2
-            cats, inverse = np.unique(values[ok], return_inverse=True)
-            for c in cats:
-                if not isinstance(c, str):
-                    raise TableError(
-                        f"object column holds {type(c).__name__} values; use numeric arrays for numbers",
-                        column=name,
-                    )
-            codes = np.full(len(values), -1, dtype=np.int32)
-            codes[ok] = inverse
-            col = _Col(name, "coded", codes, None, tuple(str(c) for c in cats))
+            present = values[ok]
+            types = set(map(type, present.tolist()))
+            kinds = {feel_kind(_sample(t)) for t in types}
+            if len(kinds) == 1 and kinds <= {"string", "number", "date", "days and time duration"}:
+                try:
+                    cats, inverse = np.unique(present, return_inverse=True)
+                except TypeError:
+                    cats = None
+                if cats is not None:
+                    codes = np.full(len(values), -1, dtype=np.int32)
+                    codes[ok] = inverse
+                    categories = tuple(normalize_value(c) for c in cats)
+                    col = _Col(name, "coded", codes, None, categories)
+                else:
+                    col = _Col(name, "vec", values, valid, raw=raw)
+            else:
+                col = _Col(name, "vec", values, valid, raw=raw)
+        elif kind in "mM":
+            col = _Col(name, "vec", values, valid, raw=raw)
         else:
             raise TableError(f"unsupported column dtype {values.dtype}", column=name)
     if values_len(col) and col.values.ndim != 1:
@@ -140,7 +189,36 @@ def _prepare(name: str, raw: ColumnLike, scale: int | None) -> tuple[_Col, int]:
         if col.kind != "int":
             raise TableError("scales apply to integer columns only", column=name)
         col.scale = int(scale)
+    if col.raw is None:
+        col.raw = raw
     return col, passes
+
+
+def _sample(t: type) -> object:
+    """A value of type ``t`` for classifying object columns by FEEL type."""
+    samples: dict[type, object] = {
+        str: "",
+        bool: True,
+        int: Decimal(0),
+        float: Decimal(0),
+        Decimal: Decimal(0),
+        _dt.date: _dt.date(2000, 1, 1),
+        _dt.datetime: _dt.datetime(2000, 1, 1),
+        _dt.timedelta: _dt.timedelta(0),
+    }
+    return samples.get(t, object())
+
+
+def _from_vector(name: str, vec: FeelVector) -> _Col:
+    """A FeelVector input column: scaled numbers stay int64, booleans become codes, the rest generic."""
+    if vec.kind == "number" and vec.exp <= 18:
+        return _Col(name, "int", vec.data, vec.valid, scale=10**vec.exp, raw=vec, vec=vec)
+    if vec.kind == "boolean":
+        codes = np.asarray(vec.data, dtype=bool).view(np.int8)
+        if vec.valid is not None:
+            codes = np.where(vec.valid, codes, np.int8(-1))
+        return _Col(name, "coded", codes, None, (False, True), raw=vec, vec=vec)
+    return _Col(name, "vec", np.asarray(vec.data), vec.valid, raw=vec, vec=vec)
 
 
 def values_len(col: _Col) -> int:
@@ -237,12 +315,13 @@ def _float_compare(op: str, t: Value, dtype: np.dtype[Any]) -> tuple[str, float]
 
 
 class _Env:
-    __slots__ = ("out", "valid", "values")
+    __slots__ = ("out", "valid", "values", "vecs")
 
     def __init__(self) -> None:
         self.values: dict[str, AnyArray] = {}
         self.valid: dict[str, BoolArray | None] = {}
         self.out: dict[str, AnyArray] = {}
+        self.vecs: dict[str, Callable[[], FeelVector]] = {}
 
 
 StepFn: TypeAlias = Callable[[_Env, list[Any]], Any]
@@ -275,13 +354,39 @@ class Plan:
         return "\n".join(self.steps) + f"\n-- {self.n_passes} passes"
 
 
+def scalar_functions(functions: Mapping[str, VectorFunction]) -> dict[str, Function]:
+    """Scalar adapters of vectorised user functions (each call passes one-row arrays)."""
+
+    def adapt(fn: VectorFunction) -> Function:
+        def call(*args: object) -> Value:
+            arrays = []
+            for a in args:
+                one = np.empty(1, dtype=object)
+                one[0] = a
+                arrays.append(one)
+            out = np.asarray(fn(arrays))
+            return to_vector(out).item(0)
+
+        return call
+
+    return {k: adapt(v) for k, v in functions.items()}
+
+
 class _Builder:
     def __init__(
-        self, table: DecisionTable, cols: Mapping[str, _Col], resolve: Callable[[str], Value]
+        self,
+        table: DecisionTable,
+        cols: Mapping[str, _Col],
+        resolve: Callable[[str], Value],
+        functions: Mapping[str, VectorFunction] | None = None,
+        constants: Mapping[str, Value] | None = None,
     ) -> None:
         self.table = table
         self.cols = cols
         self.resolve = resolve
+        self.functions = dict(functions or {})
+        self.scalar_functions = scalar_functions(self.functions)
+        self.constants = dict(constants or {})
         self.steps: list[_Step] = []
         self.memo: dict[object, int] = {}
 
@@ -377,7 +482,7 @@ class _Builder:
         )
 
     def endpoint(self, expr: Any) -> Value:
-        return evaluate_expression(expr, self.resolve)
+        return evaluate_expression(expr, self.resolve, self.scalar_functions)
 
     def compare_tf(self, col: _Col, op: str, x: Value, want: bool) -> Mask:
         """T (want=True) or F mask of ``v op x`` under FEEL three-valued logic."""
@@ -389,7 +494,7 @@ class _Builder:
             if op == "=":
                 return self.not_(valid) if want else valid
             return False
-        xkind = "boolean" if isinstance(x, bool) else "number" if isinstance(x, Decimal) else "string"
+        xkind = feel_kind(x)
         if xkind != colkind:
             if op == "=":
                 return False if want else self.not_(valid)
@@ -417,6 +522,23 @@ class _Builder:
         key = ("tests", col.name, tests)
         if key in self.memo:
             return self.memo[key]
+        generic = col.kind == "vec" or any(
+            isinstance(t, ExprTest)
+            or any(
+                has_placeholder(e)
+                for e in ((t.low, t.high) if isinstance(t, IntervalTest) else (t.endpoint,))
+            )
+            for t in tests.tests
+        )
+        if generic and col.kind != "coded":
+            name = col.name
+            fns, consts = self.functions, self.constants
+
+            def run(env: _Env, regs: list[Any], tests: UnaryTests = tests) -> Any:
+                vec = env.vecs[name]()
+                return unary_tests_vector(tests, vec, len(vec), fns, constants=consts)
+
+            return self.emit(key, f"tests[{name}] {tests.to_feel()} (vectorised FEEL)", 1, run)
         if col.kind == "coded":
             if col.ordered:  # compare positions in the declared order, not the values
                 try:
@@ -425,11 +547,18 @@ class _Builder:
                     raise TableError(str(exc), column=col.name) from None
                 values: list[Value] = [Decimal(i) for i in range(len(col.categories))]
                 lut = np.array(
-                    [test_truth(ranked, v, self.resolve) is True for v in (*values, None)], dtype=bool
+                    [
+                        test_truth(ranked, v, self.resolve, self.scalar_functions) is True
+                        for v in (*values, None)
+                    ],
+                    dtype=bool,
                 )
             else:
                 lut = np.array(
-                    [test_truth(tests, v, self.resolve) is True for v in (*col.categories, None)],
+                    [
+                        test_truth(tests, v, self.resolve, self.scalar_functions) is True
+                        for v in (*col.categories, None)
+                    ],
                     dtype=bool,
                 )
             if lut.all():
@@ -458,8 +587,7 @@ class _Builder:
         for r, rule in enumerate(self.table.rules):
             m: Mask = True
             for clause, tests in zip(self.table.inputs, self.table.rule_tests(r), strict=True):
-                src = clause.source_name
-                assert src is not None
+                src = _input_key(clause.expression, clause.expression_text)
                 try:
                     m = self.and_(m, self.tests_mask(self.cols[src], tests))
                 except (KeyError, FeelSyntaxError, TypeError) as err:
@@ -478,12 +606,49 @@ class _Builder:
 # --------------------------------------------------------------------------- results
 
 
+def _input_key(expr: Expr, text: str) -> str:
+    """The prepared-column key of an input expression: the name itself, or the expression text."""
+    return expr.name if isinstance(expr, Name) else "\u00a7" + text
+
+
+def _needed(key: str, names: Sequence[str]) -> bool:
+    """Whether a provided column ``key`` is read: one of ``names`` or a dotted prefix of one."""
+    return any(n == key or n.startswith(key + ".") for n in names)
+
+
+def _has_prefix(name: str, columns: Mapping[str, object]) -> bool:
+    """``name`` or a dotted prefix of it (``applicant`` for ``applicant.age``) is a column."""
+    parts = name.split(".")
+    return any(".".join(parts[:k]) in columns for k in range(1, len(parts) + 1))
+
+
 def _row_slice(raw: ColumnLike, row: int) -> ColumnLike:
+    if isinstance(raw, FeelVector):
+        return raw.slice(row, row + 1)
     if isinstance(raw, CodedColumn):
         return CodedColumn(raw.codes[row : row + 1], raw.categories)
     if isinstance(raw, NullableColumn):
         return NullableColumn(raw.values[row : row + 1], raw.valid[row : row + 1])
     return np.asarray(raw)[row : row + 1] if not isinstance(raw, np.ma.MaskedArray) else raw[row : row + 1]
+
+
+class _LazyOutputs(Mapping[str, CodedColumn]):
+    """Outputs of a table with computed entries: FeelVectors, coded on first access."""
+
+    def __init__(self) -> None:
+        self.vectors: dict[str, FeelVector] = {}
+        self._coded: dict[str, CodedColumn] = {}
+
+    def __getitem__(self, name: str) -> CodedColumn:
+        if name not in self._coded:
+            self._coded[name] = factorize(self.vectors[name])
+        return self._coded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.vectors)
+
+    def __len__(self) -> int:
+        return len(self.vectors)
 
 
 @attrs.frozen(eq=False)
@@ -512,6 +677,10 @@ class TableResult:
     aggregate_valid: BoolArray | None = None
     violations: BoolArray | None = None
     _row_matcher: Callable[[int], BoolArray] | None = attrs.field(default=None, repr=False)
+    #: rule r's output values at row i (tables whose output entries are expressions)
+    _rule_values: Callable[[int, int], tuple[Value, ...]] | None = attrs.field(default=None, repr=False)
+    #: the aggregate per row (aggregated COLLECT over output entries that are expressions)
+    _aggregate_vector: FeelVector | None = attrs.field(default=None, repr=False)
 
     @property
     def matched(self) -> BoolArray:
@@ -535,6 +704,8 @@ class TableResult:
 
     def output_values(self, name: str) -> npt.NDArray[np.object_]:
         """Decoded values of one output (single-hit policies)."""
+        if isinstance(self.outputs, _LazyOutputs):
+            return self.outputs.vectors[name].to_values()
         return self.outputs[name].to_values()
 
     def value(self, row: int) -> ResultValue:
@@ -551,6 +722,10 @@ class TableResult:
             raise HitPolicyViolation(
                 f"{table.hit_policy.value} violation", table=table.name, rule_ids=ids, row=row
             )
+        if self.rule_index is not None and isinstance(self.outputs, _LazyOutputs):
+            if int(self.rule_index[row]) < 0 and all(o.default is None for o in table.outputs):
+                return None
+            return table.row_value([self.outputs.vectors[o.name].item(row) for o in table.outputs])
         if self.rule_index is not None:
             vals = []
             for o in table.outputs:
@@ -562,6 +737,19 @@ class TableResult:
             return table.row_value(vals)
         assert self.matches is not None
         hits = [r for r, hit in enumerate(self.matches[:, row].tolist()) if hit]
+        if table.aggregation is Aggregation.COUNT and self._rule_values is not None:
+            return Decimal(len(hits))
+        if self._aggregate_vector is not None:
+            if not hits:
+                return table.default_result()
+            return self._aggregate_vector.item(row)
+        if self._rule_values is not None:
+            if not hits:
+                return table.default_result()
+            rvals = {r: self._rule_values(r, row) for r in hits}
+            if table.hit_policy is HitPolicy.OUTPUT_ORDER:
+                hits.sort(key=lambda r: table.rank_values(rvals[r]))
+            return [table.row_value(rvals[r]) for r in hits]
         if self.aggregate is not None:
             if table.aggregation is Aggregation.COUNT:
                 return Decimal(int(self.aggregate[row]))
@@ -599,16 +787,34 @@ class CompiledTable:
     table: DecisionTable
     constants: Mapping[str, Value]
     scales: Mapping[str, int]
+    functions: Mapping[str, VectorFunction] = attrs.field(factory=dict)
     _cache: dict[tuple[object, ...], tuple[list[_Step], int]] = attrs.field(factory=dict, repr=False)
 
     @property
     def columns(self) -> tuple[str, ...]:
-        """Names of the columns the table reads."""
+        """Names of the columns the table reads (input expressions and computed output entries)."""
         seen: dict[str, None] = {}
         for clause in self.table.inputs:
-            assert clause.source_name is not None
-            seen.setdefault(clause.source_name, None)
+            if clause.source_name is not None:
+                seen.setdefault(clause.source_name, None)
+            else:
+                for nm in sorted(expr_names(clause.expression)):
+                    if nm not in self.constants:
+                        seen.setdefault(nm, None)
+        for r in range(len(self.table.rules)):
+            for e in self.table.rule_output_exprs(r):
+                if e is not None:
+                    for nm in sorted(expr_names(e)):
+                        if nm not in self.constants:
+                            seen.setdefault(nm, None)
         return tuple(seen)
+
+    def _input_keys(self) -> list[tuple[str, Expr]]:
+        """One (key, expression) per distinct input expression; the key names its prepared column."""
+        seen: dict[str, Expr] = {}
+        for clause in self.table.inputs:
+            seen.setdefault(_input_key(clause.expression, clause.expression_text), clause.expression)
+        return list(seen.items())
 
     def _resolve(self, name: str) -> Value:
         if name in self.constants:
@@ -622,26 +828,46 @@ class CompiledTable:
         passes = 0
         n: int | None = n_rows
         for name in self.columns:
-            if name not in columns:
+            if name not in columns and not _has_prefix(name, columns):
                 raise TableError("missing input column", table=self.table.name, column=name)
-            col, p = _prepare(name, columns[name], self.scales.get(name))
-            passes += p
-            if n is None:
-                n = len(col.values)
-            elif len(col.values) != n:
-                raise TableError(
-                    f"column has {len(col.values)} rows, expected {n}", table=self.table.name, column=name
-                )
-            cols[name] = col
+            if name in columns:
+                size = len(columns[name])
+                if n is None:
+                    n = size
+                elif size != n:
+                    raise TableError(
+                        f"column has {size} rows, expected {n}", table=self.table.name, column=name
+                    )
         if n is None and not self.columns and len(self.table.rules):
             raise TableError("a table without input columns needs n_rows", table=self.table.name)
-        return cols, passes, n or 0
+        if n is None and self.columns:
+            n = len(columns[next(k for k in columns if _has_prefix(self.columns[0], {k: None}))])
+        n = n or 0
+        for key, expr in self._input_keys():
+            if isinstance(expr, Name) and expr.name in columns:
+                raw = columns[expr.name]
+                scale = self.scales.get(expr.name)
+            else:
+                try:
+                    raw = evaluate_vector(
+                        expr, columns, n, self.functions, scales=self.scales, constants=self.constants
+                    )
+                except KeyError as err:
+                    raise TableError(
+                        f"unknown name in input expression: {err.args[0]}", table=self.table.name, column=key
+                    ) from None
+                scale = None
+                passes += 1
+            col, p = _prepare(key, raw, scale)
+            passes += p
+            cols[key] = col
+        return cols, passes, n
 
     def _build(self, cols: Mapping[str, _Col], mode: str) -> tuple[list[_Step], int]:
         key = (mode, *(c.signature() for c in cols.values()))
         if key in self._cache:
             return self._cache[key]
-        b = _Builder(self.table, cols, self._resolve)
+        b = _Builder(self.table, cols, self._resolve, self.functions, self.constants)
         masks = b.rule_masks()
         table = self.table
         n_rules = len(table.rules)
@@ -876,6 +1102,7 @@ class CompiledTable:
         for name, col in cols.items():
             env.values[name] = col.values[start:stop]
             env.valid[name] = None if col.valid is None else col.valid[start:stop]
+            env.vecs[name] = lambda col=col: col.vector().slice(start, stop)  # type: ignore[misc]
         for key, arr in outs.items():
             env.out[key] = arr[:, start:stop] if key == "matches" else arr[start:stop]
         regs: list[Any] = []
@@ -895,9 +1122,14 @@ class CompiledTable:
         Parameters
         ----------
         columns
-            Column per input name: numpy arrays (int, float, bool, str or
-            object-of-str), :class:`CodedColumn`, :class:`NullableColumn` or
-            :class:`numpy.ma.MaskedArray`.  Float NaN is null.
+            Column per name read (input expressions and output entries; a
+            qualified name ``applicant.age`` is the key ``"applicant.age"``
+            or a column ``"applicant"`` of mappings): numpy arrays (int,
+            float, bool, str, ``datetime64``, ``timedelta64``, or object
+            arrays of FEEL values), :class:`CodedColumn`,
+            :class:`NullableColumn`, :class:`numpy.ma.MaskedArray` or a
+            vector from :mod:`custvalue.rules._vexpr`.  Float NaN and ``NaT``
+            are null.
         block_size
             Rows per block (None: one block).
         raise_on_violation
@@ -916,6 +1148,8 @@ class CompiledTable:
         >>> res.rule_index.tolist(), res.output_values("size").tolist()
         ([1, 0], ['small', 'big'])
         """
+        if self.table.has_computed_outputs:
+            return self._evaluate_computed(columns, raise_on_violation, n_rows)
         cols, prep, n = self._prepare_all(columns, n_rows)
         table = self.table
         single = table.hit_policy.single_hit
@@ -941,7 +1175,7 @@ class CompiledTable:
             violations = outs["violations"]
 
         def row_matcher(row: int) -> BoolArray:
-            sliced = {k: _row_slice(columns[k], row) for k in self.columns}
+            sliced = {k: _row_slice(v, row) for k, v in columns.items() if _needed(k, self.columns)}
             return self.match_matrix(sliced, n_rows=1)[:, 0]
 
         result = TableResult(
@@ -975,23 +1209,180 @@ class CompiledTable:
                 )
         return result
 
+    def _evaluate_computed(
+        self, columns: Mapping[str, ColumnLike], raise_on_violation: bool, n_rows: int | None
+    ) -> TableResult:
+        """Tables with output entries that are expressions: rule matrix, then per-rule value vectors."""
+        table = self.table
+        cols, prep, n = self._prepare_all(columns, n_rows)
+        steps, finish = self._build(cols, "matrix")
+        matches = np.zeros((len(table.rules), n), dtype=bool)
+        self._run(steps, cols, _Env(), 0, n, {"matches": matches})
+        n_rules, n_out = len(table.rules), len(table.outputs)
+        cache: dict[tuple[int, int], FeelVector] = {}
+
+        def value_vec(r: int, j: int) -> FeelVector:
+            if (r, j) not in cache:
+                e = table.rule_output_exprs(r)[j]
+                if e is None:
+                    cache[r, j] = constant(table.rule_outputs(r)[j], n)
+                else:
+                    try:
+                        cache[r, j] = evaluate_vector(
+                            e, columns, n, self.functions, scales=self.scales, constants=self.constants
+                        )
+                    except KeyError as err:
+                        raise TableError(
+                            f"unknown name in output entry: {err.args[0]}",
+                            table=table.name,
+                            rule_id=table.rules[r].id,
+                            column=table.outputs[j].name,
+                        ) from None
+            return cache[r, j]
+
+        def rule_values(r: int, row: int) -> tuple[Value, ...]:
+            return tuple(value_vec(r, j).item(row) for j in range(n_out))
+
+        policy = table.hit_policy
+        passes = prep + finish
+        any_match: BoolArray = np.asarray(matches.any(axis=0), dtype=bool)
+        if not policy.single_hit:
+            agg_vec: FeelVector | None = None
+            if table.aggregation is not None and table.aggregation is not Aggregation.COUNT:
+                agg_vec = self._computed_aggregate(matches, value_vec, n)
+            return TableResult(
+                table=table,
+                rule_ids=table.rule_ids,
+                n_rows=n,
+                n_passes=passes + n_rules,
+                matches=matches,
+                rule_values=rule_values,
+                aggregate_vector=agg_vec,
+                aggregate_valid=any_match if agg_vec is not None else None,
+            )
+        first = np.where(any_match, np.argmax(matches, axis=0) if n_rules else 0, -1).astype(np.int32)
+        rule_index = first
+        violations: BoolArray | None = None
+        if policy is HitPolicy.UNIQUE:
+            violations = matches.sum(axis=0) > 1
+        elif policy is HitPolicy.PRIORITY:
+            base = max([len(o.output_values) for o in table.outputs] + [0]) + 1
+            best = np.full(n, -1, dtype=np.int32)
+            best_key = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+            for r in range(n_rules):
+                key = np.zeros(n, dtype=np.int64)
+                for j, o in enumerate(table.outputs):
+                    key = key * base + self._rank_vector(o.output_values, value_vec(r, j), n)
+                better = matches[r] & (key < best_key)
+                best[better] = r
+                best_key[better] = key[better]
+            rule_index = best
+        outputs = _LazyOutputs()
+        chosen: list[FeelVector] = []
+        for j, o in enumerate(table.outputs):
+            pieces = [(rule_index == r, value_vec(r, j)) for r in range(n_rules)]
+            if o.default is not None:
+                pieces.append((rule_index < 0, constant(o.default_value, n)))
+            vec = select(n, pieces)
+            chosen.append(vec)
+            outputs.vectors[o.name] = vec
+        if policy is HitPolicy.ANY:
+            violations = np.zeros(n, dtype=bool)
+            for r in range(n_rules):
+                differs = np.zeros(n, dtype=bool)
+                for j in range(n_out):
+                    differs |= ~same_mask(value_vec(r, j), chosen[j])
+                violations |= matches[r] & differs
+        result = TableResult(
+            table=table,
+            rule_ids=table.rule_ids,
+            n_rows=n,
+            n_passes=passes + n_rules + n_out,
+            rule_index=rule_index,
+            outputs=outputs,
+            matches=None,
+            violations=violations,
+            row_matcher=lambda row: matches[:, row],
+            rule_values=rule_values,
+        )
+        if raise_on_violation and violations is not None and n:
+            bad = np.flatnonzero(violations)
+            if len(bad):
+                row = int(bad[0])
+                raise HitPolicyViolation(
+                    f"{policy.value} violation in {len(bad)} row(s), first",
+                    table=table.name,
+                    rule_ids=result.matched_rule_ids(row),
+                    row=row,
+                )
+        return result
+
+    @staticmethod
+    def _rank_vector(allowed: Sequence[Value], vec: FeelVector, n: int) -> npt.NDArray[np.int64]:
+        rank = np.full(n, len(allowed), dtype=np.int64)
+        for i in range(len(allowed) - 1, -1, -1):
+            hit = same_mask(vec, constant(allowed[i], n)) & vec.valid_mask
+            rank[hit] = i
+        return rank
+
+    def _computed_aggregate(
+        self, matches: BoolArray, value_vec: Callable[[int, int], FeelVector], n: int
+    ) -> FeelVector:
+        """SUM/MIN/MAX over the matching rules' number outputs, row by row as the reference does."""
+        agg = self.table.aggregation
+        acc = constant(Decimal(0), n) if agg is Aggregation.SUM else constant(None, n)
+        for r in range(len(self.table.rules)):
+            v = value_vec(r, 0)
+            is_num = _number_mask(v)
+            m = matches[r] & is_num
+            if not bool(m.any()):
+                continue
+            if agg is Aggregation.SUM:
+                nxt = evaluate_vector(_PLUS, {"a": acc, "b": v}, n)
+            else:
+                op = "<" if agg is Aggregation.MIN else ">"
+                better = evaluate_vector(Compare(op, Name("b"), Name("a")), {"a": acc, "b": v}, n)
+                take = np.asarray(better.data, dtype=bool) & better.valid_mask
+                take |= ~acc.valid_mask
+                nxt = select(n, [(take, v), (~take, acc)])
+            acc = select(n, [(m, nxt), (~m, acc)])
+        return acc
+
+
+_PLUS: Final = BinOp("+", Name("a"), Name("b"))
+
+
+def _number_mask(v: FeelVector) -> BoolArray:
+    if v.kind in ("number", "decimal"):
+        return v.valid_mask
+    if v.kind == "mixed":
+        return np.asarray(np.frompyfunc(lambda x: isinstance(x, Decimal), 1, 1)(v.to_values()), dtype=bool)
+    return np.zeros(len(v), dtype=bool)
+
 
 def compile_table(
     table: DecisionTable,
     constants: Mapping[str, object] | None = None,
     scales: Mapping[str, int] | None = None,
+    functions: Mapping[str, VectorFunction] | None = None,
 ) -> CompiledTable:
     """Compile a decision table for vectorised evaluation.
 
     Parameters
     ----------
     table
-        The table.  Input expressions must be plain names (the column names).
+        The table.  Input expressions that are names (``Monthly Salary``,
+        ``applicant.age``) read those columns; other input expressions
+        (``string length(name)``) and output entries that are expressions
+        (``Monthly Salary * 12``) are evaluated vectorised over the columns.
     constants
         Values of names used in test endpoints (policy parameters).
     scales
         Per integer column, how many stored units make one table unit
         (100: the column holds fen, the table's numbers are yuan).
+    functions
+        User functions (business knowledge models) by name, vectorised (see
+        :func:`custvalue.rules._vexpr.evaluate_columns`).
 
     Returns
     -------
@@ -1006,23 +1397,33 @@ def compile_table(
     ['potential', 'gold']
     """
     consts = {k: normalize_value(v) for k, v in (constants or {}).items()}
-    for clause in table.inputs:
-        if clause.source_name is None:
-            raise TableError(
-                "compiled tables need plain names as input expressions", table=table.name, column=clause.name
-            )
     for name, s in (scales or {}).items():
         if int(s) <= 0:
             raise TableError(f"scale must be positive, got {s}", table=table.name, column=name)
-    ct = CompiledTable(table, consts, dict(scales or {}))
+    fns = dict(functions or {})
+    ct = CompiledTable(table, consts, dict(scales or {}), fns)
+    scalar = scalar_functions(fns)
     # resolve every endpoint now so unknown names fail at compile time
     for r, rule in enumerate(table.rules):
         for clause, tests in zip(table.inputs, table.rule_tests(r), strict=True):
             for t in tests.tests:
-                exprs = (t.low, t.high) if isinstance(t, IntervalTest) else (t.endpoint,)
+                if isinstance(t, ExprTest):
+                    exprs: tuple[Expr, ...] = ()
+                    missing = sorted(n for n in expr_names(t.expr) if n not in consts)
+                    if missing:
+                        raise TableError(
+                            f"unknown name in test: {missing[0]!r}",
+                            table=table.name,
+                            rule_id=rule.id,
+                            column=clause.name,
+                        )
+                else:
+                    exprs = (t.low, t.high) if isinstance(t, IntervalTest) else (t.endpoint,)
                 for e in exprs:
+                    if has_placeholder(e):
+                        continue
                     try:
-                        evaluate_expression(e, ct._resolve)
+                        evaluate_expression(e, ct._resolve, scalar)
                     except KeyError as err:
                         raise TableError(
                             f"unknown name in test: {err.args[0]}",

@@ -10,9 +10,10 @@ import attrs
 import numpy as np
 
 from ._columns import CodedColumn, NullableColumn
-from ._feel import Value, evaluate_expression, normalize_value, test_truth
+from ._feel import Function, Value, evaluate_expression, expr_names, lookup, normalize_value, test_truth
 from ._table import DecisionTable, format_value
-from .ast import CompareTest, EqualTest, Expr, NumberLit, SimpleTest, UnaryTests
+from ._vexpr import FeelVector, to_vector
+from .ast import CompareTest, EqualTest, Expr, ExprTest, NumberLit, SimpleTest, UnaryTests
 
 __all__ = [
     "ColumnCheck",
@@ -99,6 +100,8 @@ def _fmt_test(tests: UnaryTests, fmt_num: Callable[[Value], str]) -> str:
         return fmt_num(e.value) if isinstance(e, NumberLit) else e.to_feel()
 
     def one(t: SimpleTest) -> str:
+        if isinstance(t, ExprTest):
+            return f"satisfies {t.to_feel()}"
         if isinstance(t, CompareTest):
             return f"{t.op} {ep(t.endpoint)}"
         if isinstance(t, EqualTest):
@@ -123,6 +126,7 @@ def explain_row(
     scales: Mapping[str, int] | None = None,
     formatters: Mapping[str, Formatter] | None = None,
     show_any: bool = False,
+    functions: Mapping[str, Function] | None = None,
 ) -> TableExplanation:
     """Explain one row of raw values.
 
@@ -142,6 +146,8 @@ def explain_row(
         Per-column value formatter (the hook for custom money/percent display).
     show_any
         Include ``-`` (any) columns in the checks.
+    functions
+        User functions (business knowledge models) by name.
 
     Examples
     --------
@@ -155,31 +161,39 @@ def explain_row(
     consts = {k: normalize_value(v) for k, v in (constants or {}).items()}
     scales = dict(scales or {})
     formatters = dict(formatters or {})
-    values: dict[str, Value] = {}
+    values: dict[str, object] = {}
     for k, v in row.items():
+        if isinstance(v, Mapping):
+            values[k] = v
+            continue
         nv = normalize_value(v)
         s = scales.get(k)
         if s and isinstance(nv, Decimal):
             nv = nv / s
         values[k] = nv
 
+    def get_const(name: str) -> object:
+        return consts[name] if name in consts else values[name]
+
+    def get_input(name: str) -> object:
+        return values[name] if name in values else consts[name]
+
     def resolve(name: str) -> Value:
-        if name in consts:
-            return consts[name]
-        if name in values:
-            return values[name]
-        raise KeyError(name)
+        return lookup(get_const, name)
 
     def resolve_input(name: str) -> Value:
-        return values.get(name, consts.get(name))
+        try:
+            return lookup(get_input, name)
+        except KeyError:
+            return None
 
-    col_values = [evaluate_expression(c.expression, resolve_input) for c in table.inputs]
+    col_values = [evaluate_expression(c.expression, resolve_input, functions) for c in table.inputs]
     rules: list[RuleExplanation] = []
     for r, rule in enumerate(table.rules):
         checks: list[ColumnCheck] = []
         matched = True
         for clause, tests, v in zip(table.inputs, table.rule_tests(r), col_values, strict=True):
-            passed = test_truth(tests, v, resolve) is True
+            passed = test_truth(tests, v, resolve, functions) is True
             matched = matched and passed
             if tests.is_any and not show_any:
                 continue
@@ -207,6 +221,10 @@ def explain_row(
 
 
 def _cell(raw: Any, row: int) -> object:
+    if isinstance(raw, FeelVector):
+        return raw.item(row)
+    if isinstance(raw, np.ndarray) and raw.dtype.kind in "mMO":
+        return to_vector(raw[row : row + 1]).item(0)
     if isinstance(raw, CodedColumn):
         code = int(raw.codes[row])
         return None if code < 0 else raw.categories[code]
@@ -234,6 +252,9 @@ def explain_columns(
     >>> print(explain_columns(t, {"x": np.array([3, 12])}, 1))
     rule big matched: x = 12 >= 10
     """
-    names = {c.source_name or c.name for c in table.inputs}
-    values = {k: _cell(columns[k], row) for k in names if k in columns}
+    names = set()
+    for c in table.inputs:
+        names |= expr_names(c.expression)
+    keys = {k for k in columns if any(n == k or n.startswith(k + ".") for n in names)}
+    values = {k: _cell(columns[k], row) for k in keys}
     return explain_row(table, values, constants, scales, formatters)

@@ -11,56 +11,84 @@ Numbers are exact :class:`decimal.Decimal` values.  Values at run time are
 
 from __future__ import annotations
 
+import datetime as dt
 import decimal
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
-from typing import Final, TypeAlias
+from typing import Any, Final, TypeAlias, cast
 
 import attrs
+import numpy as np
 
 from .._errors import CustvalueError
+from ._temporal import (
+    YearsMonthsDuration,
+    add_months,
+    months_between,
+    parse_date,
+    parse_date_time,
+    parse_duration,
+)
 from .ast import (
     LITERAL_TYPES,
     And,
     BinOp,
     BoolLit,
+    Call,
     Compare,
     CompareTest,
     EqualTest,
     Expr,
+    ExprTest,
     IntervalTest,
+    ListLit,
     Name,
     Neg,
     Not,
     NullLit,
     NumberLit,
     Or,
+    Path,
+    Placeholder,
     SimpleTest,
     StringLit,
     UnaryTests,
 )
 
 __all__ = [
+    "BUILTIN_FUNCTIONS",
     "FEEL_CONTEXT",
+    "LIST_FUNCTIONS",
     "CategoryError",
     "FeelSyntaxError",
+    "Function",
     "Value",
+    "arithmetic",
+    "call_builtin",
     "compare_values",
     "evaluate_expression",
+    "expr_functions",
     "expr_names",
+    "feel_kind",
+    "has_placeholder",
     "is_literal",
+    "lookup",
     "match_unary_tests",
+    "negate",
     "normalize_value",
     "parse_expression",
     "parse_unary_tests",
+    "property_value",
     "rank_tests",
     "simple_test_truth",
+    "substring_bounds",
     "test_truth",
     "tests_names",
 ]
 
-#: A FEEL runtime value.
-Value: TypeAlias = Decimal | str | bool | None
+#: A FEEL runtime value: number, string, boolean, date, date and time, days and time
+#: duration (timedelta), years and months duration, or null (None).
+Value: TypeAlias = Decimal | str | bool | dt.date | dt.datetime | dt.timedelta | YearsMonthsDuration | None
 
 #: Decimal context used for FEEL arithmetic (FEEL numbers are decimal128-like).
 FEEL_CONTEXT: Final = decimal.Context(prec=34, rounding=decimal.ROUND_HALF_EVEN)
@@ -127,7 +155,28 @@ class _Tok:
     value: object = None
 
 
-_PUNCT: Final = ("..", "<=", ">=", "!=", "<", ">", "=", "(", ")", "[", "]", ",", "+", "-", "*", "/")
+_PUNCT: Final = (
+    "..",
+    "**",
+    "<=",
+    ">=",
+    "!=",
+    "<",
+    ">",
+    "=",
+    "(",
+    ")",
+    "[",
+    "]",
+    ",",
+    "+",
+    "-",
+    "*",
+    "/",
+    ".",
+    "?",
+    ":",
+)
 
 
 def _tokenize(text: str) -> list[_Tok]:
@@ -270,7 +319,57 @@ class _Parser:
         parts = [self.advance().text]
         while self.tok.kind == _NAME and self.tok.text not in _KEYWORDS:
             parts.append(self.advance().text)
-        return Name(" ".join(parts))
+        text = " ".join(parts)
+        # a qualified name: applicant.age (one dotted key)
+        while self.is_op(".") and self.peek().kind == _NAME and self.peek().text not in _KEYWORDS:
+            self.advance()
+            seg = [self.advance().text]
+            while self.tok.kind == _NAME and self.tok.text not in _KEYWORDS:
+                seg.append(self.advance().text)
+            text += "." + " ".join(seg)
+        return Name(text)
+
+    def keyword_function(self) -> str | None:
+        """A built-in function whose name contains a keyword (``date and time``), if one starts here."""
+        for words in _KEYWORD_FUNCTIONS:
+            if all(self.peek(k).kind == _NAME and self.peek(k).text == w for k, w in enumerate(words)) and (
+                self.peek(len(words)).kind == _OP and self.peek(len(words)).text == "("
+            ):
+                for _ in words:
+                    self.advance()
+                return " ".join(words)
+        return None
+
+    def call(self, function: str, start: _Tok) -> Call:
+        """The arguments of a function call; the name is parsed, ``(`` is next."""
+        self.expect_op("(")
+        args: list[Expr] = []
+        if not self.is_op(")"):
+            while True:
+                if self.tok.kind == _NAME and self.peek().kind == _OP and self.peek().text == ":":
+                    raise self.error("named arguments are not supported; pass arguments by position")
+                if self.is_op("["):
+                    args.append(self.list_literal())
+                else:
+                    args.append(self.expression())
+                if not self.is_op(","):
+                    break
+                self.advance()
+        self.expect_op(")")
+        made = Call(function, args)
+        _check_call(made, self.text, start.pos)
+        return made
+
+    def list_literal(self) -> ListLit:
+        self.expect_op("[")
+        items: list[Expr] = []
+        if not self.is_op("]"):
+            items.append(self.expression())
+            while self.is_op(","):
+                self.advance()
+                items.append(self.expression())
+        self.expect_op("]")
+        return ListLit(items)
 
     # expressions
     def expression(self) -> Expr:
@@ -312,12 +411,31 @@ class _Parser:
         return left
 
     def multiplicative(self) -> Expr:
-        left = self.unary()
+        left = self.power()
         while self.is_op("*", "/"):
             op = self.advance().text
-            right = self.unary()
+            right = self.power()
             left = self.node(BinOp(op, left, right), left, right)
         return left
+
+    def power(self) -> Expr:
+        left = self.unary()
+        while self.is_op("**"):
+            self.advance()
+            right = self.unary()
+            left = self.node(BinOp("**", left, right), left, right)
+        return left
+
+    def postfix(self) -> Expr:
+        """A primary followed by property accesses: ``date(x).year``, ``?.month``."""
+        e = self.primary()
+        while self.is_op(".") and self.peek().kind == _NAME and self.peek().text not in _KEYWORDS:
+            self.advance()
+            parts = [self.advance().text]
+            while self.tok.kind == _NAME and self.tok.text not in _KEYWORDS:
+                parts.append(self.advance().text)
+            e = self.node(Path(e, " ".join(parts)), e)
+        return e
 
     def unary(self) -> Expr:
         if self.is_op("-"):
@@ -330,7 +448,7 @@ class _Parser:
             operand = self.unary()
             self.leave()
             return self.node(Neg(operand), operand)
-        return self.primary()
+        return self.postfix()
 
     def primary(self) -> Expr:
         t = self.tok
@@ -358,12 +476,22 @@ class _Parser:
                 inner = self.expression()
                 self.expect_op(")")
                 return Not(inner)
+            kwf = self.keyword_function()
+            if kwf is not None:
+                return self.call(kwf, t)
             if t.text in _KEYWORDS:
                 raise self.error("expected an expression")
             name = self.name()
             if self.is_op("("):
-                raise self.error("function calls are not supported")
+                if "." in name.name:
+                    raise self.error("expected an operator after a qualified name", t)
+                return self.call(name.name, t)
             return name
+        if self.is_op("?"):
+            self.advance()
+            return Placeholder()
+        if self.is_op("["):
+            raise self.error("list literals are only supported as function arguments")
         if self.is_op("("):
             self.advance()
             inner = self.expression()
@@ -373,49 +501,59 @@ class _Parser:
 
     # unary tests
     def endpoint(self) -> Expr:
+        """An endpoint: a value expression (literal, name, call, arithmetic), not a comparison."""
         t = self.tok
-        if self.is_op("-") and self.peek().kind == _NUM:
-            self.advance()
-            v = self.advance().value
-            assert isinstance(v, Decimal)
-            return NumberLit(-v)
-        if t.kind == _NUM:
-            self.advance()
-            assert isinstance(t.value, Decimal)
-            return NumberLit(t.value)
-        if t.kind == _STR:
-            self.advance()
-            assert isinstance(t.value, str)
-            return StringLit(t.value)
-        if t.kind == _NAME:
-            if t.text in ("true", "false"):
-                self.advance()
-                return BoolLit(t.text == "true")
-            if t.text == "null":
-                self.advance()
-                return NullLit()
-            if t.text in _KEYWORDS:
-                raise self.error("expected a literal or a name")
-            return self.name()
-        raise self.error("expected a literal or a name")
+        if t.kind == _EOF or (t.kind == _OP and t.text not in ("-", "(", "?")):
+            raise self.error("expected a literal or a name")
+        self.enter()
+        e = self.additive()
+        self.leave()
+        return e
 
     def simple_test(self) -> SimpleTest:
         if self.is_op("<", "<=", ">", ">=", "=", "!="):
             op = self.advance().text
             return CompareTest(op, self.endpoint())
-        if self.is_op("[", "(", "]"):
-            open_tok = self.advance()
-            low_closed = open_tok.text == "["
-            low = self.endpoint()
-            if not self.is_op(".."):
-                raise self.error("expected '..'")
-            self.advance()
-            high = self.endpoint()
-            if not self.is_op("]", ")", "["):
-                raise self.error("expected ']', ')' or '['")
-            close = self.advance()
-            return IntervalTest(low, high, low_closed, close.text == "]")
-        return EqualTest(self.endpoint())
+        if self.is_op("("):
+            # "(a..b)" is an interval, "(? > 1) and (? < 5)" an expression
+            save = self.i
+            try:
+                return self.interval()
+            except FeelSyntaxError as first:
+                self.i = save
+                try:
+                    return self.expression_test()
+                except FeelSyntaxError:
+                    raise first from None
+        if self.is_op("[", "]"):
+            return self.interval()
+        return self.expression_test()
+
+    def interval(self) -> IntervalTest:
+        open_tok = self.advance()
+        low_closed = open_tok.text == "["
+        low = self.endpoint()
+        if not self.is_op(".."):
+            raise self.error("expected '..'")
+        self.advance()
+        high = self.endpoint()
+        if not self.is_op("]", ")", "["):
+            raise self.error("expected ']', ')' or '['")
+        close = self.advance()
+        return IntervalTest(low, high, low_closed, close.text == "]")
+
+    def expression_test(self) -> SimpleTest:
+        start = self.tok
+        self.enter()
+        e = self.expression()
+        self.leave()
+        if _has_placeholder(e):
+            return ExprTest(e)
+        if isinstance(e, Compare | And | Or | Not):
+            raise FeelSyntaxError(
+                "a boolean expression in a unary test must use '?' for the input value", self.text, start.pos
+            )
+        return EqualTest(e)
 
     def test_list(self) -> tuple[SimpleTest, ...]:
         tests = [self.simple_test()]
@@ -492,27 +630,99 @@ def parse_expression(text: str) -> Expr:
 
 # --------------------------------------------------------------------------- semantics
 
+#: Built-in functions whose names contain a keyword (parsed as one function name).
+_KEYWORD_FUNCTIONS: Final = (("date", "and", "time"), ("years", "and", "months", "duration"))
 
-def _kind(v: object) -> str:
+
+def _has_placeholder(expr: Expr) -> bool:
+    if isinstance(expr, Placeholder):
+        return True
+    if isinstance(expr, Neg | Not):
+        return _has_placeholder(expr.operand)
+    if isinstance(expr, Path):
+        return _has_placeholder(expr.base)
+    if isinstance(expr, BinOp | Compare | And | Or):
+        return _has_placeholder(expr.left) or _has_placeholder(expr.right)
+    if isinstance(expr, Call):
+        return any(_has_placeholder(a) for a in expr.args)
+    if isinstance(expr, ListLit):
+        return any(_has_placeholder(a) for a in expr.items)
+    return False
+
+
+def _check_call(call: Call, text: str, pos: int) -> None:
+    """Arity of built-in calls, and constant date/duration literals, checked while parsing."""
+    spec = _ARITY.get(call.function)
+    if spec is None:
+        return  # a user function (business knowledge model), checked where it is bound
+    lo, hi = spec
+    n = len(call.args)
+    if n < lo or (hi is not None and n > hi):
+        want = str(lo) if lo == hi else f"{lo} to {hi}" if hi is not None else f"at least {lo}"
+        raise FeelSyntaxError(
+            f"{call.function}() takes {want} argument{'s' if want != '1' else ''}, got {n}", text, pos
+        )
+    for a in call.args:
+        if isinstance(a, ListLit) and call.function not in ("min", "max", "sum"):
+            raise FeelSyntaxError(f"{call.function}() does not take a list", text, pos)
+    if call.function in ("min", "max", "sum") and n > 1 and any(isinstance(a, ListLit) for a in call.args):
+        raise FeelSyntaxError(f"{call.function}() takes one list or several values, not both", text, pos)
+    if n == 1 and isinstance(call.args[0], StringLit):
+        literal = call.args[0].value
+        parser = {"date": parse_date, "date and time": parse_date_time, "duration": parse_duration}.get(
+            call.function
+        )
+        if parser is not None and parser(literal) is None:
+            raise FeelSyntaxError(f"invalid {call.function} literal {literal!r}", text, pos)
+
+
+def feel_kind(v: object) -> str:
+    """The FEEL type of a value: ``number``, ``string``, ``boolean``, ``date``, ``date and time``,
+    ``days and time duration``, ``years and months duration``, ``null`` (or ``other``).
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> feel_kind(Decimal(1)), feel_kind(dt.date(2026, 1, 1)), feel_kind(dt.timedelta(1))
+    ('number', 'date', 'days and time duration')
+    """
     if v is None:
         return "null"
     if isinstance(v, bool):
         return "boolean"
-    if isinstance(v, (Decimal, int, float)):
+    if isinstance(v, Decimal | int | float):
         return "number"
     if isinstance(v, str):
         return "string"
+    if isinstance(v, dt.datetime):
+        return "date and time"
+    if isinstance(v, dt.date):
+        return "date"
+    if isinstance(v, dt.timedelta):
+        return "days and time duration"
+    if isinstance(v, YearsMonthsDuration):
+        return "years and months duration"
     return "other"
+
+
+_kind = feel_kind
+_ORDERED: Final = frozenset(
+    {"number", "string", "date", "date and time", "days and time duration", "years and months duration"}
+)
 
 
 def normalize_value(v: object) -> Value:
     """Turn an input value into a FEEL value (ints and floats become Decimal).
 
-    Float NaN becomes null.  Other types raise :class:`TypeError`.
+    Float NaN and numpy ``NaT`` become null; numpy ``datetime64`` becomes a
+    date (unit ``D``) or a datetime, ``timedelta64`` a timedelta (microsecond
+    resolution).  Other types raise :class:`TypeError`.
     """
-    if v is None or isinstance(v, (bool, str, Decimal)):
+    if v is None or isinstance(v, bool | str | Decimal):
         if isinstance(v, Decimal) and v.is_nan():
             return None
+        return v
+    if isinstance(v, dt.date | dt.timedelta | YearsMonthsDuration):
         return v
     if isinstance(v, int):
         return Decimal(v)
@@ -520,6 +730,16 @@ def normalize_value(v: object) -> Value:
         if v != v:
             return None
         return Decimal(v)
+    if isinstance(v, np.datetime64):
+        if np.isnat(v):
+            return None
+        if np.datetime_data(v.dtype)[0] in ("Y", "M", "W", "D"):
+            return v.astype("datetime64[D]").item()  # type: ignore[no-any-return]
+        return v.astype("datetime64[us]").item()  # type: ignore[no-any-return]
+    if isinstance(v, np.timedelta64):
+        if np.isnat(v):
+            return None
+        return v.astype("timedelta64[us]").item()  # type: ignore[no-any-return]
     # numpy scalars
     item = getattr(v, "item", None)
     if item is not None and type(v).__module__ == "numpy":
@@ -527,12 +747,19 @@ def normalize_value(v: object) -> Value:
     raise TypeError(f"unsupported FEEL value of type {type(v).__name__}")
 
 
+def _comparable(a: object, b: object) -> bool:
+    if isinstance(a, dt.datetime) and isinstance(b, dt.datetime):
+        return (a.tzinfo is None) == (b.tzinfo is None)
+    return True
+
+
 def compare_values(op: str, a: object, b: object) -> bool | None:
     """FEEL comparison with three-valued result.
 
     ``=``/``!=`` with a null operand are defined (``null = null`` is true);
-    ordering with null, comparing different types or ordering booleans give
-    ``None`` (null).
+    ordering with null, comparing different types (a date with a date-time,
+    a days-and-time with a years-and-months duration) or ordering booleans
+    give ``None`` (null).
 
     Examples
     --------
@@ -547,12 +774,12 @@ def compare_values(op: str, a: object, b: object) -> bool | None:
     if op in ("=", "!="):
         if ka == "null" or kb == "null":
             eq = ka == kb
-        elif ka != kb:
+        elif ka != kb or not _comparable(a, b):
             return None
         else:
             eq = a == b
         return eq if op == "=" else not eq
-    if ka != kb or ka not in ("number", "string"):
+    if ka != kb or ka not in _ORDERED or not _comparable(a, b):
         return None
     if op == "<":
         return a < b  # type: ignore[operator, no-any-return]
@@ -566,6 +793,8 @@ def compare_values(op: str, a: object, b: object) -> bool | None:
 
 
 Resolver = Callable[[str], Value]
+#: A user function (a business knowledge model): positional FEEL values to a FEEL value.
+Function: TypeAlias = Callable[..., Value]
 
 
 def _and3(a: bool | None, b: bool | None) -> bool | None:
@@ -588,11 +817,443 @@ def _as_bool(v: Value) -> bool | None:
     return v if isinstance(v, bool) else None
 
 
-def evaluate_expression(expr: Expr, env: Mapping[str, object] | Resolver) -> Value:
-    """Evaluate an expression; unknown names raise :class:`KeyError`.
+# arithmetic ------------------------------------------------------------------------------
 
+_MICRO: Final = dt.timedelta(microseconds=1)
+
+
+def _micros(td: dt.timedelta) -> int:
+    return td // _MICRO
+
+
+def _scale_duration(d: dt.timedelta | YearsMonthsDuration, n: Decimal, divide: bool) -> Value:
+    if divide and n == 0:
+        return None
+    base = Decimal(d.months) if isinstance(d, YearsMonthsDuration) else Decimal(_micros(d))
+    x = FEEL_CONTEXT.divide(base, n) if divide else FEEL_CONTEXT.multiply(base, n)
+    k = int(x.to_integral_value(rounding=decimal.ROUND_HALF_EVEN))
+    if isinstance(d, YearsMonthsDuration):
+        return YearsMonthsDuration(k)
+    return dt.timedelta(microseconds=k)
+
+
+def _shift(d: dt.date, delta: dt.timedelta | YearsMonthsDuration, sign: int) -> Value:
+    if isinstance(delta, YearsMonthsDuration):
+        return add_months(d, sign * delta.months)
+    if isinstance(d, dt.datetime):
+        return d + delta if sign > 0 else d - delta
+    moved = dt.datetime(d.year, d.month, d.day) + (delta if sign > 0 else -delta)
+    return moved.date()
+
+
+def arithmetic(op: str, a: Value, b: Value) -> Value:
+    """FEEL ``+ - * / **`` on two values (DMN 1.5 §10.3.2.3); null when undefined.
+
+    Numbers are decimals rounded to 34 significant digits (half even);
+    division by zero, null operands and mismatched types give null.  Strings
+    concatenate with ``+``.  Dates and date-times move by durations (a days and
+    time duration added to a date gives the date of midnight plus the
+    duration; years and months clamp the day to the month's end), their
+    differences are days and time durations, durations of one kind add,
+    subtract and scale by numbers, and divide into numbers.
+
+    Examples
+    --------
+    >>> arithmetic("/", Decimal(1), Decimal(3))
+    Decimal('0.3333333333333333333333333333333333')
+    >>> arithmetic("-", dt.date(2026, 3, 1), dt.date(2026, 1, 1))
+    datetime.timedelta(days=59)
+    >>> arithmetic("+", dt.date(2026, 1, 31), YearsMonthsDuration(1))
+    datetime.date(2026, 2, 28)
+    """
+    ka, kb = _kind(a), _kind(b)
+    if ka == "null" or kb == "null":
+        return None
+    try:
+        if ka == kb == "number":
+            x, y = Decimal(a), Decimal(b)  # type: ignore[arg-type]
+            if op == "+":
+                return FEEL_CONTEXT.add(x, y)
+            if op == "-":
+                return FEEL_CONTEXT.subtract(x, y)
+            if op == "*":
+                return FEEL_CONTEXT.multiply(x, y)
+            if op == "/":
+                return None if y == 0 else FEEL_CONTEXT.divide(x, y)
+            if op == "**":
+                return FEEL_CONTEXT.power(x, y)
+            raise ValueError(f"unknown operator {op!r}")
+        if ka == kb == "string":
+            return cast(str, a) + cast(str, b) if op == "+" else None
+        dur = ("days and time duration", "years and months duration")
+        if ka in ("date", "date and time") and kb in dur and op in "+-":
+            return _shift(a, b, 1 if op == "+" else -1)  # type: ignore[arg-type]
+        if kb in ("date", "date and time") and ka in dur and op == "+":
+            return _shift(b, a, 1)  # type: ignore[arg-type]
+        if ka == kb == "date" and op == "-":
+            return cast(dt.date, a) - cast(dt.date, b)
+        if ka == kb == "date and time" and op == "-":
+            return cast(dt.datetime, a) - cast(dt.datetime, b) if _comparable(a, b) else None
+        if ka == kb and ka in dur:
+            x_any, y_any = cast(Any, a), cast(Any, b)
+            if op == "+":
+                return cast(Value, x_any + y_any)
+            if op == "-":
+                return cast(Value, x_any - y_any)
+            if op == "/":
+                if isinstance(a, YearsMonthsDuration) and isinstance(b, YearsMonthsDuration):
+                    return (
+                        None if b.months == 0 else FEEL_CONTEXT.divide(Decimal(a.months), Decimal(b.months))
+                    )
+                assert isinstance(a, dt.timedelta) and isinstance(b, dt.timedelta)
+                mb = _micros(b)
+                return None if mb == 0 else FEEL_CONTEXT.divide(Decimal(_micros(a)), Decimal(mb))
+            return None
+        if ka in dur and kb == "number" and op in "*/":
+            return _scale_duration(a, Decimal(b), op == "/")  # type: ignore[arg-type]
+        if kb in dur and ka == "number" and op == "*":
+            return _scale_duration(b, Decimal(a), False)  # type: ignore[arg-type]
+    except (decimal.DecimalException, OverflowError, ValueError):
+        return None
+    return None
+
+
+def negate(v: Value) -> Value:
+    """FEEL unary minus: numbers and durations; null otherwise."""
+    if isinstance(v, Decimal):
+        return FEEL_CONTEXT.minus(v)
+    if isinstance(v, dt.timedelta):
+        try:
+            return -v
+        except OverflowError:
+            return None
+    if isinstance(v, YearsMonthsDuration):
+        return -v
+    return None
+
+
+# built-in functions ----------------------------------------------------------------------
+
+
+def _int_arg(v: Value) -> int | None:
+    if isinstance(v, Decimal) and v.is_finite() and v == v.to_integral_value():
+        return int(v)
+    return None
+
+
+def _f_upper(s: Value) -> Value:
+    return s.upper() if isinstance(s, str) else None
+
+
+def _f_lower(s: Value) -> Value:
+    return s.lower() if isinstance(s, str) else None
+
+
+def _f_contains(s: Value, sub: Value) -> Value:
+    return sub in s if isinstance(s, str) and isinstance(sub, str) else None
+
+
+def _f_starts(s: Value, sub: Value) -> Value:
+    return s.startswith(sub) if isinstance(s, str) and isinstance(sub, str) else None
+
+
+def _f_ends(s: Value, sub: Value) -> Value:
+    return s.endswith(sub) if isinstance(s, str) and isinstance(sub, str) else None
+
+
+def substring_bounds(n: int, start: int, length: int | None) -> tuple[int, int]:
+    """0-based ``[lo, hi)`` of ``substring(s, start, length)`` on a string of ``n`` characters.
+
+    ``start`` is 1-based, negative counts from the end (-1 is the last
+    character); the characters taken are those whose positions fall in
+    ``[start, start + length)`` (XPath ``fn:substring``), so a window hanging
+    off either end is cut.
+
+    >>> substring_bounds(6, 3, None), substring_bounds(6, -2, 1), substring_bounds(3, -5, 3)
+    ((2, 6), (4, 5), (0, 1))
+    """
+    i0 = start - 1 if start > 0 else n + start
+    j = n if length is None else i0 + length
+    lo, hi = max(i0, 0), min(j, n)
+    return (lo, hi) if hi > lo else (0, 0)
+
+
+def _f_substring(s: Value, start: Value, length: Value = None, *rest: Value) -> Value:
+    st = _int_arg(start)
+    if not isinstance(s, str) or st is None or st == 0:
+        return None
+    ln: int | None = None
+    if length is not None:
+        ln = _int_arg(length)
+        if ln is None or ln < 0:
+            return None
+    lo, hi = substring_bounds(len(s), st, ln)
+    return s[lo:hi]
+
+
+def _f_length(s: Value) -> Value:
+    return Decimal(len(s)) if isinstance(s, str) else None
+
+
+def _f_abs(n: Value) -> Value:
+    if isinstance(n, Decimal):
+        return n.copy_abs()
+    if isinstance(n, dt.timedelta | YearsMonthsDuration):
+        zero: Any = dt.timedelta(0) if isinstance(n, dt.timedelta) else YearsMonthsDuration(0)
+        return n if n >= zero else negate(n)
+    return None
+
+
+def _rounder(mode: str) -> Callable[..., Value]:
+    def f(n: Value, scale: Value = Decimal(0), *rest: Value) -> Value:
+        sc = _int_arg(scale)
+        if not isinstance(n, Decimal) or sc is None or not n.is_finite():
+            return None
+        try:
+            return n.quantize(Decimal(1).scaleb(-sc), rounding=mode, context=FEEL_CONTEXT)
+        except decimal.DecimalException:
+            return None
+
+    return f
+
+
+_f_floor = _rounder(decimal.ROUND_FLOOR)
+_f_ceiling = _rounder(decimal.ROUND_CEILING)
+_f_decimal = _rounder(decimal.ROUND_HALF_EVEN)
+
+
+def _items(args: Sequence[object]) -> list[Value] | None:
+    if len(args) == 1 and isinstance(args[0], list):
+        return list(args[0])
+    if any(isinstance(a, list) for a in args):
+        return None
+    return list(args)  # type: ignore[arg-type]
+
+
+def _extreme(args: Sequence[object], pick: Callable[..., Value]) -> Value:
+    items = _items(args)
+    if not items or any(v is None for v in items):
+        return None
+    kinds = {_kind(v) for v in items}
+    if len(kinds) != 1 or not kinds <= _ORDERED:
+        return None
+    if isinstance(items[0], dt.datetime) and len({v.tzinfo is None for v in items}) > 1:  # type: ignore[union-attr]
+        return None
+    return pick(items)
+
+
+def _f_sum(args: Sequence[object]) -> Value:
+    items = _items(args)
+    if not items or not all(isinstance(v, Decimal) for v in items):
+        return None
+    total = Decimal(0)
+    for v in items:
+        total = FEEL_CONTEXT.add(total, v)  # type: ignore[arg-type]
+    return total
+
+
+def _f_date(*args: Value) -> Value:
+    if len(args) == 3:
+        y, m, d = (_int_arg(a) for a in args)
+        if y is None or m is None or d is None:
+            return None
+        try:
+            return dt.date(y, m, d)
+        except ValueError:
+            return None
+    (x,) = args
+    if isinstance(x, str):
+        return parse_date(x)
+    if isinstance(x, dt.datetime):
+        return x.date()
+    if isinstance(x, dt.date):
+        return x
+    return None
+
+
+def _f_date_time(x: Value) -> Value:
+    if isinstance(x, str):
+        return parse_date_time(x)
+    if isinstance(x, dt.datetime):
+        return x
+    if isinstance(x, dt.date):
+        return dt.datetime(x.year, x.month, x.day)
+    return None
+
+
+def _f_duration(x: Value) -> Value:
+    return parse_duration(x) if isinstance(x, str) else None
+
+
+def _f_ym_duration(a: Value, b: Value) -> Value:
+    if not isinstance(a, dt.date) or not isinstance(b, dt.date):
+        return None
+    return YearsMonthsDuration(months_between(a, b))
+
+
+#: name -> (fewest, most arguments; None = any number)
+_ARITY: Final[dict[str, tuple[int, int | None]]] = {
+    "upper case": (1, 1),
+    "lower case": (1, 1),
+    "contains": (2, 2),
+    "starts with": (2, 2),
+    "ends with": (2, 2),
+    "substring": (2, 3),
+    "string length": (1, 1),
+    "abs": (1, 1),
+    "floor": (1, 2),
+    "ceiling": (1, 2),
+    "decimal": (2, 2),
+    "min": (1, None),
+    "max": (1, None),
+    "sum": (1, None),
+    "date": (1, 3),
+    "date and time": (1, 1),
+    "duration": (1, 1),
+    "years and months duration": (2, 2),
+}
+#: Built-in functions taking a list (or several values).
+LIST_FUNCTIONS: Final = frozenset({"min", "max", "sum"})
+#: The built-in functions (DMN 1.5 §10.3.4), by FEEL name.
+BUILTIN_FUNCTIONS: Final = frozenset(_ARITY)
+
+_SCALAR_BUILTINS: Final[dict[str, Callable[..., Value]]] = {
+    "upper case": _f_upper,
+    "lower case": _f_lower,
+    "contains": _f_contains,
+    "starts with": _f_starts,
+    "ends with": _f_ends,
+    "string length": _f_length,
+    "abs": _f_abs,
+    "floor": _f_floor,
+    "ceiling": _f_ceiling,
+    "decimal": _f_decimal,
+    "date": _f_date,
+    "date and time": _f_date_time,
+    "duration": _f_duration,
+    "years and months duration": _f_ym_duration,
+}
+
+
+def call_builtin(name: str, args: Sequence[object]) -> Value:
+    """Apply the built-in function ``name`` to evaluated arguments (lists for list functions).
+
+    Examples
+    --------
+    >>> call_builtin("substring", ["foobar", Decimal(3), Decimal(3)])
+    'oba'
+    >>> call_builtin("max", [[Decimal(1), Decimal(5), Decimal(3)]])
+    Decimal('5')
+    """
+    if name == "min":
+        return _extreme(args, min)
+    if name == "max":
+        return _extreme(args, max)
+    if name == "sum":
+        return _f_sum(args)
+    lo, hi = _ARITY[name]
+    if len(args) < lo or (hi is not None and len(args) > hi) or any(isinstance(a, list) for a in args):
+        return None
+    if name == "substring":
+        if len(args) == 3 and args[2] is None:
+            return None
+        return _f_substring(*args)  # type: ignore[arg-type]
+    if name in ("floor", "ceiling") and len(args) == 2 and args[1] is None:
+        return None
+    return _SCALAR_BUILTINS[name](*args)
+
+
+# lookup ------------------------------------------------------------------------------------
+
+_DATE_PROPS: Final = ("year", "month", "day")
+_TIME_PROPS: Final = ("hour", "minute", "second")
+
+
+def property_value(v: object, prop: str) -> Value:
+    """``value.prop`` for contexts (mappings) and the properties of dates and durations."""
+    if isinstance(v, Mapping):
+        return normalize_value(v.get(prop))
+    if isinstance(v, dt.date) and prop in _DATE_PROPS:
+        return Decimal(getattr(v, prop))
+    if isinstance(v, dt.datetime) and prop in _TIME_PROPS:
+        return Decimal(getattr(v, prop))
+    if isinstance(v, YearsMonthsDuration) and prop in ("years", "months"):
+        sign = -1 if v.months < 0 else 1
+        y, m = divmod(abs(v.months), 12)
+        return Decimal(sign * (y if prop == "years" else m))
+    if isinstance(v, dt.timedelta) and prop in ("days", "hours", "minutes", "seconds"):
+        mu = _micros(v)
+        sign = -1 if mu < 0 else 1
+        secs = abs(mu) // 1_000_000
+        part = {
+            "days": secs // 86400,
+            "hours": secs // 3600 % 24,
+            "minutes": secs // 60 % 60,
+            "seconds": secs % 60,
+        }[prop]
+        return Decimal(sign * part)
+    return None
+
+
+def lookup(get: Callable[[str], object], name: str) -> Value:
+    """Resolve a (possibly qualified) name through ``get``.
+
+    ``get(name)`` is tried first (a flattened key ``"applicant.age"``); then
+    the longest prefix ``get`` knows, walking the rest through nested
+    mappings (``{"applicant": {"age": 30}}``) and the properties of dates and
+    durations (``d.year``).  A missing entry inside a context is null; a
+    name whose first part is unknown raises :class:`KeyError`.
+
+    Examples
+    --------
+    >>> env = {"applicant": {"age": 30, "name": "Li"}}
+    >>> lookup(env.__getitem__, "applicant.age"), lookup(env.__getitem__, "applicant.city")
+    (Decimal('30'), None)
+    """
+    try:
+        v = get(name)
+    except KeyError:
+        if "." not in name:
+            raise
+    else:
+        return v if isinstance(v, Mapping) else normalize_value(v)  # type: ignore[return-value]
+    parts = name.split(".")
+    for k in range(len(parts) - 1, 0, -1):
+        try:
+            cur: object = get(".".join(parts[:k]))
+        except KeyError:
+            continue
+        for p in parts[k:]:
+            cur = property_value(cur, p)
+            if cur is None:
+                return None
+        return normalize_value(cur)
+    raise KeyError(name)
+
+
+def evaluate_expression(
+    expr: Expr,
+    env: Mapping[str, object] | Callable[[str], object],
+    functions: Mapping[str, Function] | None = None,
+) -> Value:
+    """Evaluate an expression; unknown names (and functions) raise :class:`KeyError`.
+
+    Parameters
+    ----------
+    expr
+        The expression.
+    env
+        Values by name (nested mappings for qualified names, or flattened
+        dotted keys), or a function resolving a name.  ``?`` is the key
+        ``"?"``.
+    functions
+        User functions by name (business knowledge models): called with the
+        evaluated positional arguments; they take precedence over built-ins.
+
+    Notes
+    -----
     Arithmetic with null or on mismatched types gives null; division by zero
-    gives null.
+    gives null (see :func:`arithmetic`).
 
     Examples
     --------
@@ -600,7 +1261,17 @@ def evaluate_expression(expr: Expr, env: Mapping[str, object] | Resolver) -> Val
     Decimal('125.00')
     >>> evaluate_expression(parse_expression("x + 1"), {"x": None}) is None
     True
+    >>> evaluate_expression(parse_expression("applicant.age + 1"), {"applicant": {"age": 41}})
+    Decimal('42')
+    >>> evaluate_expression(parse_expression("bonus(x, 2)"), {"x": Decimal(3)},
+    ...                     {"bonus": lambda a, b: a * b})
+    Decimal('6')
     """
+    get: Callable[[str], object] = env if callable(env) else env.__getitem__
+    return _eval(expr, get, functions or {})
+
+
+def _eval(expr: Expr, get: Callable[[str], object], functions: Mapping[str, Function]) -> Value:
     if isinstance(expr, NumberLit):
         return expr.value
     if isinstance(expr, StringLit):
@@ -610,70 +1281,79 @@ def evaluate_expression(expr: Expr, env: Mapping[str, object] | Resolver) -> Val
     if isinstance(expr, NullLit):
         return None
     if isinstance(expr, Name):
-        if callable(env):
-            return env(expr.name)
-        if expr.name not in env:
-            raise KeyError(expr.name)
-        return normalize_value(env[expr.name])
+        return lookup(get, expr.name)
+    if isinstance(expr, Placeholder):
+        return normalize_value(get("?"))
+    if isinstance(expr, Path):
+        return property_value(_eval(expr.base, get, functions), expr.name)
     if isinstance(expr, Neg):
-        v = evaluate_expression(expr.operand, env)
-        return FEEL_CONTEXT.minus(v) if isinstance(v, Decimal) else None
+        return negate(_eval(expr.operand, get, functions))
     if isinstance(expr, BinOp):
-        a = evaluate_expression(expr.left, env)
-        b = evaluate_expression(expr.right, env)
-        if _kind(a) != "number" or _kind(b) != "number":
-            if expr.op == "+" and isinstance(a, str) and isinstance(b, str):
-                return a + b
-            return None
-        assert isinstance(a, Decimal) and isinstance(b, Decimal)
-        if expr.op == "+":
-            return FEEL_CONTEXT.add(a, b)
-        if expr.op == "-":
-            return FEEL_CONTEXT.subtract(a, b)
-        if expr.op == "*":
-            return FEEL_CONTEXT.multiply(a, b)
-        if b == 0:
-            return None
-        return FEEL_CONTEXT.divide(a, b)
+        return arithmetic(expr.op, _eval(expr.left, get, functions), _eval(expr.right, get, functions))
     if isinstance(expr, Compare):
-        return compare_values(
-            expr.op, evaluate_expression(expr.left, env), evaluate_expression(expr.right, env)
-        )
+        return compare_values(expr.op, _eval(expr.left, get, functions), _eval(expr.right, get, functions))
     if isinstance(expr, And):
-        return _and3(
-            _as_bool(evaluate_expression(expr.left, env)), _as_bool(evaluate_expression(expr.right, env))
-        )
+        return _and3(_as_bool(_eval(expr.left, get, functions)), _as_bool(_eval(expr.right, get, functions)))
     if isinstance(expr, Or):
-        return _or3(
-            _as_bool(evaluate_expression(expr.left, env)), _as_bool(evaluate_expression(expr.right, env))
-        )
+        return _or3(_as_bool(_eval(expr.left, get, functions)), _as_bool(_eval(expr.right, get, functions)))
     if isinstance(expr, Not):
-        b3 = _as_bool(evaluate_expression(expr.operand, env))
+        b3 = _as_bool(_eval(expr.operand, get, functions))
         return None if b3 is None else not b3
+    if isinstance(expr, Call):
+        args: list[object] = [
+            [_eval(i, get, functions) for i in a.items]
+            if isinstance(a, ListLit)
+            else _eval(a, get, functions)
+            for a in expr.args
+        ]
+        user = functions.get(expr.function)
+        if user is not None:
+            return normalize_value(user(*args))
+        if expr.function in _ARITY:
+            return call_builtin(expr.function, args)
+        raise KeyError(f"{expr.function}()")
+    if isinstance(expr, ListLit):
+        raise TypeError("a list is only allowed as a function argument")
     raise TypeError(f"not an expression: {expr!r}")
 
 
-def simple_test_truth(test: SimpleTest, value: object, resolve: Resolver) -> bool | None:
-    """Three-valued result of one simple test against ``value``."""
+def _bind(resolve: Resolver, value: Value) -> Resolver:
+    def get(name: str) -> Value:
+        return value if name == "?" else resolve(name)
+
+    return get
+
+
+def simple_test_truth(
+    test: SimpleTest, value: object, resolve: Resolver, functions: Mapping[str, Function] | None = None
+) -> bool | None:
+    """Three-valued result of one simple test against ``value`` (``?`` is bound to it)."""
     v = normalize_value(value)
+    get = _bind(resolve, v)
+    fns = functions or {}
+    if isinstance(test, ExprTest):
+        r = _eval(test.expr, get, fns)
+        return r if isinstance(r, bool) else None
     if isinstance(test, CompareTest):
-        return compare_values(test.op, v, evaluate_expression(test.endpoint, resolve))
+        return compare_values(test.op, v, _eval(test.endpoint, get, fns))
     if isinstance(test, EqualTest):
-        return compare_values("=", v, evaluate_expression(test.endpoint, resolve))
-    low = evaluate_expression(test.low, resolve)
-    high = evaluate_expression(test.high, resolve)
+        return compare_values("=", v, _eval(test.endpoint, get, fns))
+    low = _eval(test.low, get, fns)
+    high = _eval(test.high, get, fns)
     lo = compare_values(">=" if test.low_closed else ">", v, low)
     hi = compare_values("<=" if test.high_closed else "<", v, high)
     return _and3(lo, hi)
 
 
-def test_truth(tests: UnaryTests, value: object, resolve: Resolver) -> bool | None:
+def test_truth(
+    tests: UnaryTests, value: object, resolve: Resolver, functions: Mapping[str, Function] | None = None
+) -> bool | None:
     """Three-valued result of unary tests: list = or, ``not(...)`` = negation."""
     if not tests.tests:
         return True
     acc: bool | None = False
     for t in tests.tests:
-        acc = _or3(acc, simple_test_truth(t, value, resolve))
+        acc = _or3(acc, simple_test_truth(t, value, resolve, functions))
         if acc is True:
             break
     if tests.negated:
@@ -757,6 +1437,8 @@ def rank_tests(tests: UnaryTests, order: Sequence[str]) -> UnaryTests:
 
     out: list[SimpleTest] = []
     for t in tests.tests:
+        if isinstance(t, ExprTest):
+            raise CategoryError(f"the test {t} uses '?', which ordered categories do not support")
         if isinstance(t, CompareTest):
             out.append(CompareTest(t.op, rank(t.endpoint)))
         elif isinstance(t, EqualTest):
@@ -772,14 +1454,44 @@ def is_literal(expr: Expr) -> bool:
 
 
 def expr_names(expr: Expr) -> set[str]:
-    """All names referenced by an expression."""
+    """All names referenced by an expression (qualified names whole: ``applicant.age``)."""
     if isinstance(expr, Name):
         return {expr.name}
+    if isinstance(expr, Path):
+        return expr_names(expr.base)
     if isinstance(expr, Neg | Not):
         return expr_names(expr.operand)
     if isinstance(expr, BinOp | Compare | And | Or):
         return expr_names(expr.left) | expr_names(expr.right)
+    if isinstance(expr, Call):
+        return set().union(*(expr_names(a) for a in expr.args))
+    if isinstance(expr, ListLit):
+        return set().union(*(expr_names(a) for a in expr.items))
     return set()
+
+
+def expr_functions(expr: Expr) -> set[str]:
+    """Names of all functions an expression calls (built-in or user).
+
+    >>> sorted(expr_functions(parse_expression('upper case(x) + bonus(y)')))
+    ['bonus', 'upper case']
+    """
+    if isinstance(expr, Call):
+        return {expr.function}.union(*(expr_functions(a) for a in expr.args))
+    if isinstance(expr, ListLit):
+        return set().union(*(expr_functions(a) for a in expr.items))
+    if isinstance(expr, Path):
+        return expr_functions(expr.base)
+    if isinstance(expr, Neg | Not):
+        return expr_functions(expr.operand)
+    if isinstance(expr, BinOp | Compare | And | Or):
+        return expr_functions(expr.left) | expr_functions(expr.right)
+    return set()
+
+
+def has_placeholder(expr: Expr) -> bool:
+    """True if the expression uses ``?``."""
+    return _has_placeholder(expr)
 
 
 def tests_names(tests: UnaryTests) -> set[str]:
@@ -788,6 +1500,8 @@ def tests_names(tests: UnaryTests) -> set[str]:
     for t in tests.tests:
         if isinstance(t, IntervalTest):
             out |= expr_names(t.low) | expr_names(t.high)
+        elif isinstance(t, ExprTest):
+            out |= expr_names(t.expr)
         else:
             out |= expr_names(t.endpoint)
     return out

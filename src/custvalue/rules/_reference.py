@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import TypeAlias
 
 import attrs
 
-from ._feel import FEEL_CONTEXT, Value, evaluate_expression, normalize_value, test_truth
+from ._feel import FEEL_CONTEXT, Function, Value, evaluate_expression, lookup, test_truth
 from ._table import (
     Aggregation,
     DecisionTable,
@@ -18,7 +18,7 @@ from ._table import (
     same_value,
 )
 
-__all__ = ["DecisionResult", "ResultValue", "evaluate_table_scalar", "match_rules_scalar"]
+__all__ = ["DecisionResult", "ResultValue", "evaluate_table_scalar", "match_rules_scalar", "rule_values"]
 
 #: A decision result: a value, a dict for several outputs, or a list of those.
 ResultValue: TypeAlias = Value | dict[str, Value] | list[Value | dict[str, Value]]
@@ -44,24 +44,35 @@ class DecisionResult:
     hit_rule_ids: tuple[str, ...]
 
 
+Getter = Callable[[str], object]
+
+
 def _resolver(
     table: DecisionTable, inputs: Mapping[str, object], constants: Mapping[str, object] | None
-) -> tuple[object, object]:
+) -> tuple[Getter, Getter]:
     consts = constants or {}
 
-    def resolve(name: str) -> Value:
+    def get_const(name: str) -> object:
         if name in consts:
-            return normalize_value(consts[name])
+            return consts[name]
+        return inputs[name]
+
+    def get_input(name: str) -> object:
         if name in inputs:
-            return normalize_value(inputs[name])
-        raise TableError(f"unknown name {name!r}", table=table.name)
+            return inputs[name]
+        return consts[name]
+
+    def resolve(name: str) -> Value:
+        try:
+            return lookup(get_const, name)
+        except KeyError:
+            raise TableError(f"unknown name {name!r}", table=table.name) from None
 
     def resolve_input(name: str) -> Value:
-        if name in inputs:
-            return normalize_value(inputs[name])
-        if name in consts:
-            return normalize_value(consts[name])
-        return None  # a missing input is null (DMN TCK convention)
+        try:
+            return lookup(get_input, name)
+        except KeyError:
+            return None  # a missing input is null (DMN TCK convention)
 
     return resolve, resolve_input
 
@@ -70,22 +81,39 @@ def match_rules_scalar(
     table: DecisionTable,
     inputs: Mapping[str, object],
     constants: Mapping[str, object] | None = None,
+    functions: Mapping[str, Function] | None = None,
 ) -> list[int]:
     """Indexes of the rules that match one row, in rule order."""
     resolve, resolve_input = _resolver(table, inputs, constants)
-    values = [
-        evaluate_expression(clause.expression, resolve_input)  # type: ignore[arg-type]
-        for clause in table.inputs
-    ]
+    values = [evaluate_expression(clause.expression, resolve_input, functions) for clause in table.inputs]
     matched: list[int] = []
     for r in range(len(table.rules)):
         tests = table.rule_tests(r)
         if all(
-            test_truth(t, v, resolve) is True  # type: ignore[arg-type]
+            test_truth(t, v, resolve, functions) is True  # type: ignore[arg-type]
             for t, v in zip(tests, values, strict=True)
         ):
             matched.append(r)
     return matched
+
+
+def rule_values(
+    table: DecisionTable,
+    index: int,
+    inputs: Mapping[str, object],
+    constants: Mapping[str, object] | None = None,
+    functions: Mapping[str, Function] | None = None,
+) -> tuple[Value, ...]:
+    """The output values of rule ``index`` for one row (output entries that are expressions evaluated)."""
+    exprs = table.rule_output_exprs(index)
+    literal = table.rule_outputs(index)
+    if all(e is None for e in exprs):
+        return literal
+    _, resolve_input = _resolver(table, inputs, constants)
+    return tuple(
+        v if e is None else evaluate_expression(e, resolve_input, functions)
+        for v, e in zip(literal, exprs, strict=True)
+    )
 
 
 def _aggregate(agg: Aggregation, values: list[Value]) -> Value:
@@ -97,6 +125,8 @@ def _aggregate(agg: Aggregation, values: list[Value]) -> Value:
         for v in nums:
             total = FEEL_CONTEXT.add(total, v)
         return total
+    if not nums:
+        return None
     if agg is Aggregation.MIN:
         return min(nums)
     return max(nums)
@@ -106,6 +136,7 @@ def evaluate_table_scalar(
     table: DecisionTable,
     inputs: Mapping[str, object],
     constants: Mapping[str, object] | None = None,
+    functions: Mapping[str, Function] | None = None,
 ) -> DecisionResult:
     """Evaluate ``table`` on one row of input values (the reference semantics).
 
@@ -116,8 +147,13 @@ def evaluate_table_scalar(
     inputs
         Input values by name (numbers as ``Decimal``/``int``/``float``,
         strings, booleans, ``None`` for null).  A missing input is null.
+        Qualified names (``applicant.age``) are looked up as flattened keys
+        or through nested mappings.
     constants
         Values for names used in test endpoints (looked up before inputs).
+    functions
+        User functions (business knowledge models) by name, called with
+        positional FEEL values.
 
     Returns
     -------
@@ -141,8 +177,19 @@ def evaluate_table_scalar(
     DecisionResult(value='A', matched_rule_ids=('A', 'B'), hit_rule_ids=('A',))
     >>> evaluate_table_scalar(t, {"score": 10}).value is None
     True
+    >>> pay = DecisionTable("pay", "FIRST", ["Monthly Salary"], ["Yearly"], [
+    ...     ("r1", [">= 0"], ["Monthly Salary * 12"])])
+    >>> evaluate_table_scalar(pay, {"Monthly Salary": Decimal("1000.50")}).value
+    Decimal('12006.00')
     """
-    matched = match_rules_scalar(table, inputs, constants)
+    matched = match_rules_scalar(table, inputs, constants, functions)
+    cache: dict[int, tuple[Value, ...]] = {}
+
+    def outputs(r: int) -> tuple[Value, ...]:
+        if r not in cache:
+            cache[r] = rule_values(table, r, inputs, constants, functions)
+        return cache[r]
+
     ids = table.rule_ids
     matched_ids = tuple(ids[r] for r in matched)
     policy = table.hit_policy
@@ -156,11 +203,11 @@ def evaluate_table_scalar(
                 "UNIQUE table matched more than one rule", table=table.name, rule_ids=matched_ids
             )
         r = matched[0]
-        return DecisionResult(table.row_value(table.rule_outputs(r)), matched_ids, (ids[r],))
+        return DecisionResult(table.row_value(outputs(r)), matched_ids, (ids[r],))
     if policy is HitPolicy.ANY:
-        first = table.rule_outputs(matched[0])
+        first = outputs(matched[0])
         for r in matched[1:]:
-            other = table.rule_outputs(r)
+            other = outputs(r)
             if not all(same_value(a, b) for a, b in zip(first, other, strict=True)):
                 raise HitPolicyViolation(
                     "ANY table matched rules with different outputs", table=table.name, rule_ids=matched_ids
@@ -168,15 +215,15 @@ def evaluate_table_scalar(
         return DecisionResult(table.row_value(first), matched_ids, (ids[matched[0]],))
     if policy is HitPolicy.FIRST:
         r = matched[0]
-        return DecisionResult(table.row_value(table.rule_outputs(r)), matched_ids, (ids[r],))
+        return DecisionResult(table.row_value(outputs(r)), matched_ids, (ids[r],))
     if policy is HitPolicy.PRIORITY:
-        r = min(matched, key=lambda i: (table.output_rank(i), i))
-        return DecisionResult(table.row_value(table.rule_outputs(r)), matched_ids, (ids[r],))
+        r = min(matched, key=lambda i: (table.rank_values(outputs(i)), i))
+        return DecisionResult(table.row_value(outputs(r)), matched_ids, (ids[r],))
     order = list(matched)
     if policy is HitPolicy.OUTPUT_ORDER:
-        order.sort(key=table.output_rank)
+        order.sort(key=lambda i: table.rank_values(outputs(i)))
     hits = tuple(ids[r] for r in order)
     if table.aggregation is not None:
-        vals = [table.rule_outputs(r)[0] for r in order]
+        vals = [outputs(r)[0] for r in order]
         return DecisionResult(_aggregate(table.aggregation, vals), matched_ids, hits)
-    return DecisionResult([table.row_value(table.rule_outputs(r)) for r in order], matched_ids, hits)
+    return DecisionResult([table.row_value(outputs(r)) for r in order], matched_ids, hits)

@@ -11,13 +11,17 @@ import attrs
 
 from .._errors import CustvalueError, with_location
 from ._feel import (
+    BUILTIN_FUNCTIONS,
     FeelSyntaxError,
     Value,
     evaluate_expression,
+    expr_functions,
     expr_names,
+    has_placeholder,
     parse_expression,
     parse_unary_tests,
 )
+from ._temporal import format_temporal
 from .ast import EqualTest, Expr, Name, UnaryTests
 
 __all__ = [
@@ -174,6 +178,9 @@ def format_value(value: Value) -> str:
         return format(value, "f")
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    temporal = format_temporal(value)
+    if temporal is not None:
+        return temporal
     raise TypeError(f"not a FEEL value: {value!r}")
 
 
@@ -184,6 +191,16 @@ def _literal_value(text: str) -> Value:
     if names:
         raise ValueError(f"output entries must be literals, found name {sorted(names)[0]!r}")
     return evaluate_expression(expr, {})
+
+
+def _output_entry(text: str) -> tuple[Value, Expr | None]:
+    """An output entry: its value if constant, else (None, the expression over input names)."""
+    expr = parse_expression(text)
+    if has_placeholder(expr):
+        raise ValueError("'?' is only allowed in input entries")
+    if expr_names(expr) or not expr_functions(expr) <= BUILTIN_FUNCTIONS:
+        return None, expr
+    return evaluate_expression(expr, {}), None
 
 
 def _opt_str(value: object) -> str | None:
@@ -274,7 +291,7 @@ def _entries(values: Iterable[object]) -> tuple[str, ...]:
 
 @attrs.frozen
 class Rule:
-    """One row: ``input_entries`` are unary-tests text, ``output_entries`` literal text.
+    """One row: ``input_entries`` are unary-tests text, ``output_entries`` FEEL expressions.
 
     Examples
     --------
@@ -366,6 +383,7 @@ class DecisionTable:
     aggregation: Aggregation | None = attrs.field(default=None, converter=_aggregation)
     _tests: tuple[tuple[UnaryTests, ...], ...] = attrs.field(init=False, eq=False, repr=False)
     _values: tuple[tuple[Value, ...], ...] = attrs.field(init=False, eq=False, repr=False)
+    _exprs: tuple[tuple[Expr | None, ...], ...] = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         name = self.name
@@ -384,6 +402,7 @@ class DecisionTable:
         ids: set[str] = set()
         tests: list[tuple[UnaryTests, ...]] = []
         values: list[tuple[Value, ...]] = []
+        exprs: list[tuple[Expr | None, ...]] = []
         for rule in self.rules:
             if rule.id in ids:
                 raise TableError("duplicate rule id", table=name, rule_id=rule.id)
@@ -408,12 +427,14 @@ class DecisionTable:
                 except FeelSyntaxError as err:
                     raise TableError(str(err), table=name, rule_id=rule.id, column=clause.name) from err
             outs: list[Value] = []
+            oexprs: list[Expr | None] = []
             for oclause, text in zip(self.outputs, rule.output_entries, strict=True):
                 try:
-                    value = _literal_value(text)
+                    value, oexpr = _output_entry(text)
                 except (FeelSyntaxError, ValueError) as err:
                     raise TableError(str(err), table=name, rule_id=rule.id, column=oclause.name) from err
-                if self.aggregation is not None:
+                oexprs.append(oexpr)
+                if self.aggregation is not None and oexpr is None:
                     if self.aggregation is not Aggregation.COUNT and not isinstance(value, Decimal):
                         raise TableError(
                             f"{self.aggregation.value} needs number outputs",
@@ -424,8 +445,10 @@ class DecisionTable:
                 outs.append(value)
             tests.append(tuple(row))
             values.append(tuple(outs))
+            exprs.append(tuple(oexprs))
         object.__setattr__(self, "_tests", tuple(tests))
         object.__setattr__(self, "_values", tuple(values))
+        object.__setattr__(self, "_exprs", tuple(exprs))
 
     # accessors
     @property
@@ -448,16 +471,27 @@ class DecisionTable:
         return self._tests[index]
 
     def rule_outputs(self, index: int) -> tuple[Value, ...]:
-        """Output values of rule ``index``."""
+        """Output values of rule ``index`` (None for entries that are expressions, see below)."""
         return self._values[index]
 
-    def output_rank(self, index: int) -> tuple[int, ...]:
-        """Priority key of rule ``index``: rank in each output's ``output_values``.
+    def rule_output_exprs(self, index: int) -> tuple[Expr | None, ...]:
+        """Per output of rule ``index``: the entry's expression when it reads names, else None.
 
-        Values not listed (or outputs without a list) rank last.
+        Output entries such as ``Monthly Salary * 12`` are evaluated per row;
+        constant entries (literals, ``date("2026-10-31")``, ``1 + 2``) are
+        in :meth:`rule_outputs`.
         """
+        return self._exprs[index]
+
+    @property
+    def has_computed_outputs(self) -> bool:
+        """True if some output entry is an expression over names."""
+        return any(e is not None for row in self._exprs for e in row)
+
+    def rank_values(self, values: Sequence[Value]) -> tuple[int, ...]:
+        """Priority key of output values: their ranks in each output's ``output_values``."""
         key: list[int] = []
-        for clause, value in zip(self.outputs, self._values[index], strict=True):
+        for clause, value in zip(self.outputs, values, strict=True):
             ov = clause.output_values
             rank = len(ov)
             for i, allowed in enumerate(ov):
@@ -466,6 +500,13 @@ class DecisionTable:
                     break
             key.append(rank)
         return tuple(key)
+
+    def output_rank(self, index: int) -> tuple[int, ...]:
+        """Priority key of rule ``index``: rank in each output's ``output_values``.
+
+        Values not listed (or outputs without a list) rank last.
+        """
+        return self.rank_values(self._values[index])
 
     def row_value(self, values: Sequence[Value]) -> Value | dict[str, Value]:
         """A hit's value: the single output value, or a dict for several outputs."""

@@ -20,15 +20,27 @@ finite picture of the table.  From it we derive:
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
+from typing import Any
 
 import attrs
 
-from ._feel import Value, evaluate_expression, expr_names, normalize_value, test_truth, tests_names
+from ._feel import (
+    Value,
+    evaluate_expression,
+    expr_names,
+    feel_kind,
+    has_placeholder,
+    normalize_value,
+    test_truth,
+    tests_names,
+)
 from ._table import DecisionTable, HitPolicy, format_value, same_value
-from .ast import IntervalTest, UnaryTests
+from ._temporal import YearsMonthsDuration
+from .ast import ExprTest, IntervalTest, UnaryTests
 
 __all__ = ["Finding", "validate_table"]
 
@@ -65,21 +77,90 @@ class Finding:
         return f"{self.severity}: {where}: {self.message}"
 
 
+_TEMPORAL = ("date", "date and time", "days and time duration", "years and months duration")
+#: declared typeRef -> FEEL type of the column's values
+_TYPE_REFS = {
+    "number": "number",
+    "string": "string",
+    "boolean": "boolean",
+    "date": "date",
+    "dateTime": "date and time",
+    "date and time": "date and time",
+    "dayTimeDuration": "days and time duration",
+    "days and time duration": "days and time duration",
+    "yearMonthDuration": "years and months duration",
+    "years and months duration": "years and months duration",
+}
+
+
 def _kind(v: Value) -> str:
-    if isinstance(v, bool):
-        return "boolean"
-    if isinstance(v, Decimal):
-        return "number"
-    if isinstance(v, str):
-        return "string"
-    return "null"
+    k = feel_kind(v)
+    return k if k in ("boolean", "number", "string", *_TEMPORAL) else "null"
+
+
+def _temporal_reps(values: Sequence[Value], kind: str) -> list[Value]:
+    """Representatives of the cells of a date or duration column: each endpoint, between, beyond."""
+    vals = sorted({v for v in values if feel_kind(v) == kind}, key=_sort_key)
+    if kind == "date":
+        step: Any = dt.timedelta(days=1)
+    elif kind == "years and months duration":
+        step = YearsMonthsDuration(1)
+    else:
+        step = dt.timedelta(microseconds=1)
+    if not vals:
+        return [
+            dt.date(2000, 1, 1)
+            if kind == "date"
+            else dt.timedelta(0)
+            if "time" in kind
+            else YearsMonthsDuration(0)
+        ]
+    reps: list[Value] = []
+    try:
+        reps.append(vals[0] - step)
+    except OverflowError:
+        pass
+    for a, b in itertools.pairwise(vals):
+        reps.append(a)
+        mid = a + step
+        if mid < b:
+            reps.append(mid)
+    reps.append(vals[-1])
+    try:
+        reps.append(vals[-1] + step)
+    except OverflowError:
+        pass
+    return reps
+
+
+def _sort_key(v: Value) -> Any:
+    return v.months if isinstance(v, YearsMonthsDuration) else v
 
 
 def _endpoints(tests: UnaryTests) -> list[object]:
     out: list[object] = []
     for t in tests.tests:
+        if isinstance(t, ExprTest):
+            continue
         out.extend((t.low, t.high) if isinstance(t, IntervalTest) else (t.endpoint,))
     return out
+
+
+def _opaque(tests: UnaryTests, resolve: Callable[[str], Value]) -> bool:
+    """Tests the cell analysis cannot decide exactly: ``?`` expressions and date-times."""
+    for t in tests.tests:
+        if isinstance(t, ExprTest):
+            return True
+        for e in (t.low, t.high) if isinstance(t, IntervalTest) else (t.endpoint,):
+            if has_placeholder(e):
+                return True
+            try:
+                v = evaluate_expression(e, resolve)
+            except (KeyError, TypeError):
+                continue
+            if feel_kind(v) not in ("number", "string", "boolean", "null", "date", *_TEMPORAL[2:]):
+                return True
+    return False
 
 
 def _representatives(values: Sequence[Value], types: set[str]) -> list[Value]:
@@ -101,6 +182,9 @@ def _representatives(values: Sequence[Value], types: set[str]) -> list[Value]:
         reps.extend(sorted(set(cand)))
     if "boolean" in types:
         reps.extend((False, True))
+    for kind in _TEMPORAL:
+        if kind in types:
+            reps.extend(_temporal_reps(values, kind))
     return reps
 
 
@@ -158,6 +242,7 @@ def validate_table(
                     Finding("error", name, None, clause.name, f"unknown input name {ref!r}", "unknown-name")
                 )
         declared = types.get(clause.source_name or "") or clause.type_ref
+        declared = _TYPE_REFS.get(declared or "", declared)
         literal_kinds: set[str] = set()
         for r in range(n_rules):
             for e in _endpoints(table.rule_tests(r)[c]):
@@ -166,7 +251,7 @@ def validate_table(
                 except KeyError:
                     pass
         literal_kinds.discard("null")
-        if declared in ("number", "string", "boolean"):
+        if declared in ("number", "string", "boolean", *_TEMPORAL):
             col_types.append({declared})
             for r, rule in enumerate(table.rules):
                 bad = set()
@@ -206,8 +291,16 @@ def validate_table(
     # matching per cell ---------------------------------------------------------
     unknown: set[tuple[int, int]] = set()
     reps: list[list[Value]] = []
+    opaque = {
+        c for c in range(n_cols) if any(_opaque(table.rule_tests(r)[c], resolve) for r in range(n_rules))
+    }
     for c in range(n_cols):
         values: list[Value] = []
+        if c in opaque:
+            # tests over '?', dates or durations: not analysed (no finding can be wrong)
+            unknown.update((r, c) for r in range(n_rules) if not table.rule_tests(r)[c].is_any)
+            reps.append([None])
+            continue
         for r, rule in enumerate(table.rules):
             tests = table.rule_tests(r)[c]
             missing = sorted(n for n in tests_names(tests) if n not in consts)

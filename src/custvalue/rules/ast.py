@@ -32,11 +32,14 @@ __all__ = [
     "AnyTest",
     "BinOp",
     "BoolLit",
+    "Call",
     "Compare",
     "CompareTest",
     "EqualTest",
     "Expr",
+    "ExprTest",
     "IntervalTest",
+    "ListLit",
     "Literal",
     "Name",
     "Neg",
@@ -45,6 +48,8 @@ __all__ = [
     "NullLit",
     "NumberLit",
     "Or",
+    "Path",
+    "Placeholder",
     "SimpleTest",
     "StringLit",
     "UnaryTests",
@@ -117,13 +122,77 @@ class NullLit(Node):
 
 @attrs.frozen
 class Name(Node):
-    """A simple name (``[A-Za-z_][A-Za-z0-9_]*``, not a keyword)."""
+    """A name: one or more words (``Monthly Salary``), or a qualified name (``applicant.age``).
+
+    A qualified name is one dotted string; it is looked up as that key first
+    (a flattened column ``"applicant.age"``), then as a path through nested
+    mappings (``{"applicant": {"age": 30}}``).
+    """
 
     name: str
 
     def to_feel(self) -> str:
         """Render as canonical FEEL text."""
         return self.name
+
+
+@attrs.frozen
+class Placeholder(Node):
+    """``?``: the input value of the unary test being evaluated."""
+
+    def to_feel(self) -> str:
+        """Render as canonical FEEL text."""
+        return "?"
+
+
+def _args_tuple(args: Iterable[Expr]) -> tuple[Expr, ...]:
+    return tuple(args)
+
+
+@attrs.frozen
+class ListLit(Node):
+    """A list ``[a, b, c]`` (only as a function argument: ``max([a, b])``)."""
+
+    items: tuple[Expr, ...] = attrs.field(converter=_args_tuple)
+
+    def to_feel(self) -> str:
+        """Render as canonical FEEL text."""
+        return "[" + ", ".join(i.to_feel() for i in self.items) + "]"
+
+
+@attrs.frozen
+class Call(Node):
+    """A function invocation with positional arguments: ``upper case(name)``, ``date("2026-10-31")``.
+
+    ``function`` is the function's name (words joined by single spaces); it
+    names a built-in function or a user function (a business knowledge model)
+    supplied by the caller.
+    """
+
+    function: str
+    args: tuple[Expr, ...] = attrs.field(converter=_args_tuple)
+
+    def to_feel(self) -> str:
+        """Render as canonical FEEL text."""
+        return f"{self.function}(" + ", ".join(a.to_feel() for a in self.args) + ")"
+
+
+@attrs.frozen
+class Path(Node):
+    """A property of a computed value: ``date(x).year``, ``?.month``, ``(a + b).days``.
+
+    Qualified names over plain names (``applicant.age``) are :class:`Name` nodes.
+    """
+
+    base: Expr
+    name: str
+
+    def to_feel(self) -> str:
+        """Render as canonical FEEL text."""
+        inner = self.base.to_feel()
+        if not isinstance(self.base, Call | Placeholder | Path | Name):
+            inner = f"({inner})"
+        return f"{inner}.{self.name}"
 
 
 @attrs.frozen
@@ -139,7 +208,7 @@ class Neg(Node):
 
 @attrs.frozen
 class BinOp(Node):
-    """Arithmetic ``+ - * /``."""
+    """Arithmetic ``+ - * / **`` (all left-associative; ``**`` binds tightest, unary minus tighter)."""
 
     op: str
     left: Expr
@@ -199,7 +268,23 @@ class Not(Node):
         return f"not({self.operand.to_feel()})"
 
 
-Expr: TypeAlias = NumberLit | StringLit | BoolLit | NullLit | Name | Neg | BinOp | Compare | And | Or | Not
+Expr: TypeAlias = (
+    NumberLit
+    | StringLit
+    | BoolLit
+    | NullLit
+    | Name
+    | Placeholder
+    | Path
+    | ListLit
+    | Call
+    | Neg
+    | BinOp
+    | Compare
+    | And
+    | Or
+    | Not
+)
 Literal: TypeAlias = NumberLit | StringLit | BoolLit | NullLit
 #: The literal node types.
 LITERAL_TYPES: Final = (NumberLit, StringLit, BoolLit, NullLit)
@@ -213,7 +298,7 @@ def _prec(expr: Expr) -> int:
     if isinstance(expr, Compare):
         return 3
     if isinstance(expr, BinOp):
-        return 4 if expr.op in "+-" else 5
+        return 4 if expr.op in "+-" else 6 if expr.op == "**" else 5
     return 7
 
 
@@ -276,7 +361,22 @@ class AnyTest(Node):
         return "-"
 
 
-SimpleTest: TypeAlias = CompareTest | EqualTest | IntervalTest
+@attrs.frozen
+class ExprTest(Node):
+    """A boolean expression over ``?`` (``? > 5 and ? < 10``, ``starts with(?, "A")``).
+
+    The test holds when the expression, with ``?`` bound to the input value,
+    is ``true``.
+    """
+
+    expr: Expr
+
+    def to_feel(self) -> str:
+        """Render as canonical FEEL text."""
+        return self.expr.to_feel()
+
+
+SimpleTest: TypeAlias = CompareTest | EqualTest | IntervalTest | ExprTest
 
 
 def _tests_tuple(tests: Iterable[SimpleTest]) -> tuple[SimpleTest, ...]:
