@@ -12,7 +12,7 @@ import pytest
 
 from _testing import without_pyarrow
 from custvalue import Portfolio, PortfolioError
-from custvalue.io import atomic_write, read_balances, write_balances
+from custvalue.io import ExtraColumnsWarning, atomic_write, read_balances, write_balances
 from custvalue.portfolio import MAX_AMOUNT
 from custvalue.synthetic import generate
 
@@ -115,7 +115,10 @@ def test_bad_structure(tmp_path: Path) -> None:
     assert exc.value.line == 4 and "fields" in exc.value.message
     with pytest.raises(PortfolioError) as exc:
         read_balances(_csv(tmp_path, *GOOD, header=HEADER + ",colour"))
-    assert exc.value.column == "colour" and exc.value.line == 1
+    assert exc.value.line == 2 and "expected 11 fields" in exc.value.message
+    # an extra column is ignored with a note naming it (tests/io/test_bank_files.py has more)
+    with pytest.warns(ExtraColumnsWarning, match="ignored column 'colour'"):
+        read_balances(_csv(tmp_path, *[r + ",red" for r in GOOD], header=HEADER + ",colour"))
     with pytest.raises(PortfolioError) as exc:
         read_balances(_csv(tmp_path, *GOOD, header=HEADER.replace(",wealth", "")))
     assert exc.value.column == "wealth"

@@ -24,9 +24,9 @@ between; anything else is an error.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 import attrs
 import numpy as np
@@ -48,6 +48,7 @@ __all__ = [
     "MONEY_COLUMNS",
     "Portfolio",
     "PortfolioError",
+    "register_table_reader",
 ]
 
 #: Credit-card levels, lowest first; the code of a level is its index.
@@ -86,6 +87,24 @@ _DENSE_LIMIT: Final = 4 * 2**30
 
 class PortfolioError(InputError):
     """A portfolio that cannot be built as given; the message says where."""
+
+
+#: The reader of data frames behind :meth:`Portfolio.from_pandas` and friends.  It lives in
+#: :mod:`custvalue.io` (the readers' checks and errors), which builds on this module and so
+#: cannot be imported here: :mod:`custvalue.io` registers it when it is imported (always,
+#: since importing any ``custvalue`` module imports the package, and with it ``io``).
+_table_readers: list[Callable[..., Portfolio]] = []
+
+
+def register_table_reader(reader: Callable[..., Portfolio]) -> None:
+    """Install the data-frame reader (called once by :mod:`custvalue.io`; not for users)."""
+    _table_readers[:] = [reader]
+
+
+def _read_table(data: Any, **options: Any) -> Portfolio:
+    if not _table_readers:  # pragma: no cover - custvalue.io is imported with the package
+        raise RuntimeError("custvalue.io is not imported; import custvalue first")
+    return _table_readers[0](data, **options)
 
 
 @attrs.frozen(eq=False)
@@ -130,6 +149,7 @@ class Portfolio:
     """Customers × months of balances.
 
     Build one with :meth:`from_arrays`, :meth:`from_records`,
+    :meth:`from_pandas`, :meth:`from_arrow`, :meth:`from_polars`,
     :func:`custvalue.read_balances` or :func:`custvalue.synthetic.generate`.
 
     Attributes
@@ -430,6 +450,116 @@ class Portfolio:
             np.array(lines, dtype=np.int64),
             source,
         )
+
+    @classmethod
+    def from_pandas(
+        cls,
+        df: Any,
+        *,
+        layout: Literal["long", "wide"] = "long",
+        columns: Mapping[str, str] | None = None,
+        policy: Any = None,
+        floats: str | None = None,
+    ) -> Portfolio:
+        """Build a portfolio from a :class:`pandas.DataFrame` (needs pandas and pyarrow).
+
+        Parameters
+        ----------
+        df
+            The frame, in the layout ``layout`` names.
+        layout
+            ``"long"``: one row per customer-month with the balances file's
+            columns (:func:`custvalue.read_balances`); ``"wide"``: one row
+            per customer, ``customer_id``, ``branch_id`` and
+            ``FIELD@YYYY-MM`` columns (``deposits@2026-10``).
+        columns
+            A column mapping, custvalue's name -> the frame's
+            (``{"customer_id": "CUST_NO"}``), as for
+            :func:`~custvalue.read_balances`.
+        policy
+            Require only the columns this policy reads; others are zero
+            (``card_level``: ``none``).
+        floats
+            Money is exact: ``Decimal`` objects (yuan), integers (whole yuan),
+            decimal text, or Arrow decimals.  A float column is an error
+            unless a rounding is named (``"half_even"``, ``"half_up"``,
+            ``"down"``, ``"floor"``, ``"ceiling"``; see
+            :func:`custvalue.money.from_float`).
+
+        Notes
+        -----
+        The checks and errors are :func:`~custvalue.read_balances`'s ("line"
+        is the 1-based row number); columns not read are ignored with a
+        :class:`~custvalue.io.ExtraColumnsWarning`.  See :doc:`/bank_files`.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> from decimal import Decimal
+        >>> df = pd.DataFrame({"customer_id": ["C1", "C1"], "branch_id": "B1",
+        ...                    "month": ["2026-09", "2026-10"],
+        ...                    "deposits": [Decimal("499999.99"), Decimal("500000")]})
+        >>> from custvalue import Policy
+        >>> aum_only = Policy.from_dict({"name": "aum_only", "tiers": [
+        ...     {"id": "platinum", "aum_floor": 500000, "window": 3}, {"id": "rest"}],
+        ...     "aum": ["deposits"]})
+        >>> Portfolio.from_pandas(df, policy=aum_only).deposits.tolist()
+        [[49999999, 50000000]]
+        >>> Portfolio.from_pandas(df.assign(deposits=[499999.99, 500000.0]), policy=aum_only)
+        Traceback (most recent call last):
+        ...
+        custvalue.portfolio.PortfolioError: floating-point column (double) cannot hold exact amounts; ...
+        >>> Portfolio.from_pandas(df.assign(deposits=[499999.99, 500000.0]), policy=aum_only,
+        ...                       floats="half_even").deposits.tolist()
+        [[49999999, 50000000]]
+        """
+        return _read_table(df, layout=layout, columns=columns, policy=policy, floats=floats)
+
+    @classmethod
+    def from_arrow(
+        cls,
+        table: Any,
+        *,
+        layout: Literal["long", "wide"] = "long",
+        columns: Mapping[str, str] | None = None,
+        policy: Any = None,
+        floats: str | None = None,
+    ) -> Portfolio:
+        """Build a portfolio from a :class:`pyarrow.Table` (or a polars DataFrame, through its Arrow data).
+
+        The options are :meth:`from_pandas`'s.
+
+        Examples
+        --------
+        >>> import pyarrow as pa
+        >>> t = pa.table({"CUST_NO": ["C1"], "ORG": ["B1"], "deposits@2026-10": [500000]})
+        >>> from custvalue import Policy
+        >>> aum_only = Policy.from_dict({"name": "aum_only", "tiers": [
+        ...     {"id": "platinum", "aum_floor": 500000, "window": 3}, {"id": "rest"}],
+        ...     "aum": ["deposits"]})
+        >>> p = Portfolio.from_arrow(t, layout="wide", policy=aum_only,
+        ...                          columns={"customer_id": "CUST_NO", "branch_id": "ORG"})
+        >>> p.customer_ids.tolist(), p.deposits.tolist(), str(p.months)
+        (['C1'], [[50000000]], '2026-10..2026-10')
+        """
+        return _read_table(table, layout=layout, columns=columns, policy=policy, floats=floats)
+
+    @classmethod
+    def from_polars(
+        cls,
+        df: Any,
+        *,
+        layout: Literal["long", "wide"] = "long",
+        columns: Mapping[str, str] | None = None,
+        policy: Any = None,
+        floats: str | None = None,
+    ) -> Portfolio:
+        """Build a portfolio from a :class:`polars.DataFrame` (through its Arrow data; needs pyarrow).
+
+        The options are :meth:`from_pandas`'s; polars ``Decimal`` columns are
+        exact yuan.
+        """
+        return _read_table(df, layout=layout, columns=columns, policy=policy, floats=floats)
 
     @classmethod
     def _from_long(

@@ -56,7 +56,7 @@ def both(
     calls: list[Path] = []
     real = csv_reader._read_with_csv_module
     with monkeypatch.context() as m:
-        m.setattr(csv_reader, "_read_with_csv_module", lambda p, s: calls.append(p) or real(p, s))
+        m.setattr(csv_reader, "_read_with_csv_module", lambda p, s, *a: calls.append(p) or real(p, s, *a))
         with_arrow = outcome(path)
     if arrow is not None:
         assert (not calls) == arrow, "tokeniser"

@@ -20,11 +20,12 @@ detected and reported instead of wrapping.
 from __future__ import annotations
 
 import datetime as _dt
+import html
 import itertools
 import threading
 import weakref
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import attrs
 import numpy as np
@@ -33,6 +34,7 @@ from numpy.typing import NDArray
 from .._arrays import exact_group_sums as _exact_group_sums
 from .._arrays import readonly
 from .._errors import AmountOverflowError
+from .._optional import import_optional
 from ..money import INT64_MAX, INT64_MIN
 from ._coerce import day_of, id_array
 from ._delta import compact
@@ -41,6 +43,7 @@ from ._queries import lookup, present
 from ._shares import split_amounts
 from ._state import BookState
 from ._types import IdsLike
+from ._views import html_table, text_table, yuan, yuan_series
 
 __all__ = ["Attribution", "attribute", "exact_group_sums"]
 
@@ -65,9 +68,12 @@ def exact_group_sums(
         raise AttributionError(str(exc)) from None
 
 
-@attrs.frozen(eq=False)
+@attrs.frozen(eq=False, repr=False)
 class Attribution:
     """Result of :func:`attribute`.
+
+    Views: :meth:`to_pandas` (per manager, per branch or per part), :meth:`text`
+    (amounts in yuan) and an HTML table in notebooks.
 
     Attributes
     ----------
@@ -87,6 +93,12 @@ class Attribution:
         index and the integer part (fen); rows are grouped by customer.
     total
         Sum of all amounts; equals ``manager_totals.sum() + branch_unallocated.sum()``.
+    manager_branch
+        Each manager's branch (index into ``branch_ids``).
+    excluded, excluded_total
+        With ``absent="exclude"``: the customers (indices into
+        ``customer_ids``) not in the book on ``as_of`` whose non-zero amounts
+        were left out, and the sum of those amounts (not in ``total``).
     """
 
     as_of: _dt.date
@@ -100,6 +112,9 @@ class Attribution:
     part_manager: NDArray[np.int32]
     part_amount: NDArray[np.int64]
     total: int
+    manager_branch: NDArray[np.int32] | None = None
+    excluded: NDArray[np.int64] | None = None
+    excluded_total: int = 0
 
     def by_manager(self) -> dict[str, int]:
         """``{manager_id: total fen}`` for every registered manager."""
@@ -139,6 +154,138 @@ class Attribution:
                 strict=True,
             )
         )
+
+    # ------------------------------------------------------------ views
+    def manager_customers(self) -> NDArray[np.int64]:
+        """Customers with a part, per manager (aligned with ``manager_ids``)."""
+        counts: NDArray[np.int64] = np.bincount(self.part_manager, minlength=self.manager_ids.size).astype(
+            np.int64
+        )
+        return counts
+
+    def manager_branch_ids(self) -> NDArray[np.str_]:
+        """Each manager's branch id (aligned with ``manager_ids``; ``""`` when not recorded)."""
+        if self.manager_branch is None:
+            return np.full(self.manager_ids.size, "", dtype=str)
+        out: NDArray[np.str_] = self.branch_ids[self.manager_branch]
+        return out
+
+    def to_pandas(self, by: Literal["manager", "branch", "part"] = "manager") -> Any:
+        """A :class:`pandas.DataFrame` (needs ``pandas``); amounts in exact yuan and in fen.
+
+        ``by="manager"``: ``manager_id, branch_id, customers, amount,
+        amount_fen``; ``"branch"``: ``branch_id, managers_amount,
+        unallocated_amount, amount`` (and their ``*_fen``); ``"part"``: one
+        row per (customer, manager), ``customer_id, manager_id, amount,
+        amount_fen``.
+
+        Examples
+        --------
+        >>> import datetime
+        >>> from custvalue.allocation import AllocationBook
+        >>> d = datetime.date(2026, 10, 1)
+        >>> book = AllocationBook.empty({"M1": "B1", "M2": "B1"})
+        >>> book, _ = book.add_customers(["C1", "C2"], "B1", effective=d, operator="sys")
+        >>> book, _ = book.allocate("C1", "M1", {"M1": "60%", "M2": "40%"}, tier="gold",
+        ...                         effective=d, operator="BM1")
+        >>> res = attribute(book, [100_000_01, 5_000_00], d)
+        >>> res.to_pandas()[["manager_id", "customers", "amount_fen"]].to_dict("list")
+        {'manager_id': ['M1', 'M2'], 'customers': [1, 1], 'amount_fen': [6000001, 4000000]}
+        >>> print(res.text())
+        attribution as of 2026-10-01: 105,000.01 yuan in total
+        manager  branch  customers      amount
+        M1       B1              1   60,000.01
+        M2       B1              1   40,000.00
+        branch   managers  unallocated       total
+        B1     100,000.01     5,000.00  105,000.01
+        """
+        pd = import_optional("pandas", extra="pandas")
+        if by == "manager":
+            return pd.DataFrame(
+                {
+                    "manager_id": self.manager_ids,
+                    "branch_id": self.manager_branch_ids(),
+                    "customers": self.manager_customers(),
+                    "amount": yuan_series(pd, self.manager_totals),
+                    "amount_fen": np.asarray(self.manager_totals),
+                }
+            )
+        if by == "branch":
+            managed = np.asarray(self.branch_totals) - np.asarray(self.branch_unallocated)
+            return pd.DataFrame(
+                {
+                    "branch_id": self.branch_ids,
+                    "managers_amount": yuan_series(pd, managed),
+                    "unallocated_amount": yuan_series(pd, self.branch_unallocated),
+                    "amount": yuan_series(pd, self.branch_totals),
+                    "managers_amount_fen": managed,
+                    "unallocated_amount_fen": np.asarray(self.branch_unallocated),
+                    "amount_fen": np.asarray(self.branch_totals),
+                }
+            )
+        if by == "part":
+            return pd.DataFrame(
+                {
+                    "customer_id": self.customer_ids[self.part_customer],
+                    "manager_id": self.manager_ids[self.part_manager],
+                    "amount": yuan_series(pd, self.part_amount),
+                    "amount_fen": np.asarray(self.part_amount),
+                }
+            )
+        raise ValueError(f"by must be 'manager', 'branch' or 'part', got {by!r}")
+
+    def _tables(self) -> tuple[str, list[tuple[str, list[str], list[list[str]], int]]]:
+        title = f"attribution as of {self.as_of.isoformat()}: {yuan(self.total)} yuan in total"
+        branches = self.manager_branch_ids()
+        counts = self.manager_customers().tolist()
+        mrows = [
+            [m, b, f"{c:,}", yuan(v)]
+            for m, b, c, v in zip(
+                self.manager_ids.tolist(),
+                branches.tolist(),
+                counts,
+                self.manager_totals.tolist(),
+                strict=True,
+            )
+        ]
+        managed = (np.asarray(self.branch_totals) - np.asarray(self.branch_unallocated)).tolist()
+        brows = [
+            [b, yuan(m), yuan(u), yuan(t)]
+            for b, m, u, t in zip(
+                self.branch_ids.tolist(),
+                managed,
+                self.branch_unallocated.tolist(),
+                self.branch_totals.tolist(),
+                strict=True,
+            )
+        ]
+        return title, [
+            ("managers", ["manager", "branch", "customers", "amount"], mrows, 2),
+            ("branches", ["branch", "managers", "unallocated", "total"], brows, 3),
+        ]
+
+    def text(self, *, limit: int = 50) -> str:
+        """The per-manager and per-branch totals in yuan (the first ``limit`` rows of each)."""
+        title, tables = self._tables()
+        parts = [title]
+        for _, headers, rows, right in tables:
+            shown = rows[:limit]
+            body = text_table("", headers, shown, right=right).split("\n", 1)[1]
+            parts.append(body + (f"\n... {len(rows) - limit:,} more" if len(rows) > limit else ""))
+        return "\n".join(parts)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Attribution as of {self.as_of.isoformat()}: {yuan(self.total)} yuan over "
+            f"{self.manager_ids.size} managers and {self.branch_ids.size} branches>"
+        )
+
+    def _repr_html_(self) -> str:
+        title, tables = self._tables()
+        body = "".join(
+            html_table(name, headers, rows[:50], right=right) for name, headers, rows, right in tables
+        )
+        return f"<div><b>{html.escape(title)}</b>{body}</div>"
 
 
 def _amount_column(values: Any, n: int) -> NDArray[np.int64]:
@@ -428,6 +575,7 @@ def attribute(
     as_of: _dt.date,
     *,
     customer_ids: IdsLike | None = None,
+    absent: Literal["error", "exclude"] = "error",
 ) -> Attribution:
     """Split a per-customer amount column across managers by the shares in force.
 
@@ -442,6 +590,10 @@ def attribute(
         Shares in force on this date are used.
     customer_ids
         Optional ids the amounts belong to (any subset of the book, any order).
+    absent
+        A non-zero amount of a customer not in the book on ``as_of`` (added
+        later, or gone) is an error (``"error"``), or is left out and
+        reported in :attr:`Attribution.excluded` (``"exclude"``).
 
     Returns
     -------
@@ -492,10 +644,19 @@ def attribute(
             raise AttributionError("customer_ids has duplicates")
         amt = np.zeros(n, np.int64)
         amt[idx] = col
+    if absent not in ("error", "exclude"):
+        raise ValueError(f"absent must be 'error' or 'exclude', got {absent!r}")
     lay = _layout(book, day)
+    excluded = np.zeros(0, np.int64)
+    excluded_total = 0
     if lay.absent.size:
         nonzero = amt[lay.absent] != 0
-        if nonzero.any():
+        if nonzero.any() and absent == "exclude":
+            excluded = np.asarray(lay.absent[nonzero], dtype=np.int64)
+            excluded_total = sum(int(v) for v in amt[excluded].tolist())
+            amt = amt.copy()
+            amt[excluded] = 0
+        elif nonzero.any():
             bad = book.customer_ids[lay.absent[nonzero]][:5].tolist()
             raise AttributionError(
                 f"{int(nonzero.sum())} customer(s) with non-zero amounts are not in the book on "
@@ -535,4 +696,7 @@ def attribute(
         part_manager=readonly(mgr),
         part_amount=readonly(parts),
         total=total,
+        manager_branch=book.manager_branch,
+        excluded=readonly(excluded),
+        excluded_total=excluded_total,
     )

@@ -35,11 +35,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._arrays import exact_group_sums, readonly
+from .._optional import import_optional
 from ..money import INT64_MAX, INT64_MIN
 from ._errors import AllocationError, DocumentError, InvalidShareError, NoChangeError, SalesError
 from ._expect import expect_date, expect_dict, expect_list, expect_str
 from ._log import Buffer, Memo, locked_state, unlocked_state
 from ._shares import BP_WHOLE, SharesLike, parse_share, split_amounts
+from ._views import html_table, text_table, yuan, yuan_series
 
 __all__ = ["CreditAdjustment", "Performance", "Sale", "SalesLedger", "SalesSplit"]
 
@@ -137,9 +139,28 @@ class CreditAdjustment:
     deltas: Credits
 
 
-@attrs.frozen(eq=False)
+@attrs.frozen(eq=False, repr=False)
 class Performance:
-    """Performance per manager or branch over a period (inclusive dates)."""
+    """Performance per manager or branch over a period (inclusive dates).
+
+    Views: :meth:`to_pandas`, :meth:`text` (yuan, ranked) and an HTML table
+    in notebooks.
+
+    Examples
+    --------
+    >>> import datetime
+    >>> ledger = SalesLedger.create({"M1": "B1", "M2": "B1"})
+    >>> ledger = ledger.register("S1", customer_id="C1", product="fund", amount=1_000_000_00,
+    ...                          date=datetime.date(2026, 10, 3), seller="M1", referrer="M2")
+    >>> perf = ledger.performance("manager", start=datetime.date(2026, 10, 1))
+    >>> print(perf.text())
+    sales performance per manager, 2026-10-01..: 1,000,000.00 yuan
+    rank  manager      credit
+       1  M1       700,000.00
+       2  M2       300,000.00
+    >>> perf.to_pandas()[["manager_id", "credit_fen", "rank"]].to_dict("list")
+    {'manager_id': ['M1', 'M2'], 'credit_fen': [70000000, 30000000], 'rank': [1, 2]}
+    """
 
     by: str
     start: _dt.date | None
@@ -150,6 +171,58 @@ class Performance:
     def as_dict(self) -> dict[str, int]:
         """``{id: total fen}``."""
         return dict(zip(self.ids.tolist(), self.totals.tolist(), strict=True))
+
+    def ranks(self) -> NDArray[np.int64]:
+        """Rank of each id by credit (1 = highest; equal credits share a rank), aligned with ``ids``."""
+        t = np.asarray(self.totals)
+        order = np.sort(t)[::-1]
+        ranks: NDArray[np.int64] = (np.searchsorted(-order, -t, side="left") + 1).astype(np.int64)
+        return ranks
+
+    def to_pandas(self) -> Any:
+        """A :class:`pandas.DataFrame` ``{by}_id, credit, credit_fen, rank`` (needs ``pandas``).
+
+        ``credit`` is exact yuan (an Arrow decimal column with pyarrow, else
+        :class:`~decimal.Decimal` objects).
+        """
+        pd = import_optional("pandas", extra="pandas")
+        return pd.DataFrame(
+            {
+                f"{self.by}_id": self.ids,
+                "credit": yuan_series(pd, self.totals),
+                "credit_fen": np.asarray(self.totals),
+                "rank": self.ranks(),
+            }
+        )
+
+    def _period(self) -> str:
+        if self.start is None and self.end is None:
+            return "all dates"
+        a = "" if self.start is None else self.start.isoformat()
+        b = "" if self.end is None else self.end.isoformat()
+        return f"{a}..{b}"
+
+    def _rows(self) -> tuple[str, list[str], list[list[str]]]:
+        total = sum(int(v) for v in self.totals.tolist())
+        title = f"sales performance per {self.by}, {self._period()}: {yuan(total)} yuan"
+        ranks = self.ranks()
+        order = np.argsort(ranks, kind="stable")
+        rows = [[f"{int(ranks[i])}", str(self.ids[i]), yuan(int(self.totals[i]))] for i in order.tolist()]
+        return title, ["rank", self.by, "credit"], rows
+
+    def text(self, *, limit: int = 50) -> str:
+        """Credits in yuan, highest first (the first ``limit`` rows)."""
+        title, headers, rows = self._rows()
+        out = text_table(title, headers, rows[:limit], right=1, also_right=(0,))
+        more = f"\n... {len(rows) - limit:,} more" if len(rows) > limit else ""
+        return out + more
+
+    def __repr__(self) -> str:
+        return f"<Performance per {self.by}, {self._period()}: {self.ids.size} {self.by}s>"
+
+    def _repr_html_(self) -> str:
+        title, headers, rows = self._rows()
+        return html_table(title, headers, rows[:50], right=1)
 
 
 def _str_column(values: object, name: str, n: int | None = None) -> NDArray[np.str_]:

@@ -144,6 +144,15 @@ def parse_spec(
     return mgr, bps, prim
 
 
+def _tier_at(tiers: object, ids: IdArray, p: int) -> str:
+    """The tier given for customer ``p`` (to echo it in an error)."""
+    if isinstance(tiers, str):
+        return tiers
+    if isinstance(tiers, Mapping):
+        return str(tiers.get(str(ids[p]), ""))
+    return str(np.asarray(tiers)[p])
+
+
 def tier_ranks(book: BookState, tiers: object, ids: IdArray) -> NDArray[np.int64]:
     """Rank of each customer's tier in the tier order (-1 for unknown)."""
     order = np.array(book.policy.tier_order, dtype=str)
@@ -250,7 +259,7 @@ def check_customers(
         report(
             found & (ranks < 0),
             lambda p: UnknownTierError(
-                f"tier is not one of {book.policy.tier_order!r}",
+                f"unknown tier {_tier_at(tiers, ids, p)!r}; tiers: {', '.join(book.policy.tier_order)}",
                 customer_id=str(ids[p]),
                 effective=eff,
             ),

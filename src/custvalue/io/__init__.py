@@ -15,8 +15,10 @@ from .._atomic import OutputError, atomic_write, check_output
 from .._errors import publish
 from ..money import MoneyError
 from ..portfolio import PortfolioError
-from ._balances import BALANCE_COLUMNS, read_balances, write_balances
+from ._balances import BALANCE_COLUMNS, UsesColumns, read_balances, write_balances
+from ._columns import ExtraColumnsWarning
 from ._formats import FORMATS, file_format
+from ._frames import FLOAT_ROUNDINGS, read_table
 from ._transactions import (
     DIRECTIONS,
     TRANSACTION_COLUMNS,
@@ -29,17 +31,21 @@ from ._transactions import (
 __all__ = [
     "BALANCE_COLUMNS",
     "DIRECTIONS",
+    "FLOAT_ROUNDINGS",
     "FORMATS",
     "TRANSACTION_COLUMNS",
+    "ExtraColumnsWarning",
     "MoneyError",
     "OutputError",
     "PortfolioError",
     "TransactionFile",
     "TransactionFileError",
+    "UsesColumns",
     "atomic_write",
     "check_output",
     "file_format",
     "read_balances",
+    "read_table",
     "read_transaction_file",
     "write_balances",
     "write_transaction_file",

@@ -34,7 +34,8 @@ every row of the id array 4 MB wide.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Final, NoReturn, Protocol
 
 import attrs
@@ -49,20 +50,28 @@ from ._fastmoney import parse_yuan_bytes
 
 __all__ = [
     "BALANCE_COLUMNS",
+    "KEY_COLUMNS",
+    "KNOWN_COLUMNS",
     "MAX_ID_LENGTH",
+    "NOT_UTF8",
     "OPTIONAL_COLUMNS",
     "AmountText",
+    "ExtraColumnsWarning",
     "Fen",
+    "Header",
     "Reader",
     "Rows",
     "TextCells",
+    "Wanted",
     "build_portfolio",
     "card_code",
     "check_header",
     "file_columns",
     "long_blocks",
     "month_ordinal",
+    "resolve_header",
     "text_flaw",
+    "warn_ignored",
 ]
 
 #: Required columns of the balances file, in the order they are written.
@@ -82,27 +91,171 @@ _LONGEST_CODE: Final = 64
 _SURROGATE: Final = re.compile("[\ud800-\udfff]")
 
 
-def check_header(names: Sequence[str], source: str) -> None:
-    """Refuse a header with a duplicate, unknown or missing column (line 1)."""
+#: The columns every balances file needs, whatever the policy.
+KEY_COLUMNS: Final[tuple[str, ...]] = ("customer_id", "branch_id", "month")
+#: The columns a balances file may have (:data:`BALANCE_COLUMNS` and :data:`OPTIONAL_COLUMNS`).
+KNOWN_COLUMNS: Final[tuple[str, ...]] = (*BALANCE_COLUMNS, *OPTIONAL_COLUMNS)
+#: The message of a cell that is not valid text in the file's encoding (see :func:`text_flaw`).
+NOT_UTF8: Final = "not valid UTF-8 text"
+
+
+class ExtraColumnsWarning(UserWarning):
+    """A balances file has columns custvalue does not read; they were ignored (the message names them)."""
+
+
+@attrs.frozen
+class Wanted:
+    """What a reader is asked for: the column mapping and the columns that must be there.
+
+    ``mapping`` maps custvalue's column names to the file's (``{"customer_id":
+    "CUST_NO"}``); ``required`` are the custvalue names that must be present
+    (the others of :data:`BALANCE_COLUMNS` are zero / ``none`` when absent).
+    """
+
+    mapping: tuple[tuple[str, str], ...] = ()
+    required: frozenset[str] = frozenset(BALANCE_COLUMNS)
+
+    @classmethod
+    def of(cls, columns: Mapping[str, str] | None = None, needed: Iterable[str] | None = None) -> Wanted:
+        """Check a column mapping and a set of needed columns (``None``: every column)."""
+        mapping: list[tuple[str, str]] = []
+        if columns is not None:
+            if not isinstance(columns, Mapping):
+                raise TypeError(
+                    "columns must map custvalue's column names to the file's, e.g. "
+                    '{"customer_id": "CUST_NO"}'
+                )
+            taken: dict[str, str] = {}
+            for ours, theirs in columns.items():
+                if ours not in KNOWN_COLUMNS:
+                    raise PortfolioError(
+                        f"unknown column {ours!r} in the column mapping; custvalue's columns are "
+                        f"{', '.join(KNOWN_COLUMNS)} (the mapping goes custvalue name -> file name)"
+                    )
+                if not isinstance(theirs, str) or not theirs.strip():
+                    raise PortfolioError(f"the column mapping gives {ours!r} no file column name")
+                theirs = theirs.strip()
+                if theirs in taken:
+                    raise PortfolioError(
+                        f"the column mapping maps both {taken[theirs]!r} and {ours!r} to the file "
+                        f"column {theirs!r}"
+                    )
+                taken[theirs] = ours
+                mapping.append((ours, theirs))
+        if needed is None:
+            required = frozenset(BALANCE_COLUMNS)
+        else:
+            extra = sorted(set(needed) - set(BALANCE_COLUMNS))
+            if extra:
+                raise PortfolioError(f"unknown needed column(s) {', '.join(extra)}")
+            required = frozenset(KEY_COLUMNS) | frozenset(needed)
+        return cls(tuple(mapping), required)
+
+
+@attrs.frozen
+class Header:
+    """A file's header resolved: custvalue's name for each file column (``None``: ignored)."""
+
+    canonical: tuple[str | None, ...]
+    labels: Mapping[str, str]
+    ignored: tuple[str, ...]
+
+    @property
+    def names(self) -> list[str]:
+        """custvalue's names of the columns read, in file order."""
+        return [c for c in self.canonical if c is not None]
+
+    def index(self) -> dict[str, int]:
+        """custvalue name -> position in the file."""
+        return {c: k for k, c in enumerate(self.canonical) if c is not None}
+
+
+def resolve_header(
+    names: Sequence[str],
+    source: str,
+    wanted: Wanted | None = None,
+    *,
+    encoding: str = "UTF-8",
+    warn: bool = True,
+) -> Header:
+    """Match a header against the columns custvalue reads (line 1 of the file).
+
+    A duplicate column or a cell that is not text is an error; every missing
+    required column is named in one error; columns custvalue does not read
+    are ignored, with an :class:`ExtraColumnsWarning` naming them when
+    ``warn`` (a reader that tries several tokenisers warns once itself, with
+    :func:`warn_ignored`).
+    """
+    wanted = wanted or Wanted()
     seen: set[str] = set()
     for name in names:
         flaw = text_flaw(name)
         if flaw is not None:
+            if flaw == NOT_UTF8:
+                flaw = f"not valid {encoding} text"
             raise PortfolioError(flaw, file=source, line=1, column=_short(name))
         if name in seen:
             raise PortfolioError("duplicate column", file=source, line=1, column=_short(name))
         seen.add(name)
-        if name not in BALANCE_COLUMNS and name not in OPTIONAL_COLUMNS:
-            raise PortfolioError(
-                f"unknown column; expected {', '.join(BALANCE_COLUMNS)} "
-                f"(and optionally {', '.join(OPTIONAL_COLUMNS)})",
-                file=source,
-                line=1,
-                column=_short(name),
+    theirs = dict(wanted.mapping)
+    ours = {v: k for k, v in theirs.items()}
+    canonical: list[str | None] = []
+    for name in names:
+        if name in ours:
+            canonical.append(ours[name])
+        elif name in KNOWN_COLUMNS and name not in theirs:
+            canonical.append(name)
+        else:
+            canonical.append(None)
+    present = {c for c in canonical if c is not None}
+    ignored = tuple(n for n, c in zip(names, canonical, strict=True) if c is None)
+    missing = [c for c in BALANCE_COLUMNS if c in wanted.required and c not in present]
+    if missing:
+        shown = [
+            f"{c!r} (mapped to {theirs[c]!r}, which the file does not have)" if c in theirs else repr(c)
+            for c in missing
+        ]
+        hint = ""
+        seps = [d for d in (",", ";", "|", "\t") if len(names) == 1 and d in names[0]]
+        if seps:
+            hint = (
+                f"; the header is one column holding {seps[0]!r}: is the file separated by {seps[0]!r}? "
+                "(delimiter=, --delimiter on the command line)"
             )
-    for name in BALANCE_COLUMNS:
-        if name not in seen:
-            raise PortfolioError("missing column", file=source, line=1, column=name)
+        elif ignored:
+            hint = (
+                f"; the file also has {', '.join(repr(_short(n)) for n in ignored[:12])}"
+                + (" ..." if len(ignored) > 12 else "")
+                + ": map a column with columns={'deposits': 'DEP_BAL', ...} "
+                "(--columns deposits=DEP_BAL,... on the command line)"
+            )
+        raise PortfolioError(
+            f"missing column{'s' if len(missing) > 1 else ''} {', '.join(shown)}{hint}",
+            file=source,
+            line=1,
+            column=", ".join(missing),
+        )
+    if ignored and warn:
+        warn_ignored(ignored, source, stacklevel=5)
+    labels = {c: n for n, c in zip(names, canonical, strict=True) if c is not None and c != n}
+    return Header(tuple(canonical), labels, ignored)
+
+
+def warn_ignored(ignored: Sequence[str], source: str, *, stacklevel: int) -> None:
+    """The :class:`ExtraColumnsWarning` for columns a reader ignored."""
+    warnings.warn(
+        ExtraColumnsWarning(
+            f"{source}: ignored column{'s' if len(ignored) > 1 else ''} "
+            f"{', '.join(repr(_short(n)) for n in ignored)} (custvalue reads "
+            f"{', '.join(KNOWN_COLUMNS)})"
+        ),
+        stacklevel=stacklevel,
+    )
+
+
+def check_header(names: Sequence[str], source: str) -> None:
+    """Refuse a header with a duplicate or missing column (line 1); see :func:`resolve_header`."""
+    resolve_header(names, source)
 
 
 def _short(text: str) -> str:
@@ -119,7 +272,7 @@ def text_flaw(text: str) -> str | None:
     if "\x00" in text:
         return "NUL character in the cell"
     if not text.isascii() and _SURROGATE.search(text):
-        return "not valid UTF-8 text"
+        return NOT_UTF8
     return None
 
 
@@ -176,20 +329,36 @@ class Fen:
 class Rows:
     """Where each row came from, to name it in an error: file line, customer and month."""
 
-    def __init__(self, source: str, lines: NDArray[np.int64]) -> None:
+    def __init__(
+        self,
+        source: str,
+        lines: NDArray[np.int64],
+        *,
+        labels: Mapping[str, str] | None = None,
+        encoding: str = "UTF-8",
+    ) -> None:
         self.source = source
         self.lines = lines
+        self.labels: Mapping[str, str] = labels or {}
+        self.encoding = encoding
         self.ids: Coded | None = None
         self.months: NDArray[np.int64] | None = None
 
     def fail(self, row: int, message: str, column: str, *, with_id: bool = True) -> NoReturn:
-        """Raise :class:`~custvalue.PortfolioError` for ``row`` of ``column``."""
+        """Raise :class:`~custvalue.PortfolioError` for ``row`` of ``column`` (the file's name for it)."""
         cid = None
         if with_id and self.ids is not None:
             cid = str(self.ids.values[self.ids.codes[row]])
         month = None if self.months is None else str(Month.from_ordinal(int(self.months[row])))
+        if message == NOT_UTF8:
+            message = f"not valid {self.encoding} text"
         raise PortfolioError(
-            message, file=self.source, line=int(self.lines[row]), column=column, customer_id=cid, month=month
+            message,
+            file=self.source,
+            line=int(self.lines[row]),
+            column=self.labels.get(column, column),
+            customer_id=cid,
+            month=month,
         )
 
     def fail_cell(self, cells: TextCells, index: int, message: str, column: str) -> NoReturn:
@@ -209,28 +378,60 @@ class Reader(Protocol):
         ...
 
 
-def build_portfolio(reader: Reader, names: Sequence[str], lines: NDArray[np.int64], source: str) -> Portfolio:
+def build_portfolio(
+    reader: Reader,
+    names: Sequence[str],
+    lines: NDArray[np.int64],
+    source: str,
+    *,
+    labels: Mapping[str, str] | None = None,
+    encoding: str = "UTF-8",
+) -> Portfolio:
     """Validate the columns of ``reader`` and build the portfolio.
 
-    ``names`` are the file's (checked) columns and ``lines[i]`` the line
-    (CSV) or row number (Parquet) of row ``i``.  Each column is asked for
-    once, in the order of the checks, so a reader can load one column at a
-    time and let it go.
+    ``names`` are the columns the file has (custvalue's names, checked by
+    :func:`resolve_header`) and ``lines[i]`` the line (CSV) or row number
+    (Parquet) of row ``i``.  Each column is asked for once, in the order of
+    the checks, so a reader can load one column at a time and let it go.  A
+    money column the file does not have is zero, a missing ``card_level``
+    is ``none`` (the header check decided that they may be absent).
+    ``labels`` maps custvalue's names to the file's, for the errors.
     """
     if lines.shape[0] == 0:
         raise PortfolioError("no rows", file=source)
-    rows = Rows(source, lines)
+    labels = labels or {}
+    rows = Rows(source, lines, labels=labels, encoding=encoding)
+    present = set(names)
     ids = _id_column(reader.text("customer_id", rows), "customer_id", rows)
     rows.ids = ids
     month_ord = _coded_column(reader.text("month", rows), "month", month_ordinal, rows, np.int64)
     rows.months = month_ord
-    cards = _coded_column(reader.text("card_level", rows), "card_level", card_code, rows, np.int8)
+    n = lines.shape[0]
+    if "card_level" in present:
+        cards = _coded_column(reader.text("card_level", rows), "card_level", card_code, rows, np.int8)
+    else:
+        cards = np.zeros(n, dtype=np.int8)
     branches = _id_column(reader.text("branch_id", rows), "branch_id", rows)
     households = None
-    if "household_id" in names:
+    if "household_id" in present:
         households = _id_column(reader.text("household_id", rows), "household_id", rows, allow_empty=True)
-    money = {c: _amount_column(reader.amounts(c, rows), c, rows) for c in MONEY_COLUMNS}
-    return Portfolio._from_long(ids, branches, households, month_ord, money, cards, lines, source)
+    money = {
+        c: _amount_column(reader.amounts(c, rows), c, rows) if c in present else np.zeros(n, dtype=np.int64)
+        for c in MONEY_COLUMNS
+    }
+    try:
+        return Portfolio._from_long(ids, branches, households, month_ord, money, cards, lines, source)
+    except PortfolioError as exc:
+        if exc.column is None or exc.column not in labels:
+            raise
+        raise PortfolioError(
+            exc.message,
+            file=exc.file,
+            line=exc.line,
+            column=labels[exc.column],
+            customer_id=exc.customer_id,
+            month=exc.month,
+        ) from None
 
 
 def _check_text(cells: TextCells, name: str, rows: Rows) -> None:
@@ -342,11 +543,14 @@ def file_columns(portfolio: Portfolio) -> list[str]:
     return [*names, "month", *MONEY_COLUMNS, "card_level"]
 
 
-def long_blocks(portfolio: Portfolio, block: int) -> Iterator[dict[str, NDArray[Any]]]:
+def long_blocks(
+    portfolio: Portfolio, block: int, progress: Callable[[int, int], None] | None = None
+) -> Iterator[dict[str, NDArray[Any]]]:
     """Long rows (valid customer-months) in blocks of ``block`` customers, for the writers.
 
     Besides the file's columns, ``month_index`` is each row's position on the
-    month axis and ``card_level`` holds the level codes.
+    month axis and ``card_level`` holds the level codes.  ``progress(done,
+    total)`` is called with the customers of the blocks taken so far.
     """
     t = portfolio.n_months
     month_text = np.array([str(m) for m in portfolio.months])
@@ -367,3 +571,7 @@ def long_blocks(portfolio: Portfolio, block: int) -> Iterator[dict[str, NDArray[
             out[c] = np.asarray(getattr(part, c)).ravel()[valid]
         out["card_level"] = np.asarray(part.card_level).ravel()[valid]
         yield out
+        if progress is not None:
+            progress(lo + n, portfolio.n_customers)
+    if progress is not None and portfolio.n_customers == 0:
+        progress(0, 0)

@@ -33,6 +33,7 @@ when they hold a comma, a quote or a line break.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import threading
 from collections.abc import Callable, Iterator
@@ -41,6 +42,7 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import Any, Final
 
+import attrs
 import numpy as np
 from numpy.typing import NDArray
 
@@ -49,14 +51,17 @@ from ..money import format_yuan
 from ..portfolio import CARD_LEVELS, MONEY_COLUMNS, Portfolio, PortfolioError
 from ._arrow import ArrowAmounts, ArrowText, one_array
 from ._columns import (
+    Header,
     Rows,
+    Wanted,
     build_portfolio,
     card_code,
-    check_header,
     file_columns,
     long_blocks,
     month_ordinal,
+    resolve_header,
     text_flaw,
+    warn_ignored,
 )
 from ._fastmoney import FAST_WIDTH
 from ._long import csv_fen, lazy_blocks, write_ordered
@@ -75,7 +80,7 @@ from ._wide import (
     prefetched,
 )
 
-__all__ = ["read_csv", "write_csv"]
+__all__ = ["CsvOptions", "read_csv", "write_csv"]
 
 _BOM: Final = b"\xef\xbb\xbf"
 #: The header line must end within this many bytes for the Arrow tokeniser.
@@ -91,27 +96,118 @@ _TEXT_COLUMNS: Final = frozenset({"customer_id", "branch_id", "household_id", "m
 _FAST_BLOCK: Final = 1 << 22
 
 
-def read_csv(path: Path) -> Portfolio:
-    """Read a CSV balances file (see the module notes)."""
+@attrs.frozen
+class CsvOptions:
+    """How to read a CSV file: the columns wanted, the delimiter, the encoding, a progress callback.
+
+    ``encoding`` is a Python codec name; it must be ASCII-compatible (line
+    breaks, delimiters and digits are the ASCII bytes), as UTF-8, GBK,
+    GB18030, Big5, Shift-JIS and the Latin code pages are.  ``progress`` is
+    called as ``progress(done, total)`` with bytes of the file.
+    """
+
+    wanted: Wanted = attrs.field(factory=Wanted)
+    delimiter: str = ","
+    encoding: str = "utf-8"
+    progress: Callable[[int, int], None] | None = None
+
+    def __attrs_post_init__(self) -> None:
+        d = self.delimiter
+        if not isinstance(d, str) or len(d) != 1 or d in '"\r\n' or not d.isascii() or d.isalnum():
+            raise ValueError(
+                f"delimiter must be one ASCII character other than a quote, a letter, a digit or "
+                f"a line break, got {d!r}"
+            )
+        try:
+            name = codecs.lookup(self.encoding).name
+        except (LookupError, TypeError):
+            raise ValueError(f"unknown encoding {self.encoding!r}") from None
+        if '\n\r,;|\t 0123456789.-"'.encode(name, errors="replace") != b'\n\r,;|\t 0123456789.-"':
+            raise ValueError(
+                f"encoding {self.encoding!r} is not ASCII-compatible; custvalue reads CSV files in "
+                "UTF-8, GBK, GB18030 and other encodings that keep ASCII as it is"
+            )
+
+    @property
+    def codec(self) -> str:
+        """The codec's canonical name (``utf-8``, ``gb18030``)."""
+        return codecs.lookup(self.encoding).name
+
+    @property
+    def utf8(self) -> bool:
+        return self.codec in ("utf-8", "utf-8-sig")
+
+    @property
+    def label(self) -> str:
+        """The encoding as errors name it (``UTF-8``, ``GB18030``)."""
+        return "UTF-8" if self.utf8 else self.codec.upper()
+
+
+def read_csv(path: Path, options: CsvOptions | None = None) -> Portfolio:
+    """Read a CSV balances file (see the module notes).
+
+    Columns the file has but custvalue does not read are ignored with one
+    :class:`~custvalue.io.ExtraColumnsWarning` once the file is read.
+    """
+    opts = options or CsvOptions()
     source = str(path)
+    report = _Report(path, opts.progress)
+    p = _read(path, source, opts, report)
+    if report.header is not None and report.header.ignored:
+        warn_ignored(report.header.ignored, source, stacklevel=4)
+    report.finish()
+    return p
+
+
+def _read(path: Path, source: str, opts: CsvOptions, report: _Report) -> Portfolio:
     try:
-        fast = _read_fast(path, source)
+        fast = _read_fast(path, source, opts, report)
     except (Fallback, LookupError, TypeError, ValueError):
         fast = None  # the exact path below reads the file and names what is wrong (or reads it)
     if fast is not None:
         return fast
-    columns = _arrow_columns(path, source)
+    columns = _arrow_columns(path, source, opts, report)
     if columns is not None:
-        names, lines, reader = columns
+        header, lines, reader = columns
         try:
-            return build_portfolio(reader, names, lines, source)
+            return build_portfolio(
+                reader, header.names, lines, source, labels=header.labels, encoding=opts.label
+            )
         except reader.failure:  # pyarrow failed on a column: the csv module reads the file
             pass
-    return _read_with_csv_module(path, source)
+    return _read_with_csv_module(path, source, opts, report)
+
+
+class _Report:
+    """Progress in bytes of the file (``None``: no reporting)."""
+
+    def __init__(self, path: Path, progress: Callable[[int, int], None] | None) -> None:
+        self.progress = progress
+        self.header: Header | None = None
+        self.total = 0
+        self.done = 0
+        if progress is not None:
+            try:
+                self.total = path.stat().st_size
+            except OSError:
+                self.total = 0
+
+    def at(self, done: int) -> None:
+        if self.progress is not None and self.total:
+            done = min(max(done, self.done), self.total)
+            if done > self.done:
+                self.done = done
+                self.progress(done, self.total)
+
+    def finish(self) -> None:
+        if self.progress is not None:
+            self.progress(self.total, self.total)
 
 
 # ---------------------------------------------------------------- fast path
-def _read_fast(path: Path, source: str) -> Portfolio | None:
+def _read_fast(
+    path: Path, source: str, opts: CsvOptions | None = None, report: _Report | None = None
+) -> Portfolio | None:
     """The fast path (:mod:`._wide`): Arrow's streaming CSV reader, batches straight into the arrays.
 
     ``None`` when pyarrow is missing or the header is not plain; Fallback for
@@ -121,33 +217,44 @@ def _read_fast(path: Path, source: str) -> Portfolio | None:
     batch in 4 bytes a cell (:class:`~._wide.Compact`) until the number of
     customers is known.
     """
-    start = _arrow_start(path, source)
+    opts = opts or CsvOptions()
+    report = report or _Report(path, None)
+    start = _arrow_start(path, source, opts)
     if start is None:
         return None
-    pa, pacsv, pc, names = start
-    generated = [f"f{k}" for k in range(len(names))]  # the header's own names may be odd
+    pa, pacsv, pc, header = start
+    report.header = header
+    generated = [f"f{k}" for k in range(len(header.canonical))]  # the header's own names may be odd
+    used = [k for k, name in enumerate(header.canonical) if name is not None]
+    names = [str(header.canonical[k]) for k in used]
     text_type = pa.dictionary(pa.int32(), pa.string())
     types = {
-        g: pa.string() if name in MONEY_COLUMNS else text_type
-        for g, name in zip(generated, names, strict=True)
+        generated[k]: pa.string() if name in MONEY_COLUMNS else text_type
+        for k, name in zip(used, names, strict=True)
     }
     try:
         reader = pacsv.open_csv(
             path,
-            read_options=pacsv.ReadOptions(skip_rows=1, column_names=generated, block_size=_FAST_BLOCK),
+            read_options=pacsv.ReadOptions(
+                skip_rows=1, column_names=generated, block_size=_FAST_BLOCK, encoding=opts.codec
+            ),
             parse_options=pacsv.ParseOptions(
-                quote_char=False, newlines_in_values=False, ignore_empty_lines=False
+                delimiter=opts.delimiter, quote_char=False, newlines_in_values=False, ignore_empty_lines=False
             ),
             convert_options=pacsv.ConvertOptions(
-                column_types=types, strings_can_be_null=False, quoted_strings_can_be_null=False
+                column_types=types,
+                include_columns=[generated[k] for k in used],
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
             ),
         )
-        return _stream(pa, pc, reader, names)
+        return _stream(pa, pc, reader, names, report)
     except (pa.ArrowException, OSError):
         raise Fallback("Arrow cannot read the file") from None
 
 
-def _stream(pa: Any, pc: Any, reader: Any, names: list[str]) -> Portfolio:
+def _stream(pa: Any, pc: Any, reader: Any, names: list[str], report: _Report) -> Portfolio:
+    """Batches of the columns ``names`` (custvalue's names, in the reader's column order)."""
     index = {name: k for k, name in enumerate(names)}
     ids = TextColumn(pa, pc)
     homes_text = TextColumn(pa, pc) if "household_id" in index else None
@@ -165,7 +272,12 @@ def _stream(pa: Any, pc: Any, reader: Any, names: list[str]) -> Portfolio:
     branches = SmallCodes(lambda b: branch_codes.setdefault(b, len(branch_codes)), np.int32)
     money = Money(pa, pc)
     amounts: list[dict[str, Compact]] = []
+    has_cards = "card_level" in index
+    money_columns = [c for c in MONEY_COLUMNS if c in index]
+    read = 0
     for batch in prefetched(reader):
+        read += _FAST_BLOCK  # a batch is one block of the file
+        report.at(read)
         cust = batch.column(index["customer_id"])
         if bool(pc.any(pc.equal(cust.dictionary, "")).as_py()):
             raise Fallback("blank line or missing id")  # the csv module skips or reports it
@@ -178,9 +290,10 @@ def _stream(pa: Any, pc: Any, reader: Any, names: list[str]) -> Portfolio:
         if homes_text is not None:
             homes_text.add(batch.column(index["household_id"]))
         months.add(batch.column(index["month"]))
-        cards.add(batch.column(index["card_level"]))
+        if has_cards:
+            cards.add(batch.column(index["card_level"]))
         branches.add(batch.column(index["branch_id"]))
-        amounts.append({c: Compact(money.fen(batch.column(index[c]))) for c in MONEY_COLUMNS})
+        amounts.append({c: Compact(money.fen(batch.column(index[c]))) for c in money_columns})
     cust_codes, ids_values = customer_codes(pa, pc, ids)
     n = ids_values.shape[0]
     branch_values = id_values(pa, pc, pa.array(list(branch_codes), type=pa.string()))
@@ -193,7 +306,8 @@ def _stream(pa: Any, pc: Any, reader: Any, names: list[str]) -> Portfolio:
     months.chunks.clear()
     pa.default_memory_pool().release_unused()
     out = MonthMajor(layout)
-    out.put_cards(cards.chunks)
+    if has_cards:
+        out.put_cards(cards.chunks)
     cards.chunks.clear()
     for k in range(len(amounts)):
         block, amounts[k] = amounts[k], {}
@@ -218,47 +332,56 @@ class _ArrowReader:
         return ArrowAmounts(self._pa, self._pc, one_array(self._pa, self._columns.pop(name), name, rows))
 
 
-def _arrow_columns(path: Path, source: str) -> tuple[list[str], NDArray[np.int64], _ArrowReader] | None:
+def _arrow_columns(
+    path: Path, source: str, opts: CsvOptions | None = None, report: _Report | None = None
+) -> tuple[Header, NDArray[np.int64], _ArrowReader] | None:
     """Tokenise with pyarrow's CSV reader, or ``None`` to use the :mod:`csv` module.
 
     ``None`` when pyarrow is not installed, or cannot read the file with row
     ``i`` on physical line ``i + 2`` (see the module notes).  A bad header
     is reported here, as the :mod:`csv` path would.
     """
-    start = _arrow_start(path, source)
+    opts = opts or CsvOptions()
+    start = _arrow_start(path, source, opts)
     if start is None:
         return None
-    pa, pacsv, pc, names = start
-    generated = [f"f{k}" for k in range(len(names))]  # the header's own names may be odd
+    pa, pacsv, pc, header = start
+    if report is not None:
+        report.header = header
+    width = len(header.canonical)
+    generated = [f"f{k}" for k in range(width)]  # the header's own names may be odd
     try:
         table = pacsv.read_csv(
             path,
-            read_options=pacsv.ReadOptions(skip_rows=1, column_names=generated),
+            read_options=pacsv.ReadOptions(skip_rows=1, column_names=generated, encoding=opts.codec),
             # a blank line is a row of empty cells (not skipped), so rows and
             # lines stay aligned; a quoted line break is caught by the count below
-            parse_options=pacsv.ParseOptions(newlines_in_values=False, ignore_empty_lines=False),
+            parse_options=pacsv.ParseOptions(
+                delimiter=opts.delimiter, newlines_in_values=False, ignore_empty_lines=False
+            ),
             convert_options=pacsv.ConvertOptions(
                 column_types={g: pa.string() for g in generated},
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
         )
-    except (pa.ArrowException, OSError):
+    except (pa.ArrowException, OSError, ValueError):
         return None
     n = table.num_rows
     try:
-        if table.num_columns != len(names) or n + 1 != _physical_lines(path):
+        if table.num_columns != width or n + 1 != _physical_lines(path):
             return None
     except OSError:
         return None
-    if n and pc.any(pc.equal(table.column(names.index("customer_id")), "")).as_py():
+    index = header.index()
+    if n and pc.any(pc.equal(table.column(index["customer_id"]), "")).as_py():
         return None  # a blank line or a missing id: the csv module skips or reports it
-    columns = {name: table.column(k) for k, name in enumerate(names)}
+    columns = {name: table.column(k) for name, k in index.items()}
     del table
-    return names, np.arange(2, n + 2, dtype=np.int64), _ArrowReader(pa, pc, columns)
+    return header, np.arange(2, n + 2, dtype=np.int64), _ArrowReader(pa, pc, columns)
 
 
-def _arrow_start(path: Path, source: str) -> tuple[Any, Any, Any, list[str]] | None:
+def _arrow_start(path: Path, source: str, opts: CsvOptions) -> tuple[Any, Any, Any, Header] | None:
     """pyarrow's modules and the checked header, or ``None`` for the :mod:`csv` path.
 
     ``None`` when pyarrow is not installed or the header line cannot be read
@@ -270,21 +393,21 @@ def _arrow_start(path: Path, source: str) -> tuple[Any, Any, Any, list[str]] | N
         pc = import_optional("pyarrow.compute", extra="parquet")
     except ImportError:
         return None
-    names = _header_line(path)
+    names = _header_line(path, opts)
     if names is None:
         return None
-    check_header(names, source)
-    return pa, pacsv, pc, names
+    header = resolve_header(names, source, opts.wanted, encoding=opts.label, warn=False)
+    return pa, pacsv, pc, header
 
 
-def _header_line(path: Path) -> list[str] | None:
+def _header_line(path: Path, opts: CsvOptions) -> list[str] | None:
     """The header's column names (stripped) from the first physical line, or ``None``."""
     try:
         with path.open("rb") as fh:
             head = fh.read(_SNIFF)
     except OSError:
         return None
-    if head.startswith(_BOM):
+    if head.startswith(_BOM) and opts.utf8:
         head = head[len(_BOM) :]
     ends = [k for k in (head.find(b"\n"), head.find(b"\r")) if k >= 0]
     if not ends:
@@ -293,10 +416,10 @@ def _header_line(path: Path) -> list[str] | None:
     if b'"' in line:
         return None  # quoting in the header: the csv module reads it
     try:
-        text = line.decode("utf-8")
+        text = line.decode(opts.codec)
     except UnicodeDecodeError:
         return None
-    return [h.strip() for h in next(csv.reader([text]), [])]
+    return [h.strip() for h in next(csv.reader([text], delimiter=opts.delimiter), [])]
 
 
 def _physical_lines(path: Path) -> int:
@@ -455,23 +578,40 @@ def _unlimited_fields() -> Iterator[None]:
                 csv.field_size_limit(_field_limit_users[1])
 
 
-def _read_with_csv_module(path: Path, source: str) -> Portfolio:
+def _read_with_csv_module(
+    path: Path, source: str, opts: CsvOptions | None = None, report: _Report | None = None
+) -> Portfolio:
+    opts = opts or CsvOptions()
+    report = report or _Report(path, None)
     try:
-        f = open(path, newline="", encoding="utf-8-sig", errors="surrogateescape")
+        f = open(
+            path, newline="", encoding="utf-8-sig" if opts.utf8 else opts.codec, errors="surrogateescape"
+        )
     except OSError as exc:
         raise PortfolioError(f"cannot open balances file: {exc.strerror}", file=source) from None
     with f, _unlimited_fields():
-        reader = csv.reader(f)
+        reader = csv.reader(f, delimiter=opts.delimiter)
         try:
-            header = next(reader, None)
-            if header is None:
+            first = next(reader, None)
+            if first is None:
                 raise PortfolioError("empty file: a header line is needed", file=source, line=1)
-            names = [h.strip() for h in header]
-            check_header(names, source)
-            columns, lines = _tokenise(reader, names, source, _has_nul(path))
+            header = resolve_header(
+                [h.strip() for h in first], source, opts.wanted, encoding=opts.label, warn=False
+            )
+            report.header = header
+            raw = f.buffer
+            columns, lines = _tokenise(
+                reader,
+                header,
+                source,
+                _has_nul(path),
+                lambda: report.at(raw.tell()),  # type: ignore[attr-defined]
+            )
         except csv.Error as exc:
             raise PortfolioError(f"malformed CSV: {exc}", file=source, line=reader.line_num) from None
-    return build_portfolio(_PyReader(columns), names, lines, source)
+    return build_portfolio(
+        _PyReader(columns), header.names, lines, source, labels=header.labels, encoding=opts.label
+    )
 
 
 def _has_nul(path: Path) -> bool:
@@ -485,19 +625,22 @@ def _has_nul(path: Path) -> bool:
 
 
 def _tokenise(
-    reader: Any, names: list[str], source: str, nul: bool
+    reader: Any, header: Header, source: str, nul: bool, tick: Callable[[], None]
 ) -> tuple[dict[str, _PyText | _PyAmounts], NDArray[np.int64]]:
     """All records after the header as column cells and the first line of each record.
 
     Records are read in small batches (few live lists for the garbage
     collector) and their cells collected row-major; every ``_CHUNK`` rows
-    each column's cells (a slice) become arrays.
+    each column's cells (a slice) become arrays.  Ignored columns' cells are
+    dropped.  ``tick()`` is called after each chunk.
     """
-    width = len(names)
+    width = len(header.canonical)
     columns: dict[str, _PyText | _PyAmounts] = {
-        name: _PyText() if name in _TEXT_COLUMNS else _PyAmounts(nul) for name in names
+        name: _PyText() if name in _TEXT_COLUMNS else _PyAmounts(nul) for name in header.names
     }
-    order = [columns[name] for name in names]
+    order: list[_PyText | _PyAmounts | None] = [
+        None if name is None else columns[name] for name in header.canonical
+    ]
     cells: list[str] = []
     lines: list[NDArray[np.int64]] = []
     prev = reader.line_num
@@ -520,18 +663,20 @@ def _tokenise(
         cells.extend(chain.from_iterable(batch))
         if len(cells) >= _CHUNK * width:
             _flush(order, cells)
+            tick()
     _flush(order, cells)
-    for col in order:
+    for col in columns.values():
         col.done()
     return columns, np.concatenate(lines) if lines else np.zeros(0, dtype=np.int64)
 
 
-def _flush(order: list[_PyText | _PyAmounts], cells: list[str]) -> None:
+def _flush(order: list[_PyText | _PyAmounts | None], cells: list[str]) -> None:
     """Hand each column its cells (every ``len(order)``-th cell) and empty ``cells``."""
     if cells:
         width = len(order)
         for k, col in enumerate(order):
-            col.add(cells[k::width])
+            if col is not None:
+                col.add(cells[k::width])
         cells.clear()
 
 
@@ -559,7 +704,7 @@ def _breaks(row: list[str]) -> int:
 
 
 # --------------------------------------------------------------------- write
-def write_csv(portfolio: Portfolio, tmp: Path) -> None:
+def write_csv(portfolio: Portfolio, tmp: Path, progress: Callable[[int, int], None] | None = None) -> None:
     """Write ``portfolio`` as CSV to ``tmp`` (the caller makes it atomic).
 
     With pyarrow, and no id that needs quoting, Arrow's CSV writer writes the
@@ -580,13 +725,13 @@ def write_csv(portfolio: Portfolio, tmp: Path) -> None:
         for ids in ("customer_ids", "branch_ids", "household_ids")
         if getattr(portfolio, ids) is not None
     ):
-        _write_arrow_csv(pa, pacsv, portfolio, tmp)
+        _write_arrow_csv(pa, pacsv, portfolio, tmp, progress)
         return
     names = file_columns(portfolio)
     levels = np.array(CARD_LEVELS, dtype="S")
     with open(tmp, "wb") as f:
         f.write((",".join(names) + "\n").encode("utf-8"))
-        for block in long_blocks(portfolio, 16_384):
+        for block in long_blocks(portfolio, 16_384, progress):
             cells: list[NDArray[np.bytes_]] = []
             for name in names:
                 if name in MONEY_COLUMNS:
@@ -612,7 +757,9 @@ def _needs_quotes(values: NDArray[np.str_]) -> bool:
     return bool(np.isin(units, np.array([44, 34, 13, 10], dtype=np.uint32)).any())
 
 
-def _write_arrow_csv(pa: Any, pacsv: Any, portfolio: Portfolio, tmp: Path) -> None:
+def _write_arrow_csv(
+    pa: Any, pacsv: Any, portfolio: Portfolio, tmp: Path, progress: Callable[[int, int], None] | None
+) -> None:
     names = file_columns(portfolio)
     pa.schema(
         [
@@ -633,7 +780,8 @@ def _write_arrow_csv(pa: Any, pacsv: Any, portfolio: Portfolio, tmp: Path) -> No
 
     with pa.OSFile(str(tmp), "wb") as sink:
         sink.write((",".join(names) + "\n").encode("utf-8"))
-        write_ordered(lazy_blocks(pa, portfolio, 32_768, lambda fen: csv_fen(pa, fen)), encode, sink.write)
+        blocks = lazy_blocks(pa, portfolio, 32_768, lambda fen: csv_fen(pa, fen), progress=progress)
+        write_ordered(blocks, encode, sink.write)
 
 
 def _yuan_text(fen: NDArray[np.int64]) -> NDArray[np.bytes_]:

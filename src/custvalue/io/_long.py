@@ -46,6 +46,7 @@ def arrow_blocks(
     *,
     coded_ids: bool = False,
     coded: dict[str, tuple[NDArray[np.int32], Any]] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Iterator[list[Any]]:
     """The file's columns (:func:`~custvalue.io._columns.file_columns` order) for each block of customers.
 
@@ -54,7 +55,9 @@ def arrow_blocks(
     customers, each once, and a code per row), which a Parquet writer
     writes as its dictionary page without hashing the rows.
     """
-    for build in lazy_blocks(pa, portfolio, block, money, coded_ids=coded_ids, coded=coded):
+    for build in lazy_blocks(
+        pa, portfolio, block, money, coded_ids=coded_ids, coded=coded, progress=progress
+    ):
         yield build()
 
 
@@ -66,11 +69,14 @@ def lazy_blocks(
     *,
     coded_ids: bool = False,
     coded: dict[str, tuple[NDArray[np.int32], Any]] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Iterator[Callable[[], list[Any]]]:
     """As :func:`arrow_blocks`, but each block as a function that builds it (in any thread).
 
     ``coded`` maps an id column to a portfolio-wide dictionary (a code per
     customer and the distinct values): its rows become dictionary arrays.
+    ``progress(done, total)`` is called with the customers of the blocks
+    taken so far.
     """
     coded = coded or {}
     names = file_columns(portfolio)
@@ -120,6 +126,8 @@ def lazy_blocks(
             return out
 
         yield build
+        if progress is not None:
+            progress(hi, portfolio.n_customers)
 
 
 def repeated_strings(pa: Any, values: NDArray[np.str_], rows: Any, counts: NDArray[np.integer[Any]]) -> Any:

@@ -26,7 +26,7 @@ column required; no Arrow schema in the file.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -40,12 +40,14 @@ from ..portfolio import MONEY_COLUMNS, Portfolio, PortfolioError
 from ._arrow import ArrowAmounts, ArrowText, is_text, one_array
 from ._columns import (
     Fen,
+    Header,
     Rows,
+    Wanted,
     build_portfolio,
     card_code,
-    check_header,
     file_columns,
     month_ordinal,
+    resolve_header,
 )
 from ._long import arrow_blocks, decimal_fen, write_pipelined
 from ._wide import (
@@ -63,7 +65,7 @@ from ._wide import (
     prefetched,
 )
 
-__all__ = ["read_parquet", "write_parquet"]
+__all__ = ["read_parquet", "typed_fen", "write_parquet"]
 
 _WORDS: Final = {32: np.int32, 64: np.int64, 128: np.int64, 256: np.int64}
 #: Rows per money column read of the fast path (larger row groups are read in batches).
@@ -71,36 +73,45 @@ _BATCH_ROWS: Final = 1 << 21
 
 
 class _ParquetReader:
-    def __init__(self, pa: Any, pc: Any, pf: Any, source: str) -> None:
+    def __init__(self, pa: Any, pc: Any, pf: Any, source: str, labels: Mapping[str, str]) -> None:
         self._pa, self._pc, self._pf, self._source = pa, pc, pf, source
+        self._labels = labels
 
     def _read(self, name: str, rows: Rows) -> Any:
         try:
-            column = self._pf.read(columns=[name]).column(0)
+            column = self._pf.read(columns=[self._labels.get(name, name)]).column(0)
         except (OSError, self._pa.ArrowException) as exc:
             raise PortfolioError(
-                f"cannot read Parquet column: {exc}", file=self._source, column=name
+                f"cannot read Parquet column: {exc}", file=self._source, column=self._labels.get(name, name)
             ) from None
         if len(column) != rows.lines.shape[0]:
             raise PortfolioError(
                 f"column has {len(column):,} rows, the file {rows.lines.shape[0]:,}",
                 file=self._source,
-                column=name,
+                column=self._labels.get(name, name),
             )
         return one_array(self._pa, column, name, rows)
 
     def text(self, name: str, rows: Rows) -> ArrowText:
-        return ArrowText(self._pa, self._pc, self._read(name, rows), name, self._source)
+        return ArrowText(
+            self._pa, self._pc, self._read(name, rows), rows.labels.get(name, name), self._source
+        )
 
     def amounts(self, name: str, rows: Rows) -> ArrowAmounts | Fen:
         arr = self._read(name, rows)
         if is_text(self._pa, arr):
             return ArrowAmounts(self._pa, self._pc, arr)
-        return _typed_fen(self._pa, arr, name, rows)
+        return typed_fen(self._pa, arr, name, rows)
 
 
-def read_parquet(path: Path) -> Portfolio:
-    """Read a Parquet balances file (see the module notes)."""
+def read_parquet(
+    path: Path, wanted: Wanted | None = None, progress: Callable[[int, int], None] | None = None
+) -> Portfolio:
+    """Read a Parquet balances file (see the module notes).
+
+    ``progress(done, total)`` is called with column chunks read (the fast
+    path) or columns read (the exact path).
+    """
     pq = import_optional("pyarrow.parquet", extra="parquet", feature="reading Parquet")
     pa = import_optional("pyarrow", extra="parquet")
     pc = import_optional("pyarrow.compute", extra="parquet")
@@ -111,19 +122,31 @@ def read_parquet(path: Path) -> Portfolio:
         n = int(pf.metadata.num_rows)
     except (OSError, pa.ArrowException) as exc:
         raise PortfolioError(f"cannot read Parquet file: {exc}", file=source) from None
-    check_header(names, source)
+    header = resolve_header(names, source, wanted)
     try:
-        return _read_fast(pa, pq, pc, path, names)
+        return _read_fast(pa, pq, pc, path, header, progress)
     except (Fallback, OSError, pa.ArrowException, LookupError, TypeError, ValueError):
         pass  # the exact builder below reads the file and names what is wrong (or reads it)
-    reader = _ParquetReader(pa, pc, pf, source)
+    reader = _ParquetReader(pa, pc, pf, source, header.labels)
     try:
-        return build_portfolio(reader, names, np.arange(1, n + 1, dtype=np.int64), source)
+        p = build_portfolio(
+            reader, header.names, np.arange(1, n + 1, dtype=np.int64), source, labels=header.labels
+        )
     except pa.ArrowException as exc:  # a conversion pyarrow refused
         raise PortfolioError(f"cannot read Parquet file: {exc}", file=source) from None
+    if progress is not None:
+        progress(1, 1)
+    return p
 
 
-def _read_fast(pa: Any, pq: Any, pc: Any, path: Path, names: list[str]) -> Portfolio:
+def _read_fast(
+    pa: Any,
+    pq: Any,
+    pc: Any,
+    path: Path,
+    header: Header | list[str],
+    progress: Callable[[int, int], None] | None = None,
+) -> Portfolio:
     """The fast path (:mod:`._wide`): text columns as dictionaries, then money column by column.
 
     Memory: the text columns are read one at a time (as dictionary indices)
@@ -131,7 +154,15 @@ def _read_fast(pa: Any, pq: Any, pc: Any, path: Path, names: list[str]) -> Portf
     read one column of one row group at a time, converted and scattered
     while the next one is decoded in a background thread.
     """
-    text = [c for c in names if c in TEXT_COLUMNS]
+    if not isinstance(header, Header):
+        header = resolve_header(header, str(path))
+    names = header.names
+    labels = header.labels
+
+    def file_name(name: str) -> str:
+        return labels.get(name, name)
+
+    text = [file_name(c) for c in names if c in TEXT_COLUMNS]
     schema = pq.ParquetFile(path).schema_arrow
     for name in text:
         t = schema.field(name).type
@@ -145,7 +176,7 @@ def _read_fast(pa: Any, pq: Any, pc: Any, path: Path, names: list[str]) -> Portf
 
     def column(name: str) -> TextColumn:
         out = TextColumn(pa, pc)
-        for chunk in pf.read(columns=[name], use_threads=True).column(0).chunks:
+        for chunk in pf.read(columns=[file_name(name)], use_threads=True).column(0).chunks:
             out.add(chunk)
         return out
 
@@ -154,34 +185,41 @@ def _read_fast(pa: Any, pq: Any, pc: Any, path: Path, names: list[str]) -> Portf
     del chunks
     n = ids.shape[0]
     ordinal = coded_values(pa, column("month"), month_ordinal, np.int32)
-    cards = coded_values(pa, column("card_level"), card_code, np.int8)
+    cards = coded_values(pa, column("card_level"), card_code, np.int8) if "card_level" in names else []
     bcodes, bvalues = column("branch_id").unify()
     branches = id_values(pa, pc, bvalues)[per_customer(cust, [np.concatenate(bcodes)], n)]
     del bcodes
     homes = None
-    if "household_id" in text:
+    if "household_id" in names:
         homes = households(pa, pc, column("household_id"), cust, n)
     layout = Layout(cust, [np.concatenate(ordinal)] if len(ordinal) > 1 else ordinal, n)
     del ordinal
     pa.default_memory_pool().release_unused()
     out = MonthMajor(layout)
-    out.put_cards([np.concatenate(cards)] if len(cards) > 1 else cards)
+    if cards:
+        out.put_cards([np.concatenate(cards)] if len(cards) > 1 else cards)
     del cards
     money = Money(pa, pc)
     starts = np.cumsum([0] + [meta.row_group(g).num_rows for g in range(meta.num_row_groups)])
+    money_columns = [c for c in MONEY_COLUMNS if c in names]
+    sizes = np.diff(starts)
+    total = int(np.maximum(1, -(-sizes // _BATCH_ROWS)).sum()) * len(money_columns)
 
     def pieces() -> Iterator[tuple[int, str, Any]]:
         for g in range(meta.num_row_groups):
             rows = int(starts[g + 1] - starts[g])
-            for name in MONEY_COLUMNS:
+            for name in money_columns:
                 if rows <= _BATCH_ROWS:
-                    yield int(starts[g]), name, pf.read_row_group(g, columns=[name]).column(0)
+                    yield int(starts[g]), name, pf.read_row_group(g, columns=[file_name(name)]).column(0)
                     continue
                 lo = int(starts[g])
-                for batch in pf.iter_batches(batch_size=_BATCH_ROWS, row_groups=[g], columns=[name]):
+                for batch in pf.iter_batches(
+                    batch_size=_BATCH_ROWS, row_groups=[g], columns=[file_name(name)]
+                ):
                     yield lo, name, batch.column(0)
                     lo += batch.num_rows
 
+    done = 0
     for lo, name, arr in prefetched(pieces()):
         hi = lo + len(arr)
         if hi > layout.rows:
@@ -191,12 +229,18 @@ def _read_fast(pa: Any, pq: Any, pc: Any, path: Path, names: list[str]) -> Portf
             end = lo + len(part)
             out.put(name, layout.positions(0, lo, end), money.fen(part))
             lo = end
+        if progress is not None:
+            done += 1
+            progress(min(done, total), total)
     if int(starts[-1]) != layout.rows:
         raise Fallback("row count")
-    return out.portfolio(ids, branches, homes)
+    portfolio = out.portfolio(ids, branches, homes)
+    if progress is not None and done < total:
+        progress(total, total)
+    return portfolio
 
 
-def _typed_fen(pa: Any, arr: Any, name: str, rows: Rows) -> Fen:
+def typed_fen(pa: Any, arr: Any, name: str, rows: Rows) -> Fen:
     """Exact fen of a decimal or integer column; a float column is refused."""
     t = arr.type
     source = rows.source
@@ -209,7 +253,7 @@ def _typed_fen(pa: Any, arr: Any, name: str, rows: Rows) -> Fen:
             f"floating-point column ({t}) cannot hold exact amounts; store yuan as "
             "decimal128(18, 2), integer yuan or decimal text",
             file=source,
-            column=name,
+            column=rows.labels.get(name, name),
         )
     if pa.types.is_decimal(t):
         return Fen(_decimal_fen(arr, name, rows), shown)
@@ -227,7 +271,7 @@ def _typed_fen(pa: Any, arr: Any, name: str, rows: Rows) -> Fen:
     raise PortfolioError(
         f"unsupported Parquet type {t} for an amount; use decimal128, integer yuan or decimal text",
         file=source,
-        column=name,
+        column=rows.labels.get(name, name),
     )
 
 
@@ -270,7 +314,9 @@ def _decimal_fen(arr: Any, name: str, rows: Rows) -> NDArray[np.int64]:
 
 
 # --------------------------------------------------------------------- write
-def write_parquet(pa: Any, pq: Any, portfolio: Portfolio, tmp: Path) -> None:
+def write_parquet(
+    pa: Any, pq: Any, portfolio: Portfolio, tmp: Path, progress: Callable[[int, int], None] | None = None
+) -> None:
     """Write ``portfolio`` as Parquet to ``tmp`` (the caller makes it atomic).
 
     The file is plain Parquet that every reader understands, laid out to be
@@ -339,5 +385,5 @@ def write_parquet(pa: Any, pq: Any, portfolio: Portfolio, tmp: Path) -> None:
         return decimal_fen(pa, fen, 18)
 
     with writer:
-        blocks = arrow_blocks(pa, portfolio, 65_536, money, coded_ids=True, coded=coded)
+        blocks = arrow_blocks(pa, portfolio, 65_536, money, coded_ids=True, coded=coded, progress=progress)
         write_pipelined(blocks, lambda cols: writer.write_table(pa.Table.from_arrays(cols, schema=schema)))

@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from decimal import Decimal
 
+import attrs
+
 from ..portfolio import CARD_LEVELS, MONEY_COLUMNS
 from ..rules import FeelSyntaxError, match_unary_tests, parse_unary_tests, tests_names
-from ..rules.ast import CompareTest, EqualTest, IntervalTest, StringLit
+from ..rules.ast import Call, CompareTest, EqualTest, IntervalTest, StringLit
 from ._schema import FEATURE_COLUMNS, FEATURE_OPS, IDENT, RESERVED_PREFIX, STATUSES, PolicyError
 from ._specs import EventSpec, FeatureSpec, TierSpec
 
@@ -34,19 +36,49 @@ def _is_string_test(text: str) -> bool:
     return False
 
 
-def _parse(text: str, path: str) -> None:
+def _calls(node: object) -> list[Call]:
+    """Every function invocation in a parsed test (the AST is attrs classes and tuples)."""
+    out: list[Call] = []
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, Call):
+            out.append(n)
+        if isinstance(n, tuple | list):
+            stack.extend(n)
+        elif attrs.has(type(n)):
+            stack.extend(getattr(n, f.name) for f in attrs.fields(type(n)))  # type: ignore[arg-type]
+    return out
 
+
+def _parse(text: str, path: str, *, strings: Sequence[str] = ()) -> None:
+    """Parse a test; ``strings`` are values the test may name as strings (card levels)."""
     try:
         ut = parse_unary_tests(text)
     except FeelSyntaxError as exc:
         raise _fail(path, str(exc).splitlines()[0]) from None
+    calls = sorted({c.function for c in _calls(ut)})
+    if calls:
+        raise _fail(
+            path,
+            f"function call(s) {', '.join(f'{c}(...)' for c in calls)} in test {text!r}; policy tests "
+            "compare with literal values only",
+        )
     # a policy defines no constants: a name in a test could never be resolved
     names = tests_names(ut)
     if names:
+        hint = ""
+        quoted = sorted(n for n in names if n in strings)
+        if quoted:
+            field = path.rsplit(".", 1)[-1]
+            hint = (
+                f"; {quoted[0]!r} is a value: write it as an S-FEEL string, in TOML "
+                f"""{field} = '"{quoted[0]}"' (single quotes around the double quotes)"""
+            )
         raise _fail(
             path,
             f"unknown name(s) {', '.join(sorted(names))} in test {text!r}; "
-            "policy tests compare with literal values only",
+            "policy tests compare with literal values only" + hint,
         )
 
 
@@ -127,9 +159,9 @@ def check_policy(
                         f"unknown feature {fname!r}; define it under [features]"
                         + (f" (known: {', '.join(sorted(names))})" if names else ""),
                     )
-                _parse(test, wp)
                 feat = by_name[fname]
                 is_card = feat.column == "card_level" and feat.op != "run"
+                _parse(test, wp, strings=CARD_LEVELS if is_card else ())
                 if _is_string_test(test) and not is_card:
                     raise _fail(wp, f"string test on the numeric feature {fname!r}")
                 if is_card:
@@ -184,14 +216,43 @@ def _check_bands(t: TierSpec, i: int) -> None:
         parsed.append(parse_unary_tests(b.months_below))
     if not parsed:
         return
-    for k in range(0, t.window + 2):
-        hits = [j for j, ut in enumerate(parsed) if match_unary_tests(ut, Decimal(k))]
-        if k in (0, t.window + 1) and hits:
-            what = "k = 0 is normal" if k == 0 else f"k = {k} = window + 1 loses the tier"
-            raise _fail(f"{path}[{hits[0]}].months_below", f"band covers k = {k}, but {what}")
-        if 1 <= k <= t.window:
+    w = t.window
+    # the k each band covers (up to the longest supported window), to word the fixes
+    covers = [[k for k in range(0, 122) if match_unary_tests(ut, Decimal(k))] for ut in parsed]
+
+    def fix() -> str:
+        """Which bands to change, and to what, for the window ``w`` (keeping their order)."""
+        order = sorted(range(len(covers)), key=lambda j: min([k for k in covers[j] if k >= 1] or [999]))
+        start, changes = 1, []
+        for idx, j in enumerate(order):
+            if start > w:
+                changes.append(f"remove {path}[{j}] ({t.status_bands[j].status})")
+                continue
+            top = max(covers[j]) if covers[j] else start
+            hi = w if idx == len(order) - 1 else max(start, min(top, w - (len(order) - idx - 1)))
+            want = f"[{start}..{hi}]"
+            if want != t.status_bands[j].months_below.replace(" ", ""):
+                changes.append(f"{path}[{j}].months_below ({t.status_bands[j].status}) to '{want}'")
+            start = hi + 1
+        return (
+            f"with window = {w} the status bands must cover k = 1..{w}: change " + " and ".join(changes)
+            if changes
+            else f"the status bands must cover k = 1..{w}"
+        )
+
+    for k in range(0, w + 2):
+        hits = [j for j, c in enumerate(covers) if k in c]
+        if k in (0, w + 1) and hits:
+            if k == 0:
+                raise _fail(f"{path}[{hits[0]}].months_below", "band covers k = 0, but k = 0 is normal")
+            raise _fail(
+                f"{path}[{hits[0]}].months_below",
+                f"band covers k = {k}, but the window is {w}, so k = {k} = window + 1 loses the "
+                f"tier; {fix()}",
+            )
+        if 1 <= k <= w:
             if not hits:
-                raise _fail(path, f"no band covers k = {k} (bands must cover 1..{t.window})")
+                raise _fail(path, f"no band covers k = {k} (the window is {w}); {fix()}")
             if len(hits) > 1:
                 raise _fail(
                     f"{path}[{hits[1]}].months_below", f"bands {hits[0]} and {hits[1]} overlap at k = {k}"

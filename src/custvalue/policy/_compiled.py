@@ -118,11 +118,20 @@ class CompiledPolicy:
         tiers[2].criteria[0] (rule platinum.card_spend): rule can never fire: ...
         """
         paths = rule_paths(self.policy)
+        floors = floor_order_warnings(self.policy)
+        worded = {w.split("(rule ", 1)[1].split(")", 1)[0] for w in floors}  # rules with a floor warning
         out = []
         for f in self.findings:
+            if f.rule_id in worded:
+                continue  # the floor warning below says why, and what to change
             where = paths.get(f.rule_id or "", "tiers")
             out.append(f"{where} (rule {f.rule_id}): {f.message}" if f.rule_id else f"{where}: {f.message}")
-        return tuple(out)
+        return tuple(out) + floors
+
+    @property
+    def input_columns(self) -> tuple[str, ...]:
+        """The portfolio columns an evaluation reads (see :attr:`Policy.input_columns`)."""
+        return self.policy.input_columns
 
     @property
     def rule_ids(self) -> tuple[str, ...]:
@@ -135,6 +144,46 @@ class CompiledPolicy:
             f"<CompiledPolicy {self.policy.name!r}: {len(self.rule_ids)} rules, "
             f"{len(self.features)} features, {self.history_needed + 1} months of history>"
         )
+
+
+def floor_order_warnings(policy: Policy) -> tuple[str, ...]:
+    """A lower tier whose AUM floor is at or above a higher tier's: its AUM rule never fires.
+
+    Tiers are highest first and the table is FIRST hit: with a window no
+    longer than the higher tier's, every customer the lower tier's AUM rule
+    would take is taken by the higher tier first.
+
+    >>> from decimal import Decimal
+    >>> from custvalue import default_policy
+    >>> p = default_policy().with_tier("gold", aum_floor=Decimal("500000"))
+    >>> print(floor_order_warnings(p)[0])  # doctest: +ELLIPSIS
+    tiers[3].aum_floor (rule gold.aum): gold's AUM floor 500000 is at or above platinum's 500000,
+    so its AUM rule can never fire ...
+    """
+    out: list[str] = []
+    tiers = policy.tiers
+    for j, low in enumerate(tiers):
+        if low.aum_floor is None or low.window is None:
+            continue
+        for high in tiers[:j]:
+            if high.aum_floor is None or high.window is None or low.aum_floor < high.aum_floor:
+                continue
+            if low.window <= high.window:
+                why = (
+                    "so its AUM rule can never fire (every customer it would take has the higher "
+                    "tier first); lower the floor below"
+                )
+            else:
+                why = (
+                    f"so its AUM rule fires only for AUM reached more than {high.window + 1} months ago "
+                    f"(its window, {low.window}, is longer); lower the floor below"
+                )
+            out.append(
+                f"tiers[{j}].aum_floor (rule {low.id}.aum): {low.id}'s AUM floor {_num(low.aum_floor)} "
+                f"is at or above {high.id}'s {_num(high.aum_floor)}, {why} {_num(high.aum_floor)}"
+            )
+            break
+    return tuple(out)
 
 
 def _feature_span(f: FeatureSpec) -> int:

@@ -269,7 +269,7 @@ def diff_policies(old: Policy, new: Policy) -> PolicyDiff:
     >>> from custvalue import default_policy
     >>> old = default_policy()
     >>> print(diff_policies(old, old.with_tier("platinum", aum_floor=400000)))
-    policy 'default' -> 'default': 1 change(s)
+    policy 'default' -> 'default (edited)': 1 change(s)
       tiers.platinum.aum_floor: 500000 -> 400000
     """
     changes: list[PolicyChange] = []
