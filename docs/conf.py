@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import custvalue
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "_ext"))  # custvalue_cli: the CLI reference
 
 project = "custvalue"
 author = "custvalue developers"
@@ -15,6 +20,7 @@ extensions = [
     "sphinx.ext.napoleon",
     "sphinx.ext.doctest",
     "sphinx.ext.viewcode",
+    "custvalue_cli",
 ]
 napoleon_google_docstring = False
 napoleon_numpy_docstring = True

@@ -55,6 +55,7 @@ LAYERS: dict[str, set[str]] = {
     "allocation": GROUND | {"portfolio", "io", "policy"},
     "analytics": GROUND | {"portfolio", "io", "rules", "policy", "tiering", "allocation"},
     "dask": GROUND | {"portfolio", "io", "rules", "policy", "tiering", "allocation", "analytics"},
+    "spark": GROUND | {"portfolio", "io", "rules", "policy", "tiering", "allocation", "analytics", "dask"},
 }
 
 

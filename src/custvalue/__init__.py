@@ -46,24 +46,47 @@ from __future__ import annotations
 from . import allocation, analytics, io, money, months, policy, portfolio, rules, synthetic, tiering
 from ._errors import AmountOverflowError, CustvalueError, InputError, InsufficientMemoryError, publish
 from ._optional import MissingDependencyError
+from .analytics import (
+    calibrate,
+    customer_value,
+    estimate_markov,
+    lifetime_value,
+    markov_value,
+    run_campaigns,
+    score_customers,
+    segment,
+    value_matrix,
+    write_report,
+)
 from .io import read_balances, write_balances
 from .money import MoneyError, format_yuan, from_float, parse_yuan_array, to_fen
 from .months import Month, MonthRange
-from .policy import CompiledPolicy, Policy, PolicyError, compile_policy, default_policy, load_policy
+from .policy import (
+    CompiledPolicy,
+    Policy,
+    PolicyError,
+    compile_policy,
+    default_policy,
+    load_policy,
+    marketing_policy,
+)
 from .portfolio import CARD_LEVELS, MONEY_COLUMNS, Portfolio, PortfolioError
 from .tiering import (
     MOVEMENTS,
     EventTable,
+    FileEvaluation,
     MigrationMatrix,
     TierExplanation,
     TierPath,
     TierResult,
     evaluate,
     evaluate_chunks,
+    evaluate_file,
     evaluate_path,
     migration_matrix,
     tier_migration,
     what_if,
+    write_events,
 )
 
 __version__ = "0.1.0"
@@ -77,6 +100,7 @@ __all__ = [
     "CompiledPolicy",
     "CustvalueError",
     "EventTable",
+    "FileEvaluation",
     "InputError",
     "InsufficientMemoryError",
     "MigrationMatrix",
@@ -94,15 +118,22 @@ __all__ = [
     "__version__",
     "allocation",
     "analytics",
+    "calibrate",
     "compile_policy",
+    "customer_value",
     "default_policy",
+    "estimate_markov",
     "evaluate",
     "evaluate_chunks",
+    "evaluate_file",
     "evaluate_path",
     "format_yuan",
     "from_float",
     "io",
+    "lifetime_value",
     "load_policy",
+    "marketing_policy",
+    "markov_value",
     "migration_matrix",
     "money",
     "months",
@@ -111,12 +142,18 @@ __all__ = [
     "portfolio",
     "read_balances",
     "rules",
+    "run_campaigns",
+    "score_customers",
+    "segment",
     "synthetic",
     "tier_migration",
     "tiering",
     "to_fen",
+    "value_matrix",
     "what_if",
     "write_balances",
+    "write_events",
+    "write_report",
 ]
 
 publish(__name__, globals())

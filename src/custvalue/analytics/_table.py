@@ -27,6 +27,7 @@ from .._arrays import INT64_MAX, readonly
 from .._optional import import_optional
 from ..io import atomic_write, file_format
 from ..money import format_yuan
+from ._plot import plot_report
 
 __all__ = ["Report", "floor_divmod", "group_codes", "half_even_div", "make_columns", "ratio_bp", "ratio_code"]
 
@@ -399,6 +400,44 @@ class Report:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.title!r}: {len(self):,} rows × {len(self.columns)} columns>"
+
+    def plot(self, ax: Any = None, **kwargs: Any) -> Any:
+        """Draw the report with matplotlib (the ``plot`` extra), pandas-style; returns the ``Axes``.
+
+        A new figure is made when ``ax`` is ``None``.  What is drawn depends
+        on the report (money in scaled yuan; ``title=`` replaces the title,
+        other keywords go to the matplotlib call that draws the data):
+
+        * :func:`tier_distribution`: ``kind="mix"`` (bars per tier, labelled)
+          or ``"branch"`` (bars per branch stacked by tier); ``value="customers"``
+          or ``"aum"``; ``share=True`` for percentages.
+        * :func:`tier_trend`: one line per tier; ``value="customers"``,
+          ``"aum"`` or ``"share"``; ``logy=True`` for a log scale.
+        * :func:`migration_report`: a heatmap with the counts in the cells
+          (see :func:`plot_migration`).
+        * :func:`concentration`: ``kind="lorenz"`` or ``"pareto"`` (with the
+          top-share points labelled).
+        * :func:`churn_report`: ``kind="tier"`` or ``"branch"``;
+          ``value="churned"``, ``"aum_lost"`` or ``"rate"``.
+        * :func:`performance_report`: bars per manager (coloured by branch;
+          ``top=N`` keeps the N largest) or per branch; ``value="aum"``,
+          ``"aum_growth"`` or ``"sales_credit"``.
+        * :meth:`AssetMonitor.by_branch`: deposit, investment and loan bars
+          per branch (``value="aum"`` and others for one series).
+        * :func:`evaluate_alerts`: customers per alert.
+
+        Examples
+        --------
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> from custvalue import evaluate
+        >>> from custvalue.synthetic import generate
+        >>> from custvalue.analytics import tier_distribution
+        >>> ax = tier_distribution(evaluate(generate(200, seed=1))).plot()
+        >>> len(ax.patches), [t.get_text() for t in ax.get_xticklabels()]
+        (5, ['core', 'growth', 'platinum', 'gold', 'potential'])
+        """
+        return plot_report(self, ax, **kwargs)
 
     def _repr_html_(self) -> str:
         head = "".join(f"<th>{html.escape(n)}</th>" for n in self.columns)

@@ -21,7 +21,18 @@ from typing import TextIO
 
 from .. import __version__
 from .._errors import CustvalueError
-from . import _demo, _evaluate, _policy
+from . import (
+    _allocate,
+    _attribute,
+    _campaigns,
+    _demo,
+    _evaluate,
+    _explain,
+    _migration,
+    _policy,
+    _report,
+    _whatif,
+)
 
 __all__ = ["main"]
 
@@ -42,11 +53,28 @@ examples:
   custvalue policy export --out my_policy.toml      (then edit a threshold)
   custvalue evaluate --balances b.parquet --policy my_policy.toml --as-of 2026-10 --out r.csv
   custvalue policy check my_policy.toml
+  custvalue explain --balances balances.csv --as-of 2026-10 C0000042
+  custvalue what-if --balances balances.csv --as-of 2026-10 --policy my_policy.toml
+  custvalue migration --balances balances.csv --from 2025-10 --to 2026-10
+  custvalue allocate --roster roster.csv --book book.json
+  custvalue attribute --book book.json --balances balances.csv --as-of 2026-10 --out by_rm.csv
+  custvalue explain --balances export.csv --columns mapping.toml --encoding gb18030 --as-of 2026-10 C001
 """
 
 
 #: The command modules, in the order ``custvalue --help`` lists them.
-_COMMANDS = (_demo, _evaluate, _policy)
+_COMMANDS = (
+    _demo,
+    _evaluate,
+    _explain,
+    _whatif,
+    _migration,
+    _policy,
+    _allocate,
+    _attribute,
+    _campaigns,
+    _report,
+)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..io import atomic_write, check_output, read_balances
+from ..analytics import calibrate, parse_targets, policy_dmn
+from ..io import atomic_write, check_output
 from ..policy import (
     EVENT_TYPES,
     Policy,
@@ -16,11 +17,13 @@ from ..policy import (
     diff_policies,
     load_policy,
 )
+from ..rules import write_dmn
 from ..tiering import what_if
+from ._common import add_balances_options, read_balances_args
 
 
 def register(sub: Any) -> None:
-    po = sub.add_parser("policy", help="show, check, export or diff policy documents")
+    po = sub.add_parser("policy", help="show, check, export, diff or calibrate policy documents")
     psub = po.add_subparsers(dest="policy_command", metavar="ACTION")
     sh = psub.add_parser("show", help="print a policy (the default policy if no file is given)")
     sh.add_argument("file", nargs="?", help="policy file (.toml or .json)")
@@ -29,18 +32,36 @@ def register(sub: Any) -> None:
     ck.add_argument("file", help="policy file (.toml or .json)")
     ex = psub.add_parser("export", help="write a policy (the default if --policy is omitted) to a file")
     ex.add_argument("--policy", metavar="FILE", help="policy to export (default policy if omitted)")
-    ex.add_argument("--out", required=True, metavar="FILE", help="output .toml or .json")
-    ex.add_argument("--format", choices=("toml", "json"), help="default: from the --out suffix")
+    ex.add_argument("--out", required=True, metavar="FILE", help="output .toml, .json or .dmn")
+    ex.add_argument(
+        "--format",
+        choices=("toml", "json", "dmn"),
+        help="default: from the --out suffix; dmn: the tier, segment and scoring tables as one DMN model",
+    )
     df = psub.add_parser(
         "diff",
         help="print what changed between two policies (and, with --balances, the migration impact)",
     )
     df.add_argument("old", help="the policy in force (.toml or .json)")
     df.add_argument("new", help="the proposed or later policy")
-    df.add_argument(
-        "--balances", metavar="FILE", help="balances file: also print the tier migration old → new"
-    )
+    add_balances_options(df, required=False)
     df.add_argument("--as-of", metavar="YYYY-MM", help="month of the migration (default: the file's last)")
+    ca = psub.add_parser(
+        "calibrate",
+        help="propose tier floors that give target shares of customers (or AUM) per tier",
+        description="Propose AUM floors from target shares per tier (each tier's own share; "
+        "exact quantiles rounded down to --round yuan so each tier and those above reach at "
+        "least the cumulative target), print the proposal and its migration, and write the "
+        "calibrated policy.",
+    )
+    add_balances_options(ca)
+    ca.add_argument("--as-of", metavar="YYYY-MM", help="month (default: the file's last)")
+    ca.add_argument("--targets", required=True, metavar="T=S,...", help="e.g. core=0.01,growth=0.04")
+    ca.add_argument("--by", choices=("count", "aum"), default="count", help="share of customers or of AUM")
+    ca.add_argument("--round", default="10000", metavar="YUAN", help="rounding step (default 10000)")
+    ca.add_argument("--direction", choices=("down", "up"), default="down", help="rounding direction")
+    ca.add_argument("--policy", metavar="FILE", help="policy to calibrate (default policy if omitted)")
+    ca.add_argument("--out", required=True, metavar="FILE", help="proposed policy (.toml or .json)")
     po.set_defaults(handler=run, help_parser=po)
 
 
@@ -70,7 +91,14 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.policy_command == "export":
         pol = load_policy(args.policy) if args.policy else default_policy()
         fmt = args.format or Path(args.out).suffix.lstrip(".").lower()
-        if not args.policy and fmt == "toml":
+        if fmt == "dmn":
+            text = write_dmn(policy_dmn(pol))
+
+            def write_model(tmp: Path) -> None:
+                tmp.write_text(text, encoding="utf-8")
+
+            atomic_write(args.out, write_model, inputs=[args.policy])
+        elif not args.policy and fmt == "toml":
             # the shipped document itself, with its comments: the best start for an edit
             def write(tmp: Path) -> None:
                 tmp.write_text(default_policy_text(), encoding="utf-8")
@@ -88,7 +116,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             if old.tier_order != new.tier_order:
                 out.write("(no migration: the two policies have different tiers)\n")
                 return 0
-            portfolio = read_balances(args.balances)
+            portfolio = read_balances_args(args, err)
             month = args.as_of or str(portfolio.months.stop)
             m = what_if(portfolio, old, new, as_of=month)
             moved = int(m.counts.sum() - m.counts.trace())
@@ -98,8 +126,32 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             )
             out.write(m.text() + "\n")
         return 0
+    if args.policy_command == "calibrate":
+        return _calibrate(args, out, err)
     args.help_parser.print_help(out)
     return 2
+
+
+def _calibrate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    fmt = Path(args.out).suffix.lstrip(".").lower()
+    if fmt not in ("toml", "json"):
+        raise ValueError(f"--out {args.out!r}: the proposed policy is a .toml or .json file")
+    check_output(args.out, inputs=[args.balances, args.policy])
+    pol = load_policy(args.policy) if args.policy else default_policy()
+    portfolio = read_balances_args(args, err)
+    cal = calibrate(
+        portfolio,
+        pol,
+        parse_targets(args.targets),
+        as_of=args.as_of,
+        by=args.by,
+        step=args.round,
+        direction=args.direction,
+    )
+    cal.proposed.dump(args.out)
+    out.write(cal.text() + "\n")
+    out.write(f"wrote policy {cal.proposed.name!r} to {args.out}\n")
+    return 0
 
 
 def _policy_summary(pol: object) -> str:

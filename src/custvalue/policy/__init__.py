@@ -14,40 +14,93 @@ from functools import lru_cache
 from importlib import resources
 
 from .._errors import publish
+from ._campaigns import CAP_SCOPES, CampaignSpec, ContactCap
 from ._compiled import CompiledPolicy, compile_policy
 from ._document import Policy, load_policy
+from ._marketing import marketing_policy, marketing_text
 from ._monitoring import MONITOR_MEASURES, AlertSpec
 from ._schema import EVENT_TYPES, FEATURE_OPS, STATUSES, PolicyError
+from ._segments import (
+    MOVEMENT_NAMES,
+    SEGMENT_BUILTINS,
+    SEGMENT_FEATURE_OPS,
+    SegmentFeature,
+    SegmentRule,
+    Segments,
+    SegmentTable,
+)
 from ._specs import Criterion, EventSpec, FeatureSpec, StatusBand, TierSpec
 from ._transactions import RULE_KINDS, TRANSACTION_DIRECTIONS, TransactionRule
+from ._value import (
+    BALANCE_COLUMNS,
+    FORMULA_COMPONENTS,
+    VALUE_MEASURES,
+    BonusRule,
+    FormulaComponent,
+    GradeBand,
+    MarkovSpec,
+    Quadrant,
+    ScoreRule,
+    ScoringSpec,
+    ValueMatrixSpec,
+    ValueSpec,
+    grade_table,
+    value_measure_kinds,
+)
 from ._versions import PolicyChange, PolicyDiff, PolicySet, diff_policies, load_policy_set
 
 __all__ = [
+    "BALANCE_COLUMNS",
+    "CAP_SCOPES",
     "EVENT_TYPES",
     "FEATURE_OPS",
+    "FORMULA_COMPONENTS",
     "MONITOR_MEASURES",
+    "MOVEMENT_NAMES",
     "RULE_KINDS",
+    "SEGMENT_BUILTINS",
+    "SEGMENT_FEATURE_OPS",
     "STATUSES",
     "TRANSACTION_DIRECTIONS",
+    "VALUE_MEASURES",
     "AlertSpec",
+    "BonusRule",
+    "CampaignSpec",
     "CompiledPolicy",
+    "ContactCap",
     "Criterion",
     "EventSpec",
     "FeatureSpec",
+    "FormulaComponent",
+    "GradeBand",
+    "MarkovSpec",
     "Policy",
     "PolicyChange",
     "PolicyDiff",
     "PolicyError",
     "PolicySet",
+    "Quadrant",
+    "ScoreRule",
+    "ScoringSpec",
+    "SegmentFeature",
+    "SegmentRule",
+    "SegmentTable",
+    "Segments",
     "StatusBand",
     "TierSpec",
     "TransactionRule",
+    "ValueMatrixSpec",
+    "ValueSpec",
     "compile_policy",
     "default_policy",
     "default_policy_text",
     "diff_policies",
+    "grade_table",
     "load_policy",
     "load_policy_set",
+    "marketing_policy",
+    "marketing_text",
+    "value_measure_kinds",
 ]
 
 publish(__name__, globals())

@@ -12,6 +12,8 @@ import json
 import tomllib
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
@@ -19,6 +21,8 @@ import attrs
 
 from .._atomic import atomic_write
 from .._optional import import_optional
+from ..portfolio import MONEY_COLUMNS
+from ._campaigns import CampaignSpec, campaigns_list, check_marketing, parse_campaigns
 from ._checks import check_policy
 from ._monitoring import AlertSpec, monitoring_dict, parse_monitoring
 from ._schema import (
@@ -27,8 +31,10 @@ from ._schema import (
     SCHEMA,
     PolicyError,
 )
+from ._segments import Segments, parse_segments, segments_dict
 from ._specs import Criterion, EventSpec, FeatureSpec, StatusBand, TierSpec
 from ._transactions import TransactionRule, parse_transaction_rules, transaction_rules_dict
+from ._value import ValueSpec, check_value, parse_value, value_dict
 
 __all__ = ["Policy", "load_policy"]
 
@@ -72,6 +78,9 @@ class Policy:
     title_zh: str | None = None
     monitoring: tuple[AlertSpec, ...] = ()
     transactions: tuple[TransactionRule, ...] = ()
+    value: ValueSpec | None = None
+    segments: Segments | None = None
+    campaigns: tuple[CampaignSpec, ...] = ()
 
     def __attrs_post_init__(self) -> None:
         _validate(self, "")
@@ -106,6 +115,20 @@ class Policy:
         return ()
 
     @property
+    def input_columns(self) -> tuple[str, ...]:
+        """The portfolio columns an evaluation of this policy reads (AUM classes, feature columns).
+
+        A balances file needs only these (and the id and month columns):
+        ``read_balances(path, policy=p)``.
+
+        >>> from custvalue import default_policy
+        >>> default_policy().with_tier("core", aum_floor=Decimal("10000000")).input_columns[:3]
+        ('deposits', 'wealth', 'investments')
+        """
+        used = set(self.aum) | {f.column for f in self.features if f.column != "aum"}
+        return tuple(c for c in (*MONEY_COLUMNS, "card_level") if c in used)
+
+    @property
     def scale(self) -> int:
         """Fen per policy amount unit (100 for yuan, 1 for fen)."""
         return 100 if self.amount_unit == "yuan" else 1
@@ -114,16 +137,22 @@ class Policy:
     def with_tier(self, tier_id: str, **changes: Any) -> Policy:
         """A copy with one tier's fields changed (validated again).
 
+        A policy that changes is named ``"<name> (edited)"`` (once), so that
+        comparisons (:func:`~custvalue.what_if`, ``policy diff``) tell the two
+        apart; rename it with ``attrs.evolve(p, name=...)``.
+
         >>> from custvalue import default_policy
         >>> p = default_policy().with_tier("platinum", aum_floor=Decimal("400000"))
-        >>> p.tier("platinum").aum_floor
-        Decimal('400000')
+        >>> p.tier("platinum").aum_floor, p.name
+        (Decimal('400000'), 'default (edited)')
         """
         self.tier(tier_id)
         if "aum_floor" in changes and changes["aum_floor"] is not None:
             changes["aum_floor"] = _decimal(changes["aum_floor"], f"tiers[{tier_id}].aum_floor")
         tiers = tuple(attrs.evolve(t, **changes) if t.id == tier_id else t for t in self.tiers)
-        return attrs.evolve(self, tiers=tiers)
+        if tiers == self.tiers:
+            return self
+        return attrs.evolve(self, tiers=tiers, name=edited_name(self.name))
 
     # ------------------------------------------------------------ serialise
     def to_dict(self) -> dict[str, Any]:
@@ -141,6 +170,12 @@ class Policy:
             d["monitoring"] = monitoring_dict(self.monitoring)
         if self.transactions:
             d["transactions"] = transaction_rules_dict(self.transactions)
+        if self.value is not None:
+            d["value"] = value_dict(self.value)
+        if self.segments is not None:
+            d["segments"] = segments_dict(self.segments)
+        if self.campaigns:
+            d["campaigns"] = campaigns_list(self.campaigns)
         return d
 
     @classmethod
@@ -256,6 +291,23 @@ def _dump_json(doc: Any, indent: int | None) -> str:
     return text + "\n"
 
 
+#: What :meth:`Policy.with_tier` appends to the name of a policy it changes.
+EDITED: Final = " (edited)"
+#: The shipped default policy's name.
+DEFAULT_NAME: Final = "default"
+
+
+def edited_name(name: str) -> str:
+    """``name`` marked as edited (once): ``"default"`` -> ``"default (edited)"``."""
+    return name if name.endswith(EDITED) or "(edited" in name else f"{name}{EDITED}"
+
+
+@lru_cache(maxsize=1)
+def _shipped_default() -> Policy:
+    text = resources.files(__package__).joinpath("default.toml").read_text(encoding="utf-8")
+    return _parse(tomllib.loads(text, parse_float=Decimal), None, shipped=True)
+
+
 # --------------------------------------------------------------------------- parse
 
 
@@ -267,7 +319,10 @@ def load_policy(source: str | Path | Mapping[str, Any]) -> Policy:
     """Load and validate a policy from a ``.json``/``.toml`` file or a dict.
 
     Numbers are read exactly (JSON and TOML floats become
-    :class:`~decimal.Decimal`, never binary floats).
+    :class:`~decimal.Decimal`, never binary floats).  A document that calls
+    itself ``"default"`` but differs from the shipped default policy (an
+    exported default, edited) is named ``"default (edited: FILE)"`` (from a
+    file) or ``"default (edited)"``.
 
     Examples
     --------
@@ -312,7 +367,7 @@ def load_policy(source: str | Path | Mapping[str, Any]) -> Policy:
         raise PolicyError("policy document nested too deeply", file=name) from None
     if not isinstance(doc, dict):
         raise PolicyError("a policy document must be an object", file=name)
-    return _parse(doc, name)
+    return _parse(doc, name, file_name=path.name)
 
 
 def _check_keys(
@@ -398,7 +453,25 @@ def _opt_str(d: Mapping[str, Any], key: str, path: str, source: str | None) -> s
     return None if key not in d else _str(d[key], f"{path}.{key}" if path else key, source)
 
 
-def _parse(doc: Mapping[str, Any], source: str | None) -> Policy:
+def _parse(
+    doc: Mapping[str, Any], source: str | None, *, file_name: str | None = None, shipped: bool = False
+) -> Policy:
+    """The policy of a document.
+
+    A document that calls itself ``"default"`` but is not the shipped default
+    policy (an exported default, edited) is named ``"default (edited)"``, or
+    ``"default (edited: FILE)"`` when read from a file, so that comparisons
+    tell the two apart; the name is written out as it is, so documents
+    round-trip.
+    """
+    policy = _parse_document(doc, source)
+    if not shipped and policy.name == DEFAULT_NAME and policy != _shipped_default():
+        edited = f"{DEFAULT_NAME} (edited: {file_name})" if file_name else edited_name(DEFAULT_NAME)
+        policy = attrs.evolve(policy, name=edited)
+    return policy
+
+
+def _parse_document(doc: Mapping[str, Any], source: str | None) -> Policy:
     _check_keys(
         doc,
         (
@@ -414,6 +487,9 @@ def _parse(doc: Mapping[str, Any], source: str | None) -> Policy:
             "events",
             "monitoring",
             "transactions",
+            "value",
+            "segments",
+            "campaigns",
         ),
         ("name", "tiers"),
         "",
@@ -536,6 +612,9 @@ def _parse(doc: Mapping[str, Any], source: str | None) -> Policy:
             transactions=(
                 parse_transaction_rules(doc["transactions"], source) if "transactions" in doc else ()
             ),
+            value=parse_value(doc["value"], source) if "value" in doc else None,
+            segments=parse_segments(doc["segments"], source) if "segments" in doc else None,
+            campaigns=parse_campaigns(doc["campaigns"], source) if "campaigns" in doc else (),
         )
     except PolicyError as exc:
         if source is not None and exc.file is None:
@@ -555,3 +634,12 @@ def _validate(p: Policy, _: str) -> None:
         events=p.events,
         minimum_allocation_tier=p.minimum_allocation_tier,
     )
+    if p.value is not None:
+        check_value(p.value, tiers=p.tier_order, features=p.features)
+    if p.segments is not None or p.campaigns:
+        check_marketing(
+            p.tier_order,
+            [(f.name, f.column == "card_level" and f.op != "run") for f in p.features],
+            p.segments,
+            p.campaigns,
+        )

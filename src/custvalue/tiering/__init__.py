@@ -13,7 +13,8 @@ over customers in Python.
 Modules, top-down along the data path: ``_features`` (temporal features of a
 portfolio), ``_kernel`` (one month of one row block), ``_evaluate``
 (:func:`evaluate`), ``_state`` and ``_result`` (:class:`TierResult`), ``_explain`` and
-``_files`` (explanations, summaries, result files), ``_path`` (tiers over
+``_files`` (explanations, summaries, result files), ``_stream``
+(:func:`evaluate_file`: a file larger than memory, in customer batches), ``_path`` (tiers over
 time, migration, what-if) and ``_reference`` (the scalar reference the tests
 compare against).
 """
@@ -29,13 +30,24 @@ from ._path import MigrationMatrix, TierPath, evaluate_path, migration_matrix, t
 from ._reference import reference_evaluate
 from ._result import TierResult
 from ._state import EventTable
+from ._stream import (
+    DEFAULT_BATCH,
+    EVENT_COLUMNS,
+    FileEvaluation,
+    customer_partitions,
+    evaluate_file,
+    write_events,
+)
 
 __all__ = [
+    "DEFAULT_BATCH",
+    "EVENT_COLUMNS",
     "MOVEMENTS",
     "RESULT_COLUMNS",
     "STATUSES",
     "EventTable",
     "FeatureFrame",
+    "FileEvaluation",
     "MigrationMatrix",
     "RuleCheck",
     "RuleTrace",
@@ -43,12 +55,15 @@ __all__ = [
     "TierPath",
     "TierResult",
     "compute_features",
+    "customer_partitions",
     "evaluate",
     "evaluate_chunks",
+    "evaluate_file",
     "evaluate_path",
     "migration_matrix",
     "reference_evaluate",
     "reference_feature",
     "tier_migration",
     "what_if",
+    "write_events",
 ]
