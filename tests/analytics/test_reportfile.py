@@ -535,3 +535,24 @@ def test_a_missing_directory_or_an_input_as_output_fails_before_any_work(
     with pytest.raises(cv_io.OutputError, match="input"):
         write_report(same, inputs["portfolio"], AS_OF, inputs=[same])
     assert same.read_text(encoding="utf-8") == "input"
+
+
+def test_html_without_matplotlib_keeps_every_table_and_says_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib.util
+
+    from custvalue.analytics import write_report
+    from custvalue.synthetic import generate
+
+    real = importlib.util.find_spec
+
+    def no_matplotlib(name: str, *args: object, **kwargs: object) -> object:
+        return None if name == "matplotlib" else real(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importlib.util, "find_spec", no_matplotlib)
+    p = generate(300, seed=2)
+    write_report(tmp_path / "r.html", p, p.months.stop)
+    text = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "Charts need matplotlib" in text and "custvalue[plot]" in text
+    assert "<img" not in text and text.count("<table") >= 7

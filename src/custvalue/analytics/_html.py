@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import html
+import importlib.util
 from typing import Any, Final
 
 import numpy as np
@@ -110,8 +111,26 @@ def _image(source: Any, kwargs: dict[str, Any], alt: str) -> str:
     return f'<figure><img alt="{_esc(alt)}" src="data:image/png;base64,{data}"></figure>'
 
 
-def html_page(rs: Any, *, max_rows: int | None = 1000, charts: bool = True) -> str:
-    """The whole page as text (a :class:`ReportSet` ``rs``)."""
+def charts_available() -> bool:
+    """Whether matplotlib (the ``plot`` extra) is installed, so the page can carry charts."""
+    return importlib.util.find_spec("matplotlib") is not None
+
+
+#: Shown on a page written without matplotlib: the tables are all there, the charts are not.
+NO_CHARTS_NOTE: Final = (
+    "Charts need matplotlib, which is not installed: pip install 'custvalue[plot]' "
+    "(in a source checkout: pip install -e '.[plot]'). Every table is complete."
+)
+
+
+def html_page(rs: Any, *, max_rows: int | None = 1000, charts: bool | None = None) -> str:
+    """The whole page as text (a :class:`ReportSet` ``rs``).
+
+    ``charts``: embed the charts (``None``: when matplotlib is installed;
+    without it the page says so at the top and keeps every table).
+    """
+    if charts is None:
+        charts = charts_available()
     title = f"Customer value report as of {rs.as_of}"
     parts = [
         "<!DOCTYPE html>",
@@ -121,7 +140,9 @@ def html_page(rs: Any, *, max_rows: int | None = 1000, charts: bool = True) -> s
         f"<header><h1>{_esc(title)}</h1>",
         f'<p class="meta">Policy {_esc(rs.policy.name)}; made by custvalue. Money in yuan '
         "(exact: from integer fen); percentages from exact sums, rounded half-to-even to 0.01%; "
-        "— marks a percentage of nothing.</p></header>",
+        "— marks a percentage of nothing.</p>",
+        "" if charts else f'<p class="meta">{_esc(NO_CHARTS_NOTE)}</p>',
+        "</header>",
         '<nav><h2 id="contents">Contents</h2><ol><li><a href="#summary">Summary</a></li>',
         *[f'<li><a href="#{_esc(s.key)}">{_esc(s.title)}</a></li>' for s in rs.sections],
         "</ol></nav>",

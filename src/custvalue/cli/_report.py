@@ -17,6 +17,7 @@ run leaves no file behind (and an existing one as it was).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import time
 from pathlib import Path
 from typing import Any, TextIO
@@ -92,6 +93,12 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         max_rows=args.max_rows or None,
         inputs=inputs,
     )
+    html = str(args.out).lower().endswith((".html", ".htm"))
+    if not args.quiet and html and importlib.util.find_spec("matplotlib") is None:
+        err.write(
+            "custvalue: note: the page has no charts: they need matplotlib "
+            "(pip install 'custvalue[plot]'; in a source checkout: pip install -e '.[plot]')\n"
+        )
     if not args.quiet:
         err.write(
             f"{portfolio.n_customers:,} customers as of {rs.as_of}: {len(rs.sections)} reports "
