@@ -246,65 +246,21 @@ class CampaignRun(Report):
 
 
 class _Lookup:
-    """Portfolio rows of customer ids, vectorised: one sort of the portfolio's ids, then binary searches.
-
-    Short ASCII ids (up to 9 characters) are packed into order-preserving
-    ``uint64`` keys first, so the searches compare integers, not strings.
-    """
+    """Portfolio rows of customer ids, vectorised: one argsort of the ids, then a binary search."""
 
     def __init__(self, ids: NDArray[np.str_]) -> None:
-        self.n = int(ids.shape[0])
-        self.width = max(ids.dtype.itemsize // 4, 1)
-        self.packed = self.width * 7 <= 63 and self._ascii(ids)
-        keys = self._keys(ids)
-        self.order: NDArray[np.intp]
-        self.sorted: NDArray[Any]
-        if self.n < 2 or bool(np.all(keys[1:] > keys[:-1])):  # sorted ids (the usual case): no sort
-            self.order = np.arange(self.n, dtype=np.intp)
-            self.sorted = keys
-        else:
-            self.order = np.argsort(keys, kind="stable")
-            self.sorted = keys[self.order]
-
-    def _ascii(self, ids: NDArray[np.str_]) -> bool:
-        arr = np.ascontiguousarray(np.asarray(ids, dtype=f"U{self.width}"))
-        return arr.size == 0 or int(arr.view(np.uint32).max()) < 128
-
-    def _keys(self, ids: NDArray[Any]) -> NDArray[Any]:
-        w = self.width
-        arr = np.ascontiguousarray(np.asarray(ids, dtype=f"U{w}"))
-        if not self.packed:
-            return arr
-        chars = arr.view(np.uint32).reshape(arr.size, w)
-        if w <= 8:  # the ASCII bytes, big-endian: one key per id in three passes
-            octets = np.zeros((arr.size, 8), np.uint8)
-            octets[:, :w] = chars
-            big: NDArray[Any] = octets.view(">u8").reshape(arr.size)
-            return big.astype(np.uint64)
-        packed = np.zeros(arr.size, np.uint64)
-        for j in range(w):
-            packed |= chars[:, j].astype(np.uint64) << np.uint64(7 * (w - 1 - j))
-        return packed
+        self.ids = np.asarray(ids)
+        self.order = np.argsort(self.ids, kind="stable")
 
     def rows(self, ids: NDArray[np.str_]) -> tuple[NDArray[np.intp], NDArray[np.bool_]]:
         """Row of each id and whether it is in the portfolio (row 0 where not)."""
         ids = np.asarray(ids)
-        if ids.size == 0 or self.n == 0:
+        n = self.ids.shape[0]
+        if ids.size == 0 or n == 0:
             return np.zeros(ids.size, np.intp), np.zeros(ids.size, bool)
-        ok = np.ones(ids.size, bool)
-        if ids.dtype.itemsize // 4 > self.width:  # longer than every portfolio id: not in it
-            ok = np.strings.str_len(ids) <= self.width
-            ids = np.where(ok, ids, "").astype(f"U{self.width}")
-        if self.packed and not self._ascii(ids):
-            ok &= np.asarray([s.isascii() for s in ids.tolist()], dtype=bool)
-            ids = np.where(ok, ids, "").astype(f"U{self.width}")
-        keys = self._keys(ids)
-        ko = np.argsort(keys, kind="stable")  # sorted needles: a cache-friendly search
-        pos = np.empty(keys.size, dtype=np.intp)
-        pos[ko] = np.searchsorted(self.sorted, keys[ko])
-        np.minimum(pos, self.n - 1, out=pos)
-        found = np.asarray(self.sorted[pos] == keys, dtype=bool) & ok
-        return self.order[pos].astype(np.intp), found
+        pos = np.minimum(np.searchsorted(self.ids, ids, sorter=self.order), n - 1)
+        rows = self.order[pos].astype(np.intp)
+        return rows, np.asarray(self.ids[rows] == ids, dtype=bool)
 
 
 @attrs.frozen(eq=False)
