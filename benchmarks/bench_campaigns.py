@@ -14,6 +14,10 @@ campaigns with exclusions, caps and priorities):
 * ``with_book``      the same run with an allocation book (one manager per
                      branch, its gold-and-above customers allocated): the
                      primary-manager lookup loops over the book's managers
+* ``value_camps``    the five campaigns on a policy with a ``[value]``
+                     section, two of them also testing ``clv`` and ``value``:
+                     the run computes those value measures itself (margins,
+                     CLV by tier, the value formula), nothing else
 
 The ratio printed is (segments + campaigns) / evaluate and, separately, the
 whole marketing path including its own evaluate (evaluate + segments +
@@ -36,7 +40,29 @@ import numpy as np
 import custvalue as cv
 from custvalue import analytics as an
 from custvalue.allocation import AllocationBook
+from custvalue.policy import Policy
 from custvalue.synthetic import generate
+
+
+def value_marketing_policy() -> Policy:
+    """The shipped marketing policy with a [value] section; two campaigns also test CLV and value."""
+    doc = cv.marketing_policy().to_dict()
+    doc["value"] = {
+        "margins": {"deposits": "0.015", "wealth": "0.008", "investments": "0.008", "credit_loan": "0.02"},
+        "retention": {
+            "core": "0.95",
+            "growth": "0.93",
+            "platinum": "0.9",
+            "gold": "0.88",
+            "potential": "0.8",
+        },
+        "discount_rate": "0.08",
+        "horizon": 5,
+        "formula": {"explicit_value": "annual_margin", "implicit_cost": "max(10, aum * 0.0005)"},
+    }
+    doc["campaigns"][2]["when"]["clv"] = ">= 5000"
+    doc["campaigns"][4]["when"]["value"] = ">= 500"
+    return Policy.from_dict(doc)
 
 
 def build_book(p: cv.Portfolio, result: cv.TierResult, day: dt.date) -> AllocationBook:
@@ -89,7 +115,14 @@ def main() -> None:
     hist = contacts(p, args.contacts, [c.id for c in pol.campaigns], day)
     book = None if args.no_book else build_book(p, result, day)
 
-    times: dict[str, list[float]] = {"evaluate": [], "segments": [], "campaigns": [], "with_book": []}
+    vpol = value_marketing_policy()
+    times: dict[str, list[float]] = {
+        "evaluate": [],
+        "segments": [],
+        "campaigns": [],
+        "with_book": [],
+        "value_camps": [],
+    }
     run = None
     for _ in range(args.repeat):
         t, result = timed(lambda: cv.evaluate(p, cp))
@@ -101,6 +134,9 @@ def main() -> None:
         if book is not None:
             t, _ = timed(lambda s=seg: an.run_campaigns(p, pol, segments=s, contacts=hist, book=book))
             times["with_book"].append(t)
+        vseg = an.segment(p, vpol, result=result)
+        t, vrun = timed(lambda s=vseg: an.run_campaigns(p, vpol, segments=s, contacts=hist))
+        times["value_camps"].append(t)
     med = {k: statistics.median(v) for k, v in times.items() if v}
     assert run is not None
     print(f"targets: {len(run):,} ({', '.join(f'{k} {v:,}' for k, v in run.counts().items())})")
@@ -109,6 +145,11 @@ def main() -> None:
     part = med["segments"] + med["campaigns"]
     print(f"segments + 5 campaigns          {part / med['evaluate']:5.2f}x evaluate (target <= 3)")
     print(f"evaluate + segments + campaigns {(part + med['evaluate']) / med['evaluate']:5.2f}x evaluate")
+    print(
+        f"segments + 5 campaigns testing clv/value (computed by the run) "
+        f"{(med['segments'] + med['value_camps']) / med['evaluate']:5.2f}x evaluate (target <= 3); "
+        f"targets {', '.join(f'{k} {v:,}' for k, v in vrun.counts().items())}"
+    )
     if "with_book" in med:
         print(
             f"segments + campaigns with book  {(med['segments'] + med['with_book']) / med['evaluate']:5.2f}x"

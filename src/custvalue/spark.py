@@ -11,8 +11,11 @@ first (so every customer's months are in one partition, unless told they
 already are), each partition's Arrow record batches become one Arrow table,
 which is read as a balances file is and evaluated with the policy compiled
 once on the driver.  The result is a Spark dataframe with the result file's
-columns and ``aum_fen``; sorted by ``customer_id`` it equals the
-single-machine result.
+columns and ``aum_fen`` (the columns and types of
+:func:`custvalue.dask.result_schema`: exact ``decimal(18,2)`` yuan, ``bigint``
+fen); sorted by ``customer_id`` it equals the single-machine result.
+:func:`events` gives the tier events the same way (the rows of
+:func:`custvalue.tiering.write_events`).
 
 Example (runs where pyspark and Java are installed; ``pytest -m spark
 tests/test_dask.py`` runs the same)::
@@ -24,6 +27,7 @@ tests/test_dask.py`` runs the same)::
     balances = spark.read.parquet("balances.parquet")
     results = custvalue.spark.evaluate(balances, as_of="2026-10")
     results.write.parquet("results.parquet")
+    custvalue.spark.events(balances, as_of="2026-10").write.parquet("events.parquet")
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from .dask import partition_results
 from .months import Month, MonthLike
 from .policy import CompiledPolicy, Policy, PolicySet, compile_policy, default_policy
 
-__all__ = ["RESULT_DDL", "evaluate"]
+__all__ = ["EVENT_DDL", "RESULT_DDL", "evaluate", "events"]
 
 #: The Spark schema of the result (as :func:`custvalue.dask.result_schema`).
 RESULT_DDL: Final = (
@@ -44,6 +48,8 @@ RESULT_DDL: Final = (
     "status string, months_below smallint, previous_tier string, movement string, "
     "churned_tier string, history_complete boolean, reasons string, aum_fen bigint"
 )
+#: The Spark schema of the events (as :func:`custvalue.dask.event_schema`).
+EVENT_DDL: Final = "customer_id string, event string, actions string"
 _KEY: Final = "__custvalue_customer"
 
 
@@ -79,6 +85,41 @@ def evaluate(
     pyspark.sql.DataFrame
         :data:`RESULT_DDL` columns, one row per customer.
     """
+    return _map(sdf, policy, as_of, by_customer, npartitions, events=False)
+
+
+def events(
+    sdf: Any,
+    policy: Policy | CompiledPolicy | PolicySet | None = None,
+    *,
+    as_of: MonthLike,
+    by_customer: bool = False,
+    npartitions: int | None = None,
+) -> Any:
+    """The tier events over a Spark dataframe of balances rows (the options are :func:`evaluate`'s).
+
+    Each partition is evaluated as by :func:`evaluate` (so a job that
+    needs both evaluates twice; cache ``sdf`` repartitioned by customer
+    and pass ``by_customer=True`` to shuffle once).
+
+    Returns
+    -------
+    pyspark.sql.DataFrame
+        :data:`EVENT_DDL` columns, one row per (customer, event): the rows
+        of :func:`custvalue.tiering.write_events` for the single-machine run.
+    """
+    return _map(sdf, policy, as_of, by_customer, npartitions, events=True)
+
+
+def _map(
+    sdf: Any,
+    policy: Policy | CompiledPolicy | PolicySet | None,
+    as_of: MonthLike,
+    by_customer: bool,
+    npartitions: int | None,
+    *,
+    events: bool,
+) -> Any:
     import_optional("pyspark", extra="spark", feature="custvalue.spark")
     functions = import_optional("pyspark.sql.functions", extra="spark")
     import_optional("pyarrow", extra="spark")
@@ -102,6 +143,10 @@ def evaluate(
         if not got:
             return
         table = pa.Table.from_batches(got)
-        yield from partition_results(table, plan, as_of=month, name="Spark partition").to_batches()
+        if events:
+            out = partition_results(table, plan, as_of=month, name="Spark partition", events=True)[1]
+        else:
+            out = partition_results(table, plan, as_of=month, name="Spark partition")
+        yield from out.to_batches()
 
-    return sdf.mapInArrow(run, RESULT_DDL)
+    return sdf.mapInArrow(run, EVENT_DDL if events else RESULT_DDL)

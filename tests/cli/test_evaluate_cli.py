@@ -186,7 +186,7 @@ def test_sigterm_in_the_middle_leaves_the_old_output_and_no_partitions(tmp_path:
     partitions = []
     while time.monotonic() < deadline and proc.poll() is None:
         work = [p for p in out_dir.iterdir() if p.name.startswith(".custvalue-stream-")]
-        partitions = [q for w in work for q in w.glob("part-*.parquet")]
+        partitions = [q for w in work for q in w.glob("part-*")]
         if partitions:
             break
         time.sleep(0.01)

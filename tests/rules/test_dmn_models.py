@@ -234,9 +234,9 @@ CASES: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {
             {"Age": 16, "Years of Service": 1},
             {
                 "Base Vacation Days": D(22),
-                "Extra days case one": D(5),  # Age < 18
-                "Extra days case two": D(0),  # no match: default 0
-                "Extra days case three": D(0),
+                "Extra days case 1": D(5),  # Age < 18
+                "Extra days case 2": D(0),  # no match: default 0
+                "Extra days case 3": D(0),
                 "Total Vacation Days": D(27),  # 22 + max(5, 0) + 0
             },
         ),
@@ -244,15 +244,15 @@ CASES: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {
         (
             "mid-career",
             {"Age": 44, "Years of Service": 20},
-            {"Extra days case three": D(2), "Total Vacation Days": D(24)},  # [18..60) and [15..30)
+            {"Extra days case 3": D(2), "Total Vacation Days": D(24)},  # [18..60) and [15..30)
         ),
         (
             "long-service",
             {"Age": 44, "Years of Service": 30},
             {
-                "Extra days case one": D(5),
-                "Extra days case two": D(3),
-                "Extra days case three": D(0),  # 30 is outside [15..30)
+                "Extra days case 1": D(5),
+                "Extra days case 2": D(3),
+                "Extra days case 3": D(0),  # 30 is outside [15..30)
                 "Total Vacation Days": D(30),
             },
         ),
@@ -261,16 +261,16 @@ CASES: dict[str, list[tuple[str, dict[str, Any], dict[str, Any]]]] = {
             "sixty",
             {"Age": 60, "Years of Service": 20},
             {
-                "Extra days case one": D(5),  # >= 60
-                "Extra days case two": D(3),
-                "Extra days case three": D(2),  # 60 is outside [18..60), but >= 45
+                "Extra days case 1": D(5),  # >= 60
+                "Extra days case 2": D(3),
+                "Extra days case 3": D(2),  # 60 is outside [18..60), but >= 45
                 "Total Vacation Days": D(30),  # 22 + max(5, 2) + 3
             },
         ),
         (
             "age-null",
             {"Age": None, "Years of Service": 10},
-            {"Extra days case one": D(0), "Extra days case three": D(0), "Total Vacation Days": D(22)},
+            {"Extra days case 1": D(0), "Extra days case 3": D(0), "Total Vacation Days": D(22)},
         ),
     ],
 }

@@ -1,5 +1,7 @@
-"""Property: on random decision requirement graphs (tables of every single-hit policy and
-aggregations, literal expressions, knowledge-model invocations and FEEL calls, chained)
+"""Property: on random decision requirement graphs (tables of every hit policy and
+aggregations, tests reading other inputs, list tests, default output entries that are
+expressions, literal expressions with if/between/in and list functions, multi-hit tables
+feeding other decisions as lists, knowledge-model invocations and FEEL calls, chained)
 and random rows with nulls, the vectorised path gives exactly the scalar reference's
 values, and raises a hit-policy violation exactly when the reference does."""
 
@@ -30,7 +32,23 @@ from custvalue.rules import (
 )
 
 INPUTS = ["a", "b value", "c"]
-TESTS = ["-", "< 3", ">= 5", "[0..10)", "not(2)", "1, 4", "null", "> 0", "]-2..2]"]
+TESTS = [
+    "-",
+    "< 3",
+    ">= 5",
+    "[0..10)",
+    "not(2)",
+    "1, 4",
+    "null",
+    "> 0",
+    "]-2..2]",
+    # tests against other inputs, and lists
+    "> c",
+    "[a..b value]",
+    "= a",
+    "[1, 4, c]",
+    "not(c, 2)",
+]
 OUTPUTS = ["0", "1", "2", "-3", "0.5", "7.25", "null"]
 BKMS = [
     BusinessKnowledgeModel("Scale", [Parameter("x")], LiteralExpression("x * 3 + 1")),
@@ -54,13 +72,29 @@ def models(draw: st.DrawFn) -> DmnModel:
     names = list(INPUTS)
     for k in range(draw(st.integers(1, 4))):
         name = f"D{k}"
-        kind = draw(st.sampled_from(["table", "table", "literal", "invocation", "call"]))
+        kind = draw(st.sampled_from(["table", "table", "literal", "feel", "invocation", "call"]))
         reads = draw(st.lists(st.sampled_from(names), min_size=1, max_size=2, unique=True))
         req_i = [r for r in reads if r in INPUTS]
         req_d = [r for r in reads if r not in INPUTS]
         if kind == "table":
-            policy = draw(st.sampled_from(["FIRST", "UNIQUE", "ANY", "PRIORITY", "C+", "C<", "C>", "C#"]))
-            agg = policy[1] if policy.startswith("C") else None
+            policy = draw(
+                st.sampled_from(
+                    [
+                        "FIRST",
+                        "UNIQUE",
+                        "ANY",
+                        "PRIORITY",
+                        "C+",
+                        "C<",
+                        "C>",
+                        "C#",
+                        "COLLECT",
+                        "RULE ORDER",
+                        "OUTPUT ORDER",
+                    ]
+                )
+            )
+            agg = policy[1] if policy[:2] in ("C+", "C<", "C>", "C#") else None
             outs = [o for o in OUTPUTS if o != "null"] if agg else OUTPUTS
             rules = [
                 (f"r{j}", [draw(st.sampled_from(TESTS)) for _ in reads], [draw(st.sampled_from(outs))])
@@ -68,8 +102,12 @@ def models(draw: st.DrawFn) -> DmnModel:
             ]
             out = OutputClause(
                 name,
-                output_values=["7.25", "2", "1", "0.5", "0", "-3"] if policy == "PRIORITY" else (),
-                default=None if agg else draw(st.sampled_from([None, "0", "-1"])),
+                output_values=["7.25", "2", "1", "0.5", "0", "-3"]
+                if policy in ("PRIORITY", "OUTPUT ORDER")
+                else (),
+                default=None
+                if agg
+                else draw(st.sampled_from([None, "0", "-1", "a + 1", "if c > 2 then c else 0"])),
             )
             table = DecisionTable(name, "COLLECT" if agg else policy, reads, [out], rules, aggregation=agg)
             decisions.append(DmnDecision(name, table, req_i, required_decisions=req_d))
@@ -77,6 +115,26 @@ def models(draw: st.DrawFn) -> DmnModel:
             op = draw(st.sampled_from(["+", "-", "*"]))
             tail = draw(st.sampled_from(["", " / 4", " / 3", " * 2", " ** 2"]))
             text = f" {op} ".join(f"({r})" if " " in r else r for r in reads) + tail
+            decisions.append(
+                DmnDecision(name, None, req_i, required_decisions=req_d, literal=LiteralExpression(text))
+            )
+        elif kind == "feel":
+            r = reads[0]
+            text = draw(
+                st.sampled_from(
+                    [
+                        f"count({r})",
+                        f"sum({r})",
+                        f"list contains({r}, 1)",
+                        f"1 in ({r})",
+                        f"if {r} > 2 then {r} else -1",
+                        f"{r} between 0 and 5",
+                        f"mean([{r}, 1])",
+                        f"{r} in [0..4]",
+                        f"max([{r}, a, 3])",
+                    ]
+                )
+            )
             decisions.append(
                 DmnDecision(name, None, req_i, required_decisions=req_d, literal=LiteralExpression(text))
             )

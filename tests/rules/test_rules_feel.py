@@ -17,12 +17,16 @@ from custvalue.rules import (
 )
 from custvalue.rules.ast import (
     And,
+    Between,
     BinOp,
     BoolLit,
     Compare,
     CompareTest,
     EqualTest,
+    If,
+    In,
     IntervalTest,
+    ListLit,
     Name,
     Neg,
     Not,
@@ -33,7 +37,7 @@ from custvalue.rules.ast import (
 )
 from custvalue.rules.ast import StringLit as Str
 
-KEYWORDS = {"true", "false", "null", "and", "or", "not", "between"}
+KEYWORDS = {"true", "false", "null", "and", "or", "not", "between", "if", "then", "else", "in"}
 names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,6}", fullmatch=True).filter(lambda s: s not in KEYWORDS)
 numbers = st.decimals(allow_nan=False, allow_infinity=False, places=3, min_value=-(10**9), max_value=10**9)
 literals = st.one_of(
@@ -42,6 +46,20 @@ literals = st.one_of(
 endpoints = st.one_of(
     literals.filter(lambda x: not isinstance(x, BoolLit | NullLit)) | literals, names.map(Name)
 )
+
+
+positive_tests = st.lists(
+    st.one_of(
+        st.tuples(st.sampled_from(["<", "<=", ">", ">=", "=", "!="]), endpoints).map(
+            lambda t: CompareTest(*t)
+        ),
+        endpoints.map(EqualTest),
+        st.lists(endpoints, max_size=3).map(lambda items: EqualTest(ListLit(items))),
+        st.tuples(endpoints, endpoints, st.booleans(), st.booleans()).map(lambda t: IntervalTest(*t)),
+    ),
+    min_size=1,
+    max_size=3,
+).map(lambda ts: UnaryTests(tuple(ts)))
 
 
 def _exprs() -> st.SearchStrategy[object]:
@@ -56,6 +74,10 @@ def _exprs() -> st.SearchStrategy[object]:
             st.tuples(inner, inner).map(lambda t: Or(*t)),
             inner.map(Not),
             inner.filter(lambda e: not isinstance(e, NumberLit)).map(Neg),
+            st.tuples(inner, inner, inner).map(lambda t: If(*t)),
+            st.tuples(inner, inner, inner).map(lambda t: Between(*t)),
+            st.lists(inner, max_size=3).map(ListLit),
+            st.tuples(inner, positive_tests).map(lambda t: In(*t)),
         ),
         max_leaves=12,
     )
@@ -190,7 +212,7 @@ def test_expression_semantics() -> None:
     assert parse_expression("1 - -2") == BinOp("-", NumberLit(Decimal(1)), NumberLit(Decimal(-2)))
 
 
-@pytest.mark.parametrize("text", ["a < b < c", "a between 1 and 2", "1 +", "'x'"])
+@pytest.mark.parametrize("text", ["a < b < c", "a between 1", "if a then 1", "1 +", "'x'"])
 def test_unsupported_syntax(text: str) -> None:
     with pytest.raises(FeelSyntaxError):
         parse_expression(text)

@@ -132,6 +132,7 @@ _CELLS = st.one_of(
     st.booleans(),
     st.sampled_from([dt.date(2026, 1, 31), dt.date(2024, 2, 29)]),
     st.sampled_from([dt.timedelta(days=1), YearsMonthsDuration(1)]),
+    st.sampled_from([dt.datetime(2026, 1, 31), dt.datetime(2026, 1, 31, 12), dt.time(10, 30)]),
 )
 _OPS = ["+", "-", "*", "/", "**", "=", "!=", "<", "<=", ">", ">=", "and", "or"]
 
@@ -149,9 +150,16 @@ def _random_expr() -> st.SearchStrategy[str]:
             st.tuples(st.sampled_from(["abs", "string length", "upper case", "date", "floor"]), sub).map(
                 lambda t: f"{t[0]}({t[1]})"
             ),
-            st.tuples(st.sampled_from(["min", "max", "sum"]), sub, sub).map(
+            st.tuples(st.sampled_from(["min", "max", "sum", "mean", "count"]), sub, sub).map(
                 lambda t: f"{t[0]}([{t[1]}, {t[2]}])"
             ),
+            st.tuples(sub, sub, sub).map(lambda t: f"if ({t[0]}) then ({t[1]}) else ({t[2]})"),
+            st.tuples(sub, sub, sub).map(lambda t: f"({t[0]}) between ({t[1]}) and ({t[2]})"),
+            st.tuples(sub, sub, sub).map(lambda t: f"({t[0]}) in (({t[1]}), [{t[2]}, 1], < 2)"),
+            st.tuples(sub, sub).map(lambda t: f"list contains([{t[0]}, 2], {t[1]})"),
+            st.tuples(sub, sub).map(lambda t: f"[{t[0]}] = [{t[1]}]"),
+            sub.map(lambda s: f'({s}) in [date("2026-01-01")..date("2026-12-31")]'),
+            sub.map(lambda s: f'time("10:30:00") + ({s})'),
         ),
         max_leaves=6,
     )

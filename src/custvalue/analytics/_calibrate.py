@@ -31,14 +31,29 @@ multiple of ``R`` above every remaining measure (nobody else enters).  Floors
 must strictly decrease down the tier order; targets that would need
 otherwise are an :class:`AnalyticsError` naming the tiers.
 
-Natural breaks (``method="jenks"``) are not offered: the target-share method
-is what the bank's policy states; see :doc:`/marketing`.
+**Natural breaks** (``method="natural-breaks"``, the ``jenks`` extra:
+`jenkspy <https://pypi.org/project/jenkspy/>`_) propose floors from the
+shape of the AUM distribution instead of target shares: the Fisher-Jenks
+optimal classification of the tier rule's AUM measure (customers with data
+at the as-of month) into ``k + 1`` classes for ``k`` calibrated tiers; the
+highest tier's floor is just above the top break, the next tier's above the
+next break, and so on.  The exact floor ``F*`` is the lowest AUM of the class
+above a break ``b`` (the largest AUM of the class below); rounded ``"down"``
+it is ``R × floor(F* / R)``, ``"up"`` the smallest multiple of ``R`` above
+``b``: both keep the two classes apart whenever a multiple of ``R`` lies in
+``(b, F*]``, otherwise ``"down"`` lets the top of the class below in and
+``"up"`` leaves the bottom of the class above out.  Jenks is
+``O(k·n²)``: with more than ``sample`` customers (default 5,000) it runs on a
+deterministic sample, the ``sample`` evenly spaced order statistics of the
+sorted measure (the ``i``-th at rank ``⌊(i + ½)·n / sample⌋``, ``i = 0 ..
+sample − 1``), which keeps the distribution's shape; the breaks are values of
+that sample, in exact fen.  ``reached`` is what the proposed floors give.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Final
@@ -47,6 +62,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from .._optional import import_optional
 from ..money import INT64_MAX, format_yuan
 from ..months import Month
 from ..policy import Policy, compile_policy, default_policy
@@ -57,10 +73,14 @@ from ._errors import AnalyticsError
 from ._monitor import as_month
 from ._table import Report, make_columns
 
-__all__ = ["CALIBRATE_BY", "Calibration", "calibrate", "parse_targets"]
+__all__ = ["CALIBRATE_BY", "CALIBRATE_METHODS", "Calibration", "calibrate", "natural_breaks", "parse_targets"]
 
 #: What a target share counts: customers or as-of AUM.
 CALIBRATE_BY: Final[tuple[str, ...]] = ("count", "aum")
+#: How floors are found: from target shares (quantiles) or from natural breaks (Fisher-Jenks).
+CALIBRATE_METHODS: Final[tuple[str, ...]] = ("target-shares", "natural-breaks")
+#: Largest number of values Jenks classifies (a deterministic sample of order statistics beyond it).
+JENKS_SAMPLE: Final = 5000
 _DIRECTIONS: Final = ("down", "up")
 
 
@@ -89,6 +109,13 @@ class Calibration:
         and ``n`` (or total AUM).
     migration : MigrationMatrix
         Current tier × proposed tier (counts and AUM), from :func:`custvalue.tiering.what_if`.
+    method : str
+        ``"target-shares"`` or ``"natural-breaks"`` (then ``exact_fen`` holds
+        the lowest AUM of the class above each Jenks break, and ``targets``
+        and ``target_units`` what the proposed floors reach).
+    sample_size : int or None
+        Natural breaks: how many values Jenks classified (fewer than the
+        customers when sampled).
     """
 
     current: Policy
@@ -105,6 +132,8 @@ class Calibration:
     target_units: dict[str, int]
     total: int
     migration: MigrationMatrix
+    method: str = "target-shares"
+    sample_size: int | None = None
 
     def floors(self) -> dict[str, Decimal]:
         """The proposed floors in the policy's unit."""
@@ -118,18 +147,26 @@ class Calibration:
             "tier": list(self.tiers),
             "target_bp": [round(self.targets[t] * 10_000) for t in self.tiers],
             "current_floor": [cur[t] for t in self.tiers],
-            "exact_quantile": [self.exact_fen[t] for t in self.tiers],
+            ("exact_quantile" if self.method == "target-shares" else "exact_break"): [
+                self.exact_fen[t] for t in self.tiers
+            ],
             "proposed_floor": [self.floor_fen[t] for t in self.tiers],
             "target": [self.target_units[t] for t in self.tiers],
             "reached": [self.reached[t] for t in self.tiers],
             "reached_bp": [round(Fraction(self.reached[t], unit) * 10_000) for t in self.tiers],
         }
-        money: tuple[str, ...] = ("current_floor", "exact_quantile", "proposed_floor")
+        exact_col = "exact_quantile" if self.method == "target-shares" else "exact_break"
+        money: tuple[str, ...] = ("current_floor", exact_col, "proposed_floor")
         if self.by == "aum":
             money = (*money, "target", "reached")
+        how = (
+            "cumulative shares"
+            if self.method == "target-shares"
+            else f"natural breaks of {self.sample_size:,} values, {len(self.tiers) + 1} classes"
+        )
         return Report(
             title=f"calibration of {self.current.name} by {self.by} as of {self.as_of} "
-            f"(cumulative shares, step {format_yuan(self.step_fen)} yuan, rounded {self.direction})",
+            f"({how}, step {format_yuan(self.step_fen)} yuan, rounded {self.direction})",
             columns=make_columns(cols),
             money=money,
         )
@@ -190,8 +227,14 @@ def calibrate(
     direction: str = "down",
     cumulative: bool = False,
     name: str | None = None,
+    method: str = "target-shares",
+    tiers: Sequence[str] | None = None,
+    sample: int = JENKS_SAMPLE,
 ) -> Calibration:
     """Propose tier floors that give target shares of customers (or of AUM) per tier.
+
+    Or, with ``method="natural-breaks"``, floors at the natural breaks of
+    the AUM distribution (see the module notes; needs the ``jenks`` extra).
 
     Parameters
     ----------
@@ -216,6 +259,14 @@ def calibrate(
         ``"down"`` (reach at least the target) or ``"up"`` (at most); see the module notes.
     name
         The proposed policy's name (default ``"<name>-calibrated"``).
+    method
+        ``"target-shares"`` (default) or ``"natural-breaks"``.
+    tiers
+        Natural breaks: the tiers to calibrate (default every tier with an
+        AUM floor); ``targets`` must then be omitted.
+    sample
+        Natural breaks: Jenks runs on at most this many values (a
+        deterministic sample of order statistics, see the module notes).
 
     Returns
     -------
@@ -240,6 +291,15 @@ def calibrate(
     {'core': 5, 'growth': 15, 'platinum': 465, 'gold': 715}
     >>> c.reached
     {'core': 5, 'growth': 15, 'platinum': 465, 'gold': 726}
+
+    Natural breaks of the same portfolio (the ``jenks`` extra), floors rounded
+    down to whole 10,000 yuan:
+
+    >>> nb = calibrate(p, method="natural-breaks")
+    >>> {t: str(f) for t, f in nb.floors().items()}
+    {'core': '26500000', 'growth': '17040000', 'platinum': '2430000', 'gold': '510000'}
+    >>> nb.reached, nb.sample_size
+    ({'core': 2, 'growth': 8, 'platinum': 397, 'gold': 501}, 5000)
     """
     pol = default_policy() if policy is None else policy
     if not isinstance(pol, Policy):
@@ -252,7 +312,20 @@ def calibrate(
     if month not in portfolio.months:
         raise AnalyticsError(f"as-of month {month} is outside the portfolio's months {portfolio.months}")
     step_fen = _step_fen(step, pol)
-    shares = _targets(pol, targets or {}, cumulative)
+    if method not in CALIBRATE_METHODS:
+        raise AnalyticsError(f"method must be one of {', '.join(CALIBRATE_METHODS)}, got {method!r}")
+    breaks = method == "natural-breaks"
+    if breaks:
+        if targets:
+            raise AnalyticsError(
+                "natural breaks take no target shares; name the tiers to calibrate (tiers=...)"
+            )
+        nb_tiers = _break_tiers(pol, tiers)
+        shares = dict.fromkeys(nb_tiers, Fraction(0))
+    else:
+        if tiers is not None:
+            raise AnalyticsError("tiers=... is for natural breaks; give target shares per tier instead")
+        shares = _targets(pol, targets or {}, cumulative)
     a = portfolio.months.index(month)
     has = portfolio.history_start.astype(np.int64) <= a
     cp = compile_policy(pol)
@@ -275,6 +348,7 @@ def calibrate(
     reached: dict[str, int] = {}
     want: dict[str, int] = {}
     prev_floor: tuple[str, int] | None = None
+    jenks: dict[int, tuple[list[int], int]] = {}
     for ti, t in enumerate(pol.tiers):
         rules = np.flatnonzero(np.asarray(cp.rule_tier) == ti)
         aum_rule = int(cp.aum_rule[ti])
@@ -287,7 +361,21 @@ def calibrate(
             at_least = base
             continue
         measure = frame.values[f"max_aum_w{t.window}"]
-        if t.id in shares:
+        if breaks and t.id in shares:
+            if t.window not in jenks:
+                jenks[t.window] = natural_breaks(measure[has], len(shares) + 1, sample=sample)
+            cuts, _ = jenks[t.window]
+            b = cuts[len(shares) - 1 - list(shares).index(t.id)]  # the top of the class below
+            f_exact = int(measure[has & (measure > b)].min())  # the bottom of the class above
+            # down: the largest step multiple <= the class's bottom; up: the smallest one above the break
+            f = f_exact // step_fen * step_fen if direction == "down" else (b // step_fen + 1) * step_fen
+            exact[t.id] = f_exact
+            if f <= 0:
+                raise AnalyticsError(
+                    f"natural breaks: tier {t.id!r} would need a floor of 0 (break at "
+                    f"{format_yuan(f_exact)} yuan, below the rounding step); round to a smaller step"
+                )
+        elif t.id in shares:
             k = _target_units(shares[t.id], total)
             reach = _exact_sum(weights[base], total)
             if reach > k and direction == "down":
@@ -314,6 +402,16 @@ def calibrate(
                 f"{prev_floor[0]!r}; floors must strictly decrease down the tier order (give "
                 f"{t.id!r} a target too)"
             )
+        if prev_floor is not None and f >= prev_floor[1] and breaks and t.id in shares:
+            why = (
+                "two breaks round to the same step; round to a smaller step or calibrate fewer tiers"
+                if prev_floor[0] in shares
+                else f"{prev_floor[0]!r} keeps its floor; calibrate it too"
+            )
+            raise AnalyticsError(
+                f"natural breaks: tier {t.id!r} would get a floor of {format_yuan(f)} yuan, not below "
+                f"the floor {format_yuan(prev_floor[1])} of {prev_floor[0]!r} ({why})"
+            )
         if prev_floor is not None and f >= prev_floor[1]:
             raise AnalyticsError(
                 f"infeasible targets: tier {t.id!r} would need a floor of {format_yuan(f)} yuan, not "
@@ -330,7 +428,10 @@ def calibrate(
         if tid in shares:
             proposed = proposed.with_tier(tid, aum_floor=Decimal(f) / pol.scale)
     proposed = attrs.evolve(proposed, name=name or f"{pol.name}-calibrated")
-    tiers = tuple(t for t in pol.tier_order if t in shares)
+    done = tuple(t for t in pol.tier_order if t in shares)
+    if breaks:
+        want = dict(reached)
+        shares = {t: Fraction(reached[t], total or 1) for t in done}
     return Calibration(
         current=pol,
         proposed=proposed,
@@ -338,15 +439,92 @@ def calibrate(
         by=by,
         step_fen=step_fen,
         direction=direction,
-        tiers=tiers,
-        targets={t: shares[t] for t in tiers},
-        exact_fen={t: exact[t] for t in tiers},
-        floor_fen={t: floors[t] for t in tiers},
-        reached={t: reached[t] for t in tiers},
-        target_units={t: want[t] for t in tiers},
+        tiers=done,
+        targets={t: shares[t] for t in done},
+        exact_fen={t: exact[t] for t in done},
+        floor_fen={t: floors[t] for t in done},
+        reached={t: reached[t] for t in done},
+        target_units={t: want[t] for t in done},
         total=total,
         migration=what_if(portfolio, pol, proposed, as_of=month),
+        method=method,
+        sample_size=next(iter(jenks.values()))[1] if jenks else None,
     )
+
+
+def _break_tiers(pol: Policy, tiers: Sequence[str] | None) -> list[str]:
+    """The tiers natural breaks calibrate, in tier order (default: every tier with an AUM floor)."""
+    if tiers is None:
+        out = [t.id for t in pol.tiers if t.aum_floor is not None and t.window is not None]
+    else:
+        if isinstance(tiers, str):
+            raise AnalyticsError(f"tiers must be a list of tier ids, got the string {tiers!r}")
+        for tid in tiers:
+            if tid not in pol.tier_order:
+                raise AnalyticsError(f"unknown tier {tid!r}; tiers: {', '.join(pol.tier_order)}")
+            if pol.tier(tid).aum_floor is None:
+                raise AnalyticsError(f"tier {tid!r} has no AUM floor to calibrate")
+        out = [t for t in pol.tier_order if t in set(tiers)]
+    if not out:
+        raise AnalyticsError("natural breaks: no tier to calibrate")
+    return out
+
+
+def jenks_sample(values: NDArray[np.int64], size: int) -> NDArray[np.int64]:
+    """A deterministic sample of ``size`` evenly spaced order statistics (all values when fewer).
+
+    The ``i``-th value has rank ``⌊(i + ½)·n / size⌋`` in the sorted values.
+
+    >>> jenks_sample(np.arange(10, dtype=np.int64)[::-1], 4).tolist()
+    [1, 3, 6, 8]
+    """
+    v = np.sort(np.asarray(values, dtype=np.int64))
+    n = v.size
+    if n <= size:
+        return v
+    ranks = ((2 * np.arange(size, dtype=np.int64) + 1) * n) // (2 * size)
+    return v[ranks]
+
+
+def natural_breaks(
+    values: NDArray[np.int64], n_classes: int, *, sample: int = JENKS_SAMPLE
+) -> tuple[list[int], int]:
+    """The Fisher-Jenks breaks of integer ``values`` into ``n_classes`` classes (jenkspy).
+
+    Returns the ``n_classes - 1`` inner breaks, ascending — each the largest
+    value of its class, an exact value of the (sampled) data — and the number
+    of values classified (at most ``sample``, see :func:`jenks_sample`).
+
+    Raises
+    ------
+    MissingDependencyError
+        Without jenkspy (``pip install 'custvalue[jenks]'``).
+    AnalyticsError
+        Fewer distinct values than classes.
+
+    Examples
+    --------
+    >>> natural_breaks(np.array([1, 2, 3, 10, 11, 12, 50, 51]), 3)
+    ([3, 12], 8)
+    """
+    if n_classes < 2:
+        raise AnalyticsError(f"natural breaks need at least 2 classes, got {n_classes}")
+    if sample < n_classes:
+        raise AnalyticsError(f"the Jenks sample ({sample}) must hold at least one value per class")
+    jenkspy = import_optional("jenkspy", extra="jenks", feature="natural-breaks calibration")
+    data = jenks_sample(values, sample)
+    distinct = np.unique(data)
+    if distinct.size < n_classes:
+        raise AnalyticsError(
+            f"natural breaks: {distinct.size} distinct AUM value(s) cannot make {n_classes} classes"
+        )
+    if distinct.size and int(np.abs(distinct).max()) > 2**53:
+        raise AnalyticsError("natural breaks: AUM values beyond 2**53 fen cannot be classified exactly")
+    raw = jenkspy.jenks_breaks(data.astype(np.float64), n_classes=n_classes)
+    inner = [float(b) for b in list(raw)[1:-1]]
+    # each break is a value of the data: map it back to the exact integer (the largest value <= it)
+    cuts = [int(distinct[max(int(np.searchsorted(distinct, b, side="right")) - 1, 0)]) for b in inner]
+    return cuts, int(data.size)
 
 
 def _units(v: int, by: str) -> str:

@@ -19,6 +19,13 @@ vectorised over customers:
 Each target carries its manager from an :class:`~custvalue.allocation.AllocationBook`:
 the primary manager on the run date, or the branch whose unallocated pool
 holds the customer.
+
+When the policy has a ``[value]`` section, the value outputs a campaign tests
+(``clv``, ``annual_margin``, ``markov_clv``, ``value`` and its components,
+``score``, ``grade`` ...; see :func:`custvalue.policy.value_outputs`) are
+computed by the run — only those tested, once, from one
+:class:`~custvalue.analytics.CustomerValue` — unless the caller supplies them
+in ``measures``.
 """
 
 from __future__ import annotations
@@ -34,9 +41,10 @@ from numpy.typing import NDArray
 from .._arrays import readonly
 from ..allocation import AllocationBook
 from ..months import Month
-from ..policy import STATUSES, CampaignSpec, Policy, default_policy
+from ..policy import FORMULA_COMPONENTS, STATUSES, CampaignSpec, Policy, default_policy
 from ..portfolio import Portfolio
 from ..rules import (
+    CodedColumn,
     DecisionTable,
     NullableColumn,
     compile_table,
@@ -48,7 +56,9 @@ from ..rules.ast import EqualTest
 from ..tiering import TierResult
 from ._contacts import Contacts
 from ._errors import AnalyticsError
+from ._measures import CustomerValue, customer_value
 from ._monitor import as_month
+from ._scoring import ScoreResult, score_customers
 from ._segments import SegmentResult, evaluate_segments, input_frame
 from ._table import Report, make_columns
 from ._transactions import Transactions
@@ -312,12 +322,48 @@ def _rm_columns(
     return pm.primary.astype(str), state.astype(str), branch.astype(str)
 
 
-def _measures(frame: Any, measures: Mapping[str, Any] | None, campaigns: Sequence[CampaignSpec]) -> None:
+#: Value measures a run computes itself (policy with a [value] section), as CustomerValue names them.
+_AUTO_NUMBERS: Final[tuple[str, ...]] = ("monthly_margin", "annual_margin", "clv", "markov_clv", "aum_growth")
+
+
+def _auto_names(pol: Policy) -> dict[str, str]:
+    """Campaign name -> how to compute it (a CustomerValue measure, ``"score"`` or ``"grade"``)."""
+    v = pol.value
+    if v is None:
+        return {}
+    out = {n: n for n in _AUTO_NUMBERS}
+    if any(not c.empty for c in v.formula):
+        out["value"] = "value"
+        out.update({c: f"__{c}" for c in FORMULA_COMPONENTS})
+    if v.scoring is not None:
+        out["score"] = "score"
+        if v.scoring.grades:
+            out["grade"] = "grade"
+    return out
+
+
+def _measures(
+    frame: Any,
+    measures: Mapping[str, Any] | None,
+    campaigns: Sequence[CampaignSpec],
+    values: Any,
+) -> tuple[str, ...]:
+    """Add the supplied measures and the value outputs the campaigns test; the names computed here."""
     supplied = dict(measures or {})
     n = frame.n
+    pol: Policy = frame.policy
+    auto = _auto_names(pol)
+    inputs_known = {f.name for f in pol.features}
+    if pol.segments is not None:
+        inputs_known |= {f.name for f in pol.segments.features}
+    wanted: dict[str, None] = {}
     for c in campaigns:
-        for m in c.measures:
-            if m not in supplied:
+        for m in (*c.inputs, *c.measures):
+            if m in supplied or m in frame.columns or m in inputs_known:
+                continue
+            if m in auto:
+                wanted.setdefault(m, None)
+            elif m in c.measures:
                 raise AnalyticsError(
                     f"campaign {c.id!r} tests the measure {m!r}: pass measures={{{m!r}: values}}",
                     path=f"campaigns[{c.id}].measures",
@@ -332,6 +378,23 @@ def _measures(frame: Any, measures: Mapping[str, Any] | None, campaigns: Sequenc
         if isinstance(col, np.ndarray) and col.dtype.kind not in "iuf":
             raise AnalyticsError(f"measure {name!r} must be numbers, got dtype {col.dtype}")
         frame.add(name, col, int(scale))
+    if not wanted:
+        return ()
+    cv = values() if callable(values) else values
+    scores: ScoreResult | None = None
+    for name in wanted:
+        how = auto[name]
+        if how in ("score", "grade"):
+            if scores is None:
+                scores = score_customers(cv)
+            if how == "score":
+                frame.add(name, scores.score, 10**scores.spec.places)
+            else:
+                ids = tuple(g.id for g in scores.spec.grades)
+                frame.add(name, CodedColumn(scores.grade_codes, ids))
+        else:
+            frame.add(name, cv.measure(how), pol.scale)
+    return tuple(wanted)
 
 
 def run_campaigns(
@@ -345,6 +408,7 @@ def run_campaigns(
     contacts: Contacts | None = None,
     transactions: Transactions | None = None,
     measures: Mapping[str, Any] | None = None,
+    values: CustomerValue | None = None,
     run_date: _dt.date | None = None,
 ) -> CampaignRun:
     """Run the policy's campaigns: the target list with reasons and each target's manager.
@@ -366,9 +430,16 @@ def run_campaigns(
     transactions
         For the transaction segment features (when ``segments`` is omitted).
     measures
-        Values of the names campaigns declare in ``measures`` (e.g. a CLV):
-        an array per name (compared as is, in the policy's unit) or
-        ``(array, scale)`` with ``scale`` stored units per unit (100: fen vs yuan).
+        Values of names the campaigns test (e.g. a CLV of the caller's own
+        model): an array per name (compared as is, in the policy's unit) or
+        ``(array, scale)`` with ``scale`` stored units per unit (100: fen vs
+        yuan).  Needed for names declared in a campaign's ``measures``; with a
+        ``[value]`` section the value outputs (``clv``, ``annual_margin``,
+        ``value``, ``grade`` ...) are computed when not given here.
+    values
+        The :class:`CustomerValue` to read value outputs from (to reuse one,
+        or to give its ``inputs``, sales ledger or Markov chain); default one
+        built from the portfolio, the policy and the tier result.
     run_date
         The day of the run (caps count the contacts up to it; the book is
         read on it); default the last day of the as-of month.
@@ -412,7 +483,18 @@ def run_campaigns(
         raise AnalyticsError(f"run_date must be a datetime.date, got {type(day).__name__}")
     frame = seg.inputs
     live = [pol.campaigns[i] for i in campaign_order(pol.campaigns)]
-    _measures(frame, measures, live)
+    if values is not None:
+        if not isinstance(values, CustomerValue):
+            raise AnalyticsError(f"values must be a CustomerValue, got {type(values).__name__}")
+        if values.as_of != month or not np.array_equal(values.customer_ids, portfolio.customer_ids):
+            raise AnalyticsError("the customer values are of another portfolio or month")
+
+    def build() -> CustomerValue:
+        if values is not None:
+            return values
+        return customer_value(portfolio, pol, as_of=month, tier_codes=seg.result.tier_codes)
+
+    _measures(frame, measures, live, build)
     n = portfolio.n_customers
     table = campaign_table(live)
     cols = frame.need(table.input_names)

@@ -12,7 +12,9 @@ The measures a ``[value]`` section may name (see
   :class:`~custvalue.allocation.SalesLedger`);
 * ``value``: the seeds' value formula, explicit value + implicit value −
   explicit cost − implicit cost, each component an exact linear combination
-  of measures with decimal coefficients;
+  of measures with decimal coefficients or an S-FEEL arithmetic expression
+  over measures (evaluated exactly, :func:`evaluate_formula`), in fen rounded
+  half-even;
 * the caller's ``[value.inputs]``.
 """
 
@@ -34,6 +36,7 @@ from ..policy import FORMULA_COMPONENTS, Policy, ValueSpec, default_policy, valu
 from ..portfolio import MONEY_COLUMNS, Portfolio
 from ..tiering import compute_features, evaluate_path
 from ._errors import AnalyticsError
+from ._formula import evaluate_formula
 from ._markov import MarkovChain, MarkovValue, markov_value
 from ._table import Report, make_columns
 from ._value import (
@@ -181,6 +184,17 @@ class CustomerValue:
         p, pol, a = self.portfolio, self.policy, self._a()
         if name.startswith("__"):
             comp = self.spec.component(name[2:])
+            if comp.expr is not None:
+                kinds = self.kinds
+                return evaluate_formula(
+                    comp.expr,
+                    self.measures(comp.names),
+                    [m for m in comp.names if kinds.get(m) == "money"],
+                    pol.scale,
+                    len(self),
+                    what=f"value.formula.{name[2:]}",
+                    customer_ids=p.customer_ids,
+                )
             return exact_linear(
                 [self.measure(n) for n in comp.names], [k for _, k in comp.terms], n=len(self), what=name[2:]
             )
@@ -242,7 +256,7 @@ class CustomerValue:
         """A :class:`Report` of measures per customer (default: margins, CLV, value when defined)."""
         if names is None:
             names = ["aum", "monthly_margin", "annual_margin", "clv"]
-            if any(c.terms for c in self.spec.formula):
+            if any(not c.empty for c in self.spec.formula):
                 names.append("value")
         kinds = self.kinds
         cols: dict[str, Any] = {"customer_id": self.customer_ids}

@@ -13,7 +13,7 @@ from ..months import Month
 from ..policy import MONITOR_MEASURES, CompiledPolicy, Policy, default_policy
 from ..portfolio import Portfolio
 from ._errors import AnalyticsError
-from ._table import Report, group_codes, half_even_div, make_columns, ratio_bp, ratio_code
+from ._table import Report, group_codes, half_even_div, make_columns, ratio_bp, ratio_bp_code
 
 __all__ = ["AVERAGE_WINDOWS", "MEASURE_COLUMNS", "AssetMonitor", "as_month", "asset_monitor"]
 
@@ -160,30 +160,37 @@ class AssetMonitor(Report):
 
 
 def _window_means(
-    aum: NDArray[np.int64], lo: int, hs: NDArray[np.int64], a: int
+    month_aum: Any,
+    aum: NDArray[np.int64],
+    prev_month: NDArray[np.int64] | None,
+    hs: NDArray[np.int64],
+    latest: int,
+    a: int,
 ) -> dict[int, tuple[NDArray[np.int64], NDArray[np.bool_]]]:
     """Mean AUM over each of :data:`AVERAGE_WINDOWS` ending at ``a`` and whether the window is complete.
 
-    ``aum`` is month-major, its column 0 the absolute month ``lo``.  The
-    windows are nested: each longer sum extends the shorter one by the months
-    it adds.  Within a customer the sums cannot overflow (each cell is
-    bounded by the portfolio's checks).
+    ``month_aum(j)``: every customer's AUM at month ``j`` (``aum`` and
+    ``prev_month`` are months ``a`` and ``a - 1``, already summed).  The
+    windows are nested: each longer sum extends the shorter one by the
+    months it adds.  Within a customer the sums cannot overflow (each cell is
+    bounded by the portfolio's checks).  A history starting inside a window:
+    only its months count; no data at ``a``: mean 0.
     """
     n = aum.shape[0]
     out: dict[int, tuple[NDArray[np.int64], NDArray[np.bool_]]] = {}
-    total = np.zeros(n, np.int64)
-    done = a + 1  # months a..done-1 are summed
+    total = aum.copy()
+    done = a  # months done..a are summed
     for w in AVERAGE_WINDOWS:
         first = max(0, a - w + 1)
-        for m in range(first, done):
-            total += aum[:, m - lo]
+        for j in range(done - 1, first - 1, -1):
+            total += prev_month if j == a - 1 and prev_month is not None else month_aum(j)
         done = min(done, first)
         count = a + 1 - first
-        short = np.flatnonzero(hs > first)  # histories starting inside the window: only their months count
-        mean = half_even_div(total, np.full(n, count, np.int64))  # one divisor: the fast division
-        if short.size:
+        mean = half_even_div(total, np.int64(count))  # type: ignore[arg-type]  # one divisor: the fast division
+        if latest > first:  # histories starting inside the window: only their months count
+            short = np.flatnonzero(hs > first)
             mean[short] = half_even_div(total[short], np.maximum(a + 1 - hs[short], 0))
-        out[w] = mean, (a - w + 1 >= 0) & (hs <= a - w + 1)
+        out[w] = mean, (hs <= a - w + 1) if a - w + 1 >= 0 else np.zeros(n, np.bool_)
     return out
 
 
@@ -227,12 +234,18 @@ def asset_monitor(
     m, a = month_index(portfolio, portfolio.months.stop if as_of is None else as_of)
     n = portfolio.n_customers
     hs = portfolio.history_start.astype(np.int64)
+    latest = int(hs.max()) if n else 0  # the latest history start
     has = hs <= a
-    lo = max(0, a - max(12, *AVERAGE_WINDOWS))  # the months the measures read
-    full = np.zeros((n, a + 1 - lo), np.int64, order="F")  # month-major AUM of those months
-    for c in pol.aum:
-        full += portfolio.column(c)[:, lo : a + 1]
-    aum = np.where(has, full[:, a - lo], 0)
+    # cells before a history start are zero (the portfolio checks it): no masking of amounts
+    classes = [portfolio.column(c) for c in pol.aum]
+
+    def month_aum(j: int) -> NDArray[np.int64]:
+        total = np.zeros(n, np.int64)
+        for col in classes:  # per customer: bounded by the portfolio's checks, no overflow
+            total += col[:, j]
+        return total
+
+    aum = month_aum(a)
     cols: dict[str, Any] = {
         "customer_id": portfolio.customer_ids,
         "branch_id": portfolio.branch_ids,
@@ -241,29 +254,38 @@ def asset_monitor(
         else np.full(n, "", "<U1"),
         "has_data": has,
         "aum": aum,
-        "deposit_total": np.where(has, portfolio.deposits[:, a], 0),
-        "investment_total": np.where(has, portfolio.wealth[:, a] + portfolio.investments[:, a], 0),
-        "loan_total": np.where(has, portfolio.mortgage_loan[:, a] + portfolio.credit_loan[:, a], 0),
+        "deposit_total": portfolio.deposits[:, a],
+        "investment_total": portfolio.wealth[:, a] + portfolio.investments[:, a],
+        "loan_total": portfolio.mortgage_loan[:, a] + portfolio.credit_loan[:, a],
     }
     valid: dict[str, Any] = {}
     codes: dict[str, NDArray[np.int64]] = {}
+    prev_month = month_aum(a - 1) if a >= 1 else None
     for tag, lag in (("month", 1), ("year", 12)):
         short = "mom" if lag == 1 else "yoy"
         b = a - lag
-        ok = has & (hs <= b) if b >= 0 else np.zeros(n, np.bool_)
-        base = np.where(ok, full[:, b - lo], 0) if b >= 0 else np.zeros(n, np.int64)
-        change = np.where(ok, aum - base, 0)
-        bp, defined = ratio_bp(change, np.where(ok, base, 0))
+        if b >= 0:
+            ok = hs <= b
+            base = prev_month if lag == 1 and prev_month is not None else month_aum(b)
+            change = aum - base
+            if latest > b:  # a customer without data at b has no change (its base is 0 already)
+                change[~ok] = 0
+        else:
+            ok = np.zeros(n, np.bool_)
+            base = np.zeros(n, np.int64)
+            change = np.zeros(n, np.int64)
+        # a positive base has data at b, so the percent is defined exactly where it is positive
+        bp, defined, code = ratio_bp_code(change, base)
         cols[f"aum_prev_{tag}"] = base
         cols[f"aum_change_{short}"] = change
-        cols[f"aum_change_{short}_pct_bp"] = np.where(ok & defined, bp, 0)
-        codes[f"aum_change_{short}_pct"] = ratio_code(change, np.where(ok, base, 0))
+        cols[f"aum_change_{short}_pct_bp"] = bp
+        codes[f"aum_change_{short}_pct"] = code
         valid[f"aum_prev_{tag}"] = ok
         valid[f"aum_change_{short}"] = ok
-        valid[f"aum_change_{short}_pct_bp"] = ok & defined
-    for w, (mean, complete) in _window_means(full, lo, hs, a).items():
-        cols[f"aum_avg_{w}m"] = np.where(has, mean, 0)
-        cols[f"aum_avg_{w}m_complete"] = has & complete
+        valid[f"aum_change_{short}_pct_bp"] = defined
+    for w, (mean, complete) in _window_means(month_aum, aum, prev_month, hs, latest, a).items():
+        cols[f"aum_avg_{w}m"] = mean
+        cols[f"aum_avg_{w}m_complete"] = complete
     return AssetMonitor(
         title=f"asset monitoring as of {m}",
         columns=make_columns(cols),
@@ -292,11 +314,9 @@ def _rollup(mon: AssetMonitor, keys: NDArray[np.str_], key: str, title: str) -> 
     ):
         cols[c] = exact_group_sums(inv, mon.columns[c], g, what=f"{c} of a {key[:-3]}")
     for tag, short in (("month", "mom"), ("year", "yoy")):
-        ok = mon.valid[f"aum_change_{short}"]
-        base = exact_group_sums(inv, np.where(ok, mon.columns[f"aum_prev_{tag}"], 0), g, what="AUM base")
-        change = exact_group_sums(
-            inv, np.where(ok, mon.columns[f"aum_change_{short}"], 0), g, what="AUM change"
-        )
+        # both are 0 where the change is not defined (the monitor stores nulls as 0)
+        base = exact_group_sums(inv, mon.columns[f"aum_prev_{tag}"], g, what="AUM base")
+        change = exact_group_sums(inv, mon.columns[f"aum_change_{short}"], g, what="AUM change")
         bp, defined = ratio_bp(change, base)
         cols[f"aum_prev_{tag}"] = base
         cols[f"aum_change_{short}"] = change

@@ -36,7 +36,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._arrays import readonly
-from ..allocation import AllocationBook, SalesLedger
+from ..allocation import AllocationBook, SalesLedger, attribute
 from ..io import atomic_write, check_output
 from ..months import Month
 from ..policy import CompiledPolicy, Policy, compile_policy, default_policy
@@ -525,15 +525,17 @@ def _section_assets(monitor: Any) -> ReportSection:
     )
 
 
-def _section_alerts(monitor: Any, policy: Policy, rm: NDArray[np.str_] | None) -> ReportSection:
+def _section_alerts(monitor: Any, policy: Policy, book: AllocationBook | None, day: Any) -> ReportSection:
     alerts = evaluate_alerts(monitor, policy)
     table: Report = alerts
-    if rm is not None:
+    if book is not None:
         rows = np.nonzero(np.asarray(alerts.fired).T)[0]  # the alert rows: customer-major, as evaluate_alerts
         if not np.array_equal(monitor.columns["customer_id"][rows], alerts.column("customer_id")):
             raise AnalyticsError("internal: the alert rows do not follow the monitor's customers")
         cols = dict(alerts.columns)
-        cols["rm"] = readonly(np.asarray(rm[rows], dtype=str) if rows.size else np.empty(0, "<U1"))
+        # the primary manager of the alerted customers only (a lookup per alert, not per customer)
+        rm = book.primary_managers(monitor.columns["customer_id"][rows], day).primary if rows.size else None
+        cols["rm"] = readonly(np.asarray(rm, dtype=str) if rm is not None else np.empty(0, "<U1"))
         table = Report(title=alerts.title, columns=cols, valid=dict(alerts.valid), money=alerts.money)
     counts = alerts.counts()
     return ReportSection(
@@ -541,7 +543,7 @@ def _section_alerts(monitor: Any, policy: Policy, rm: NDArray[np.str_] | None) -
         title="Asset-fall alerts",
         sheet="Asset alerts",
         description="The policy's monitoring alerts that fired at the as-of month, one row per customer "
-        "and alert" + (", with the customer's primary account manager." if rm is not None else "."),
+        "and alert" + (", with the customer's primary account manager." if book is not None else "."),
         table=table,
         plots=((alerts, {}),),
         charts=(
@@ -652,6 +654,33 @@ def _section_performance(
     )
 
 
+def _book_rows(book: AllocationBook, ids: NDArray[np.str_]) -> tuple[NDArray[np.intp], NDArray[np.bool_]]:
+    """Each portfolio customer's row in the book's customer order, and whether the book has it.
+
+    A book built from the portfolio lists the same ids in the same order:
+    one comparison, no lookup.  Otherwise one sort of the book's ids and a
+    binary search of the portfolio's.
+    """
+    own = book.customer_ids
+    if own.shape == ids.shape and np.array_equal(own, ids):
+        return np.arange(ids.size, dtype=np.intp), np.ones(ids.size, np.bool_)
+    if own.size == 0 or ids.size == 0:
+        return np.zeros(ids.size, np.intp), np.zeros(ids.size, np.bool_)
+    order = np.argsort(own, kind="stable")
+    pos = np.minimum(np.searchsorted(own[order], ids), own.size - 1)
+    at = order[pos].astype(np.intp)
+    return at, np.asarray(own[at] == ids, np.bool_)
+
+
+def _on_book(
+    amounts: NDArray[np.int64], at: NDArray[np.intp], pick: NDArray[np.bool_], n_book: int
+) -> NDArray[np.int64]:
+    """Amounts of the picked portfolio customers, aligned with the book's customers (0 elsewhere)."""
+    out = np.zeros(n_book, np.int64)
+    out[at[pick]] = amounts[pick]
+    return out
+
+
 def report_set(
     portfolio: Portfolio,
     as_of: Month | str | None = None,
@@ -716,7 +745,6 @@ def report_set(
     result = evaluate(portfolio, plan, as_of=month)
     monitor = asset_monitor(portfolio, month, pol)
     day = month.last_day
-    rm: NDArray[np.str_] | None = None
     summary: list[tuple[str, Any, str]] = [
         ("as-of month", str(month), "text"),
         ("policy", pol.name, "text"),
@@ -744,18 +772,26 @@ def report_set(
     perf: list[ReportSection] = []
     if book is not None:
         ids = portfolio.customer_ids
-        pm = book.primary_managers(ids, day)
-        rm = readonly(np.asarray(pm.primary, dtype=str))
-        inside = np.asarray(pm.in_book, np.bool_)
+        at, known = _book_rows(book, ids)
+        n_book = book.customer_ids.size
+        # who is in the book on the day: an attribution of one fen each lists the absent customers
+        here = np.zeros(n_book, np.bool_)
+        here[at[known]] = True
+        probe = attribute(book, here.astype(np.int64), day, absent="exclude")
+        inside = known.copy()
+        if probe.excluded is not None and probe.excluded.size:
+            gone = np.zeros(n_book, np.bool_)
+            gone[probe.excluded] = True
+            inside &= ~gone[at]
         aum_now = np.asarray(monitor.columns["aum"], np.int64)
-        att = book.attribute(aum_now[inside], day, customer_ids=ids[inside])
+        att = attribute(book, _on_book(aum_now, at, inside, n_book), day)
         previous = None
         if a > 0:
             before = (month - 1).last_day
-            was = np.asarray(book.primary_managers(ids, before).in_book, np.bool_)
-            ok = was & np.asarray(monitor.valid["aum_prev_month"], np.bool_)
+            ok = np.asarray(monitor.valid["aum_prev_month"], np.bool_)
             prev_aum = np.where(ok, np.asarray(monitor.columns["aum_prev_month"], np.int64), 0)
-            previous = book.attribute(prev_aum[was], before, customer_ids=ids[was])
+            # customers not in the book the day before are left out (their amounts set aside)
+            previous = attribute(book, _on_book(prev_aum, at, known, n_book), before, absent="exclude")
         outside = ~inside
         summary += [
             (
@@ -767,7 +803,7 @@ def report_set(
         ]
         for by in ("manager", "branch"):
             perf.append(_section_performance(by, att, previous, ledger, month.first_day, day, book))
-    alerts = _section_alerts(monitor, pol, rm)
+    alerts = _section_alerts(monitor, pol, book, day)
     sections.append(alerts)
     summary.append(("asset-fall alerts", len(alerts.table), "count"))
     if transactions is not None:

@@ -23,7 +23,7 @@ from ..allocation import Attribution, SalesLedger
 from ..months import Month
 from ..policy import CompiledPolicy, Policy, PolicySet, compile_policy, default_policy
 from ..portfolio import Portfolio
-from ..tiering import MigrationMatrix, TierPath, TierResult, evaluate_path, migration_matrix, tier_migration
+from ..tiering import MigrationMatrix, TierPath, TierResult, evaluate_tiers, migration_matrix, tier_migration
 from ._errors import AnalyticsError
 from ._monitor import AssetMonitor, as_month, month_index
 from ._table import Report, group_codes, make_columns, ratio_bp
@@ -139,7 +139,9 @@ def tier_trend(
     :class:`~custvalue.policy.PolicySet` each month is tiered under the
     version in force then (and its AUM classes).  ``path``: a
     :func:`~custvalue.evaluate_path` of this portfolio that covers the months
-    (computed once, shared with other reports); otherwise it is computed.
+    (computed once, shared with other reports); otherwise the tiers alone
+    are computed (:func:`~custvalue.tiering.evaluate_tiers`: no statuses,
+    reasons or events) and tallied block by block.
 
     Examples
     --------
@@ -161,8 +163,14 @@ def tier_trend(
     last, a = month_index(portfolio, portfolio.months.stop if as_of is None else as_of)
     i0 = max(0, a - months + 1)
     wanted = [portfolio.months[j] for j in range(i0, a + 1)]
+    tiers = (plan.versions[0][1] if isinstance(plan, PolicySet) else plan.policy).tier_order
+    k = len(tiers)
+    n_months = len(wanted)
     if path is None:
-        path = evaluate_path(portfolio, plan, first=wanted[0], last=last)
+        # tiers only, tallied per row block: no statuses, reasons or events
+        tally = evaluate_tiers(portfolio, plan, first=wanted[0], last=last)
+        counts = np.ascontiguousarray(tally.counts.T).reshape(-1)
+        sums = np.ascontiguousarray(tally.aum.T).reshape(-1)
     else:
         if not isinstance(path, TierPath):
             raise AnalyticsError(f"path must be a TierPath, got {type(path).__name__}")
@@ -173,20 +181,17 @@ def tier_trend(
         missing = [str(m) for m in wanted if m not in path.months]
         if missing:
             raise AnalyticsError(f"path does not cover the months {', '.join(missing)}")
-    tiers = (plan.versions[0][1] if isinstance(plan, PolicySet) else plan.policy).tier_order
-    k = len(tiers)
-    n_months = len(wanted)
-    counts = np.zeros(n_months * k, np.int64)
-    sums = np.zeros(n_months * k, np.int64)
-    for j, m in enumerate(wanted):  # one month at a time: no (n, months) temporaries
-        t = path.tier_codes[:, path.column(m)].astype(np.intp)
-        cell = np.where(t >= 0, t, k)  # bucket k: no tier (no data yet)
-        classes = plan.at(m).aum if isinstance(plan, PolicySet) else plan.policy.aum
-        aum = np.zeros(portfolio.n_customers, np.int64)
-        for c in classes:  # per customer: bounded by the portfolio's checks
-            aum += portfolio.column(c)[:, i0 + j]
-        counts[j * k : (j + 1) * k] = np.bincount(cell, minlength=k + 1)[:k]
-        sums[j * k : (j + 1) * k] = exact_group_sums(cell, aum, k + 1, what="AUM of a tier and month")[:k]
+        counts = np.zeros(n_months * k, np.int64)
+        sums = np.zeros(n_months * k, np.int64)
+        for j, m in enumerate(wanted):  # one month at a time: no (n, months) temporaries
+            t = path.tier_codes[:, path.column(m)].astype(np.intp)
+            cell = np.where(t >= 0, t, k)  # bucket k: no tier (no data yet)
+            classes = plan.at(m).aum if isinstance(plan, PolicySet) else plan.policy.aum
+            aum = np.zeros(portfolio.n_customers, np.int64)
+            for c in classes:  # per customer: bounded by the portfolio's checks
+                aum += portfolio.column(c)[:, i0 + j]
+            counts[j * k : (j + 1) * k] = np.bincount(cell, minlength=k + 1)[:k]
+            sums[j * k : (j + 1) * k] = exact_group_sums(cell, aum, k + 1, what="AUM of a tier and month")[:k]
     month_counts = np.repeat(counts.reshape(-1, k).sum(axis=1), k)
     share, ok = ratio_bp(counts, month_counts)
     cols = {

@@ -51,12 +51,33 @@ def register(sub: Any) -> None:
         help="propose tier floors that give target shares of customers (or AUM) per tier",
         description="Propose AUM floors from target shares per tier (each tier's own share; "
         "exact quantiles rounded down to --round yuan so each tier and those above reach at "
-        "least the cumulative target), print the proposal and its migration, and write the "
-        "calibrated policy.",
+        "least the cumulative target), or with --method natural-breaks at the Fisher-Jenks "
+        "natural breaks of the AUM distribution (the jenks extra), print the proposal and its "
+        "migration, and write the calibrated policy.",
     )
     add_balances_options(ca)
     ca.add_argument("--as-of", metavar="YYYY-MM", help="month (default: the file's last)")
-    ca.add_argument("--targets", required=True, metavar="T=S,...", help="e.g. core=0.01,growth=0.04")
+    ca.add_argument(
+        "--method",
+        choices=("target-shares", "natural-breaks"),
+        default="target-shares",
+        help="floors from --targets (default) or from natural breaks (needs the jenks extra)",
+    )
+    ca.add_argument(
+        "--targets", metavar="T=S,...", help="e.g. core=0.01,growth=0.04 (required for target-shares)"
+    )
+    ca.add_argument(
+        "--tiers",
+        metavar="T,...",
+        help="natural breaks: tiers to calibrate (default: every tier with an AUM floor)",
+    )
+    ca.add_argument(
+        "--sample",
+        type=int,
+        default=5000,
+        metavar="N",
+        help="natural breaks: Jenks classifies at most N order statistics (default 5000)",
+    )
     ca.add_argument("--by", choices=("count", "aum"), default="count", help="share of customers or of AUM")
     ca.add_argument("--round", default="10000", metavar="YUAN", help="rounding step (default 10000)")
     ca.add_argument("--direction", choices=("down", "up"), default="down", help="rounding direction")
@@ -136,17 +157,27 @@ def _calibrate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     fmt = Path(args.out).suffix.lstrip(".").lower()
     if fmt not in ("toml", "json"):
         raise ValueError(f"--out {args.out!r}: the proposed policy is a .toml or .json file")
+    breaks = args.method == "natural-breaks"
+    if breaks and args.targets:
+        raise ValueError("--targets is for --method target-shares; natural breaks take --tiers")
+    if not breaks and not args.targets:
+        raise ValueError("--targets is required (e.g. --targets core=0.01,growth=0.04)")
+    if not breaks and args.tiers:
+        raise ValueError("--tiers is for --method natural-breaks")
     check_output(args.out, inputs=[args.balances, args.policy])
     pol = load_policy(args.policy) if args.policy else default_policy()
     portfolio = read_balances_args(args, err)
     cal = calibrate(
         portfolio,
         pol,
-        parse_targets(args.targets),
+        None if breaks else parse_targets(args.targets),
         as_of=args.as_of,
         by=args.by,
         step=args.round,
         direction=args.direction,
+        method=args.method,
+        tiers=[t.strip() for t in args.tiers.split(",") if t.strip()] if args.tiers else None,
+        sample=args.sample,
     )
     cal.proposed.dump(args.out)
     out.write(cal.text() + "\n")

@@ -26,7 +26,7 @@ column required; no Arrow schema in the file.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -65,7 +65,7 @@ from ._wide import (
     prefetched,
 )
 
-__all__ = ["read_parquet", "typed_fen", "write_parquet"]
+__all__ = ["read_arrow_table", "read_parquet", "typed_fen", "write_parquet"]
 
 _WORDS: Final = {32: np.int32, 64: np.int64, 128: np.int64, 256: np.int64}
 #: Rows per money column read of the fast path (larger row groups are read in batches).
@@ -73,22 +73,31 @@ _BATCH_ROWS: Final = 1 << 21
 
 
 class _ParquetReader:
-    def __init__(self, pa: Any, pc: Any, pf: Any, source: str, labels: Mapping[str, str]) -> None:
+    """Columns for the exact builder, from a Parquet file or an Arrow table (one column at a time)."""
+
+    def __init__(
+        self, pa: Any, pc: Any, pf: Any, source: str, labels: Mapping[str, str], what: str = "Parquet column"
+    ) -> None:
         self._pa, self._pc, self._pf, self._source = pa, pc, pf, source
         self._labels = labels
+        self._what = what
 
     def _read(self, name: str, rows: Rows) -> Any:
+        label = self._labels.get(name, name)
         try:
-            column = self._pf.read(columns=[self._labels.get(name, name)]).column(0)
-        except (OSError, self._pa.ArrowException) as exc:
+            if isinstance(self._pf, self._pa.Table):
+                column = self._pf.column(label)
+            else:
+                column = self._pf.read(columns=[label]).column(0)
+        except (OSError, KeyError, self._pa.ArrowException) as exc:
             raise PortfolioError(
-                f"cannot read Parquet column: {exc}", file=self._source, column=self._labels.get(name, name)
+                f"cannot read {self._what}: {exc}", file=self._source, column=label
             ) from None
         if len(column) != rows.lines.shape[0]:
             raise PortfolioError(
                 f"column has {len(column):,} rows, the file {rows.lines.shape[0]:,}",
                 file=self._source,
-                column=self._labels.get(name, name),
+                column=label,
             )
         return one_array(self._pa, column, name, rows)
 
@@ -156,27 +165,68 @@ def _read_fast(
     """
     if not isinstance(header, Header):
         header = resolve_header(header, str(path))
-    names = header.names
     labels = header.labels
 
     def file_name(name: str) -> str:
         return labels.get(name, name)
 
-    text = [file_name(c) for c in names if c in TEXT_COLUMNS]
-    schema = pq.ParquetFile(path).schema_arrow
+    text = [file_name(c) for c in header.names if c in TEXT_COLUMNS]
+    _check_text_types(pa, pq.ParquetFile(path).schema_arrow, text)
+    pf = pq.ParquetFile(path, read_dictionary=text)
+    meta = pf.metadata
+    starts = np.cumsum([0] + [meta.row_group(g).num_rows for g in range(meta.num_row_groups)])
+    money_columns = [c for c in MONEY_COLUMNS if c in header.names]
+    sizes = np.diff(starts)
+    total = int(np.maximum(1, -(-sizes // _BATCH_ROWS)).sum()) * len(money_columns)
+
+    def column(name: str) -> list[Any]:
+        chunks: list[Any] = pf.read(columns=[file_name(name)], use_threads=True).column(0).chunks
+        return chunks
+
+    def pieces() -> Iterator[tuple[int, str, Any]]:
+        for g in range(meta.num_row_groups):
+            rows = int(starts[g + 1] - starts[g])
+            for name in money_columns:
+                if rows <= _BATCH_ROWS:
+                    yield int(starts[g]), name, pf.read_row_group(g, columns=[file_name(name)]).column(0)
+                    continue
+                lo = int(starts[g])
+                for batch in pf.iter_batches(
+                    batch_size=_BATCH_ROWS, row_groups=[g], columns=[file_name(name)]
+                ):
+                    yield lo, name, batch.column(0)
+                    lo += batch.num_rows
+
+    return _fast(pa, pc, header, column, int(meta.num_rows), prefetched(pieces()), total, progress)
+
+
+def _check_text_types(pa: Any, schema: Any, text: list[str]) -> None:
     for name in text:
         t = schema.field(name).type
         value = t.value_type if pa.types.is_dictionary(t) else t
         if not (pa.types.is_string(value) or pa.types.is_large_string(value)):
             raise Fallback("a text column that is not text")
-    pf = pq.ParquetFile(path, read_dictionary=text)
-    meta = pf.metadata
-    if int(meta.num_rows) == 0:
+
+
+def _fast(
+    pa: Any,
+    pc: Any,
+    header: Header,
+    chunks_of: Callable[[str], list[Any]],
+    n_rows: int,
+    pieces: Iterable[tuple[int, str, Any]],
+    total: int,
+    progress: Callable[[int, int], None] | None,
+) -> Portfolio:
+    """The fast path over any source of columns: ``chunks_of(name)`` gives a text column's
+    chunks, ``pieces`` the money columns as ``(first row, name, array)``."""
+    names = header.names
+    if n_rows == 0:
         raise Fallback("no rows")
 
     def column(name: str) -> TextColumn:
         out = TextColumn(pa, pc)
-        for chunk in pf.read(columns=[file_name(name)], use_threads=True).column(0).chunks:
+        for chunk in chunks_of(name):
             out.add(chunk)
         return out
 
@@ -200,27 +250,9 @@ def _read_fast(
         out.put_cards([np.concatenate(cards)] if len(cards) > 1 else cards)
     del cards
     money = Money(pa, pc)
-    starts = np.cumsum([0] + [meta.row_group(g).num_rows for g in range(meta.num_row_groups)])
-    money_columns = [c for c in MONEY_COLUMNS if c in names]
-    sizes = np.diff(starts)
-    total = int(np.maximum(1, -(-sizes // _BATCH_ROWS)).sum()) * len(money_columns)
-
-    def pieces() -> Iterator[tuple[int, str, Any]]:
-        for g in range(meta.num_row_groups):
-            rows = int(starts[g + 1] - starts[g])
-            for name in money_columns:
-                if rows <= _BATCH_ROWS:
-                    yield int(starts[g]), name, pf.read_row_group(g, columns=[file_name(name)]).column(0)
-                    continue
-                lo = int(starts[g])
-                for batch in pf.iter_batches(
-                    batch_size=_BATCH_ROWS, row_groups=[g], columns=[file_name(name)]
-                ):
-                    yield lo, name, batch.column(0)
-                    lo += batch.num_rows
-
     done = 0
-    for lo, name, arr in prefetched(pieces()):
+    seen = dict.fromkeys((c for c in MONEY_COLUMNS if c in names), 0)
+    for lo, name, arr in pieces:
         hi = lo + len(arr)
         if hi > layout.rows:
             raise Fallback("row count")
@@ -229,15 +261,67 @@ def _read_fast(
             end = lo + len(part)
             out.put(name, layout.positions(0, lo, end), money.fen(part))
             lo = end
+        seen[name] += len(arr)
         if progress is not None:
             done += 1
             progress(min(done, total), total)
-    if int(starts[-1]) != layout.rows:
+    if n_rows != layout.rows or any(v != layout.rows for v in seen.values()):
         raise Fallback("row count")
     portfolio = out.portfolio(ids, branches, homes)
     if progress is not None and done < total:
         progress(total, total)
     return portfolio
+
+
+def read_arrow_table(
+    table: Any,
+    header: Header,
+    lines: NDArray[np.int64],
+    source: str,
+    *,
+    encoding: str = "UTF-8",
+    what: str = "Parquet column",
+) -> Portfolio:
+    """A balances table already in memory (Arrow) as a portfolio, validated as a file is.
+
+    ``table`` has the file's columns (``header`` is its resolved header, see
+    :func:`~custvalue.io._columns.resolve_header`) as a Parquet or CSV reader
+    decodes them: text columns as strings or dictionaries of strings, money
+    as decimals, integers or decimal text.  ``lines[i]`` is where row ``i``
+    is in ``source`` (the 1-based Parquet row, the CSV line): errors name it,
+    so a piece of a bigger file is reported in that file's terms.  The fast
+    path is tried first and the exact builder decides anything it declines,
+    as :func:`read_parquet` does for a file.
+    """
+    pa = import_optional("pyarrow", extra="parquet", feature="reading Arrow tables")
+    pc = import_optional("pyarrow.compute", extra="parquet")
+    labels = header.labels
+
+    def file_name(name: str) -> str:
+        return labels.get(name, name)
+
+    n = int(table.num_rows)
+    if lines.shape[0] != n:
+        raise ValueError("one line number per row is needed")
+    if n == 0:
+        raise PortfolioError("no rows", file=source)
+    try:
+        _check_text_types(pa, table.schema, [file_name(c) for c in header.names if c in TEXT_COLUMNS])
+        money_columns = [c for c in MONEY_COLUMNS if c in header.names]
+
+        def chunks_of(name: str) -> list[Any]:
+            chunks: list[Any] = table.column(file_name(name)).chunks
+            return chunks
+
+        pieces = ((0, name, table.column(file_name(name))) for name in money_columns)
+        return _fast(pa, pc, header, chunks_of, n, pieces, 1, None)
+    except (Fallback, pa.ArrowException, LookupError, TypeError, ValueError):
+        pass  # the exact builder names what is wrong (or reads it)
+    reader = _ParquetReader(pa, pc, table, source, labels, what)
+    try:
+        return build_portfolio(reader, header.names, lines, source, labels=labels, encoding=encoding)
+    except pa.ArrowException as exc:  # a conversion pyarrow refused
+        raise PortfolioError(f"cannot read {what}: {exc}", file=source) from None
 
 
 def typed_fen(pa: Any, arr: Any, name: str, rows: Rows) -> Fen:

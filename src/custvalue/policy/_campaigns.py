@@ -2,8 +2,12 @@
 
 A campaign selects customers with S-FEEL unary tests over the same inputs a
 segment table may test (the tier result, the policy's features, the segment
-features and segment labels; see :mod:`custvalue.policy._segments`) plus
-value measures the caller supplies by name (``measures``)::
+features and segment labels; see :mod:`custvalue.policy._segments`), the
+outputs of the policy's ``[value]`` section when it has one
+(:func:`value_outputs`: margins, ``clv``, ``markov_clv``, ``aum_growth``, the
+value formula's ``value`` and components, ``score`` and ``grade``; computed by
+the run, only those a campaign tests) plus measures the caller supplies by
+name (``measures``)::
 
     [[campaigns]]
     id = "wake_dormant"
@@ -40,6 +44,7 @@ import attrs
 
 from ._schema import IDENT, STATUSES, PolicyError
 from ._segments import Segments, Vocabulary, check_segments, check_tests
+from ._value import FORMULA_COMPONENTS, ValueSpec
 
 __all__ = [
     "CAP_SCOPES",
@@ -48,7 +53,11 @@ __all__ = [
     "campaigns_list",
     "check_marketing",
     "parse_campaigns",
+    "value_outputs",
 ]
+
+#: Value measures a campaign may test whenever the policy has a ``[value]`` section.
+VALUE_NUMBERS: Final[tuple[str, ...]] = ("monthly_margin", "annual_margin", "clv", "markov_clv", "aum_growth")
 
 #: What a contact cap counts: this campaign's contacts or every campaign's.
 CAP_SCOPES: Final[tuple[str, ...]] = ("campaign", "all")
@@ -249,16 +258,61 @@ def parse_campaigns(raw: Any, source: str | None = None) -> tuple[CampaignSpec, 
     return tuple(out)
 
 
+def value_outputs(value: ValueSpec | None) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
+    """The ``[value]`` outputs a campaign may test without declaring them: ``(numbers, categories)``.
+
+    Numbers: the margins, ``clv``, ``markov_clv`` and ``aum_growth``; with a
+    value formula ``value`` and its four components; with a scoring grade
+    ``score``.  Categories: ``grade`` (the grade ids) with grade bands.
+    Nothing without a ``[value]`` section.  (``sales`` and the section's
+    ``inputs`` need data from the caller: declare them in ``measures``.)
+
+    Examples
+    --------
+    >>> from custvalue.policy import ValueSpec
+    >>> value_outputs(ValueSpec(margins=(("deposits", Decimal("0.015")),)))[0]
+    ('monthly_margin', 'annual_margin', 'clv', 'markov_clv', 'aum_growth')
+    >>> value_outputs(None)
+    ((), {})
+    """
+    if value is None:
+        return (), {}
+    numbers = list(VALUE_NUMBERS)
+    cats: dict[str, tuple[str, ...]] = {}
+    if any(not c.empty for c in value.formula):
+        numbers += ["value", *FORMULA_COMPONENTS]
+    if value.scoring is not None:
+        numbers.append("score")
+        if value.scoring.grades:
+            cats["grade"] = tuple(g.id for g in value.scoring.grades)
+    return tuple(numbers), cats
+
+
+def _with_value(vocab: Vocabulary, value: ValueSpec | None) -> Vocabulary:
+    """``vocab`` and the value outputs (an input of the same name keeps its meaning)."""
+    numbers, cats = value_outputs(value)
+    taken = set(vocab.numbers) | set(vocab.categories)
+    out = vocab.with_numbers(n for n in numbers if n not in taken)
+    for name, values in cats.items():
+        if name not in taken:
+            out = out.with_categories(name, values)
+    return out
+
+
 def check_marketing(
     tier_order: Sequence[str],
     policy_features: Sequence[tuple[str, bool]],
     segments: Segments | None,
     campaigns: Sequence[CampaignSpec],
     source: str | None = None,
+    *,
+    value: ValueSpec | None = None,
 ) -> None:
     """Check segment tables and campaigns against the policy: inputs, tiers, statuses, labels.
 
-    ``policy_features`` are the policy's ``[features]`` as ``(name, is_card_level)``.
+    ``policy_features`` are the policy's ``[features]`` as ``(name, is_card_level)``;
+    ``value`` the policy's ``[value]`` section, whose outputs campaigns may
+    test (:func:`value_outputs`).
 
     Raises
     ------
@@ -273,6 +327,7 @@ def check_marketing(
     vocab = Vocabulary.base(tier_order, policy_features, segments)
     if segments is not None:
         vocab = check_segments(segments, vocab, source)
+    with_value = _with_value(vocab, value)
     for i, c in enumerate(campaigns):
         p = f"campaigns[{i}]"
         for j, t in enumerate(c.tiers):
@@ -289,7 +344,7 @@ def check_marketing(
                 raise _err(
                     f"{p}.measures[{j}]", f"{m!r} is already an input; measures are supplied names", source
                 )
-        v = vocab.with_numbers(c.measures)
+        v = with_value.with_numbers(c.measures)
         check_tests(c.when, v, f"{p}.when", source)
         for j, ex in enumerate(c.exclude):
             check_tests(ex, v, f"{p}.exclude[{j}]", source)

@@ -642,4 +642,5 @@ def _validate(p: Policy, _: str) -> None:
             [(f.name, f.column == "card_level" and f.op != "run") for f in p.features],
             p.segments,
             p.campaigns,
+            value=p.value,
         )

@@ -9,8 +9,9 @@ Everything the value measures of :mod:`custvalue.analytics` need is data here:
 * ``markov`` — how the customer-migration model finds a churned customer;
 * ``inputs`` — measures the caller supplies (name = ``"money"`` or ``"number"``);
 * ``formula`` — the seeds' value formula, value = explicit value + implicit
-  value − explicit cost − implicit cost, each component a measure name or a
-  table of ``measure = coefficient``;
+  value − explicit cost − implicit cost, each component a measure name, a
+  table of ``measure = coefficient`` or an S-FEEL arithmetic expression over
+  measures (``"annual_margin + 0.5 * wealth_fee"``; see :data:`FORMULA_FUNCTIONS`);
 * ``matrix`` — the current × potential value quadrants, cuts and names;
 * ``scoring`` — the seeds' weighted scoring grade: score cards (COLLECT SUM of
   points), weights, bonus rules and grade bands.
@@ -29,13 +30,23 @@ from typing import Any, Final
 import attrs
 
 from ..portfolio import MONEY_COLUMNS
-from ..rules import DecisionTable, FeelSyntaxError, TableError, parse_unary_tests, tests_names, validate_table
+from ..rules import (
+    DecisionTable,
+    FeelSyntaxError,
+    TableError,
+    parse_expression,
+    parse_unary_tests,
+    tests_names,
+    validate_table,
+)
+from ..rules.ast import BinOp, Call, Expr, ListLit, Name, Neg, NumberLit
 from ._schema import IDENT, PolicyError
 from ._specs import FeatureSpec
 
 __all__ = [
     "BALANCE_COLUMNS",
     "FORMULA_COMPONENTS",
+    "FORMULA_FUNCTIONS",
     "VALUE_MEASURES",
     "BonusRule",
     "FormulaComponent",
@@ -47,7 +58,9 @@ __all__ = [
     "ValueMatrixSpec",
     "ValueSpec",
     "check_value",
+    "expression_names",
     "grade_table",
+    "parse_formula_expression",
     "parse_value",
     "value_dict",
     "value_measure_kinds",
@@ -74,6 +87,12 @@ FORMULA_COMPONENTS: Final[tuple[str, ...]] = (
     "explicit_cost",
     "implicit_cost",
 )
+#: The built-in functions a formula expression may call.
+FORMULA_FUNCTIONS: Final[tuple[str, ...]] = ("abs", "ceiling", "floor", "max", "min")
+#: The operators of a formula expression.
+FORMULA_OPERATORS: Final[tuple[str, ...]] = ("+", "-", "*", "/", "**")
+#: Largest magnitude of a ``**`` exponent in a formula expression.
+MAX_POWER: Final = 64
 _PERIODS: Final = ("year", "month")
 _INPUT_KINDS: Final = ("money", "number")
 _LEVELS: Final = ("high", "low")
@@ -91,22 +110,184 @@ def _err(path: str, message: str, source: str | None = None) -> PolicyError:
 
 @attrs.frozen
 class FormulaComponent:
-    """One component of the value formula: ``Σ coefficient × measure`` (fen).
+    """One component of the value formula (fen).
 
-    ``text`` keeps the document's spelling when the component was written as
-    a plain measure name (``explicit_value = "annual_margin"``).
+    Either ``Σ coefficient × measure`` (``terms``; ``text`` keeps the
+    document's spelling when it was a plain measure name,
+    ``explicit_value = "annual_margin"``) or an S-FEEL arithmetic expression
+    (``expr``, parsed at policy load; ``text`` is its source).  In an
+    expression, money measures are in the policy's amount unit (yuan when
+    amounts are yuan) and the result is converted back to fen, rounded
+    half-even.
 
     >>> FormulaComponent((("annual_margin", Decimal(1)),), "annual_margin").names
     ('annual_margin',)
+    >>> parse_formula_expression("annual_margin + 0.5 * max(wealth, 0)", "p").names
+    ('annual_margin', 'wealth')
     """
 
     terms: tuple[tuple[str, Decimal], ...] = ()
     text: str | None = None
+    expr: Expr | None = attrs.field(default=None, eq=False, repr=False)
 
     @property
     def names(self) -> tuple[str, ...]:
-        """The measures the component reads."""
+        """The measures the component reads (document order)."""
+        if self.expr is not None:
+            return expression_names(self.expr)
         return tuple(n for n, _ in self.terms)
+
+    @property
+    def is_expression(self) -> bool:
+        """True for an arithmetic expression (not a plain name or a table of coefficients)."""
+        return self.expr is not None
+
+    @property
+    def empty(self) -> bool:
+        """True when the document gives no component (it counts 0)."""
+        return self.expr is None and not self.terms
+
+
+def expression_names(expr: Expr) -> tuple[str, ...]:
+    """The names an arithmetic expression reads, in order of first appearance.
+
+    >>> from custvalue.rules import parse_expression
+    >>> expression_names(parse_expression("a * (b + a) - min(c, 1)"))
+    ('a', 'b', 'c')
+    """
+    seen: dict[str, None] = {}
+
+    def walk(e: Expr) -> None:
+        if isinstance(e, Name):
+            seen.setdefault(e.name, None)
+        elif isinstance(e, Neg):
+            walk(e.operand)
+        elif isinstance(e, BinOp):
+            walk(e.left)
+            walk(e.right)
+        elif isinstance(e, Call):
+            for a in e.args:
+                walk(a)
+        elif isinstance(e, ListLit):
+            for a in e.items:
+                walk(a)
+
+    walk(expr)
+    return tuple(seen)
+
+
+def _whole_literal(e: Expr) -> int | None:
+    """The value of an integer literal (``3``, ``-2``), else None."""
+    sign = 1
+    if isinstance(e, Neg):
+        sign, e = -1, e.operand
+    if isinstance(e, NumberLit) and e.value == e.value.to_integral_value():
+        return sign * int(e.value)
+    return None
+
+
+def _check_arithmetic(e: Expr, path: str, source: str | None) -> None:
+    """Only numbers, names, ``+ - * / **``, unary minus and the :data:`FORMULA_FUNCTIONS`."""
+    if isinstance(e, NumberLit):
+        if not e.value.is_finite() or (e.value and e.value.adjusted() > 16):
+            raise _err(path, f"number {e.value} is not below 10**17", source)
+        exp = e.value.as_tuple().exponent
+        if isinstance(exp, int) and -exp > 18:
+            raise _err(path, f"number {e.value} has more than 18 decimals", source)
+        return
+    if isinstance(e, Name):
+        if not IDENT.match(e.name):
+            raise _err(path, f"unknown name {e.name!r}", source)
+        return
+    if isinstance(e, Neg):
+        _check_arithmetic(e.operand, path, source)
+        return
+    if isinstance(e, BinOp):
+        if e.op not in FORMULA_OPERATORS:  # pragma: no cover - the parser knows no other operator
+            raise _err(path, f"operator {e.op!r} is not arithmetic", source)
+        if e.op == "**":
+            k = _whole_literal(e.right)
+            if k is None or abs(k) > MAX_POWER:
+                raise _err(
+                    path,
+                    f"the exponent of ** must be a whole number from -{MAX_POWER} to {MAX_POWER}, "
+                    f"got {e.right}",
+                    source,
+                )
+        _check_arithmetic(e.left, path, source)
+        _check_arithmetic(e.right, path, source)
+        return
+    if isinstance(e, Call):
+        f = e.function
+        if f not in FORMULA_FUNCTIONS:
+            raise _err(
+                path, f"function {f!r} is not allowed; allowed: {', '.join(FORMULA_FUNCTIONS)}", source
+            )
+        args = e.args
+        if f in ("min", "max"):
+            if len(args) == 1 and isinstance(args[0], ListLit):
+                args = args[0].items
+            if not args:
+                raise _err(path, f"{f}() needs at least one argument", source)
+        elif f == "abs":
+            if len(args) != 1:
+                raise _err(path, f"abs() takes one argument, got {len(args)}", source)
+        else:  # floor, ceiling: (n) or (n, scale)
+            if len(args) not in (1, 2):
+                raise _err(path, f"{f}() takes one or two arguments, got {len(args)}", source)
+            if len(args) == 2:
+                k = _whole_literal(args[1])
+                if k is None or not 0 <= k <= 18:
+                    raise _err(
+                        path, f"the scale of {f}() must be a whole number 0..18, got {args[1]}", source
+                    )
+        for a in args:
+            if isinstance(a, ListLit):
+                raise _err(path, f"a list is only allowed as the one argument of min() or max(): {a}", source)
+            _check_arithmetic(a, path, source)
+        return
+    raise _err(
+        path,
+        f"{str(e)!r} is not arithmetic; write numbers, measure names, + - * / **, parentheses "
+        f"and {', '.join(FORMULA_FUNCTIONS)}",
+        source,
+    )
+
+
+def parse_formula_expression(text: str, path: str, source: str | None = None) -> FormulaComponent:
+    """Parse a value-formula component written as an S-FEEL arithmetic expression.
+
+    Names are checked against the policy by :func:`check_value`.
+
+    Raises
+    ------
+    PolicyError
+        A syntax error (with its column) or non-arithmetic syntax, naming ``path``.
+
+    Examples
+    --------
+    >>> parse_formula_expression("annual_margin + 0.5 * wealth", "value.formula.explicit_value").text
+    'annual_margin + 0.5 * wealth'
+    >>> parse_formula_expression("sqrt(aum)", "value.formula.implicit_value")
+    Traceback (most recent call last):
+    ...
+    custvalue.policy.PolicyError: value.formula.implicit_value: function 'sqrt' is not allowed; ...
+    >>> parse_formula_expression("aum > 5", "value.formula.implicit_value")
+    Traceback (most recent call last):
+    ...
+    custvalue.policy.PolicyError: value.formula.implicit_value: 'aum > 5' is not arithmetic; ...
+    """
+    if len(text) > 4000:
+        raise _err(path, f"expression longer than 4000 characters ({len(text)})", source)
+    try:
+        expr = parse_expression(text)
+    except FeelSyntaxError as exc:
+        first = str(exc).splitlines()[0]
+        raise _err(path, f"invalid S-FEEL expression {text!r}: {first}", source) from None
+    except RecursionError:
+        raise _err(path, "expression nested too deeply", source) from None
+    _check_arithmetic(expr, path, source)
+    return FormulaComponent(text=text, expr=expr)
 
 
 @attrs.frozen
@@ -530,14 +711,10 @@ def _parse_formula(raw: Any, source: str | None) -> tuple[FormulaComponent, ...]
         p = f"value.formula.{comp}"
         v = d.get(comp, {})
         if isinstance(v, str):
-            if not IDENT.match(v):
-                raise _err(
-                    p,
-                    f"{v!r} is not a measure name; write a table of measure = coefficient "
-                    "(e.g. {{ annual_margin = 1, card_spend_12m = 0.006 }})",
-                    source,
-                )
-            out.append(FormulaComponent(((v, Decimal(1)),), v))
+            if IDENT.match(v.strip()) and v == v.strip():
+                out.append(FormulaComponent(((v, Decimal(1)),), v))
+            else:
+                out.append(parse_formula_expression(v, p, source))
             continue
         terms = []
         for name, coef in _table(v, p, source).items():
@@ -846,6 +1023,8 @@ def check_value(spec: ValueSpec, *, tiers: Sequence[str], features: Sequence[Fea
     for comp, c in zip(FORMULA_COMPONENTS, spec.formula, strict=True):
         for name in c.names:
             path = f"value.formula.{comp}" if c.text is not None else f"value.formula.{comp}.{name}"
+            if c.is_expression and name not in kinds:
+                raise _err(path, f"unknown name {name!r}; known: {known}")
             numeric(name, path)
             if name == "value":
                 raise _err(path, "the value formula cannot use its own result 'value'")

@@ -27,7 +27,7 @@ import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import attrs
 
@@ -36,7 +36,7 @@ from ._document import Policy, load_policy
 from ._schema import PolicyError
 from ._specs import TierSpec
 
-__all__ = ["PolicyChange", "PolicyDiff", "PolicySet", "diff_policies", "load_policy_set"]
+__all__ = ["DIFF_SECTIONS", "PolicyChange", "PolicyDiff", "PolicySet", "diff_policies", "load_policy_set"]
 
 SET_SCHEMA = "custvalue.policyset/1"
 
@@ -204,7 +204,7 @@ class PolicyChange:
 
 @attrs.frozen
 class PolicyDiff:
-    """The changes between two policies (thresholds, windows, bands, criteria, features, AUM)."""
+    """The changes between two policies: tiers, features, AUM and every section of the document."""
 
     old: Policy
     new: Policy
@@ -217,7 +217,7 @@ class PolicyDiff:
         """One line per change, or a line saying there is none."""
         head = f"policy {self.old.name!r} -> {self.new.name!r}"
         if not self.changes:
-            return f"{head}: no changes to tiers, features or AUM classes"
+            return f"{head}: no changes"
         return "\n".join([f"{head}: {len(self.changes)} change(s)", *(f"  {c}" for c in self.changes)])
 
     def __str__(self) -> str:
@@ -261,8 +261,82 @@ def _tier_changes(t: str, a: TierSpec, b: TierSpec) -> list[PolicyChange]:
     return out
 
 
+#: Document sections compared key by key (after the tiers, features and AUM classes).
+DIFF_SECTIONS: Final[tuple[str, ...]] = (
+    "amount_unit",
+    "minimum_allocation_tier",
+    "events",
+    "monitoring",
+    "transactions",
+    "value",
+    "segments",
+    "campaigns",
+)
+#: The key that names an item of a list of tables (campaigns, rules, quadrants, grades ...).
+_ITEM_KEYS: Final = ("id", "name")
+
+
+def _show(v: Any) -> str:
+    """A document value as one short line (TOML-like)."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, Decimal):
+        return _num(v) or ""
+    if isinstance(v, Mapping):
+        return "{" + ", ".join(f"{k} = {_show(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(_show(x) for x in v) + "]"
+    return str(v)
+
+
+def _item_key(items: list[Any]) -> str | None:
+    """The key naming each table of a list (``id`` or ``name``), when every table has a distinct one."""
+    if not items or not all(isinstance(x, Mapping) for x in items):
+        return None
+    for key in _ITEM_KEYS:
+        names = [x.get(key) for x in items]
+        if all(isinstance(n, str) for n in names) and len(set(names)) == len(names):
+            return key
+    return None
+
+
+def _doc_changes(path: str, a: Any, b: Any, out: list[PolicyChange]) -> None:
+    """Append the changes from document value ``a`` to ``b`` at ``path`` (leaf by leaf)."""
+    if a is None and b is None:
+        return
+    if a is None or b is None:
+        out.append(PolicyChange(path, None if a is None else _show(a), None if b is None else _show(b)))
+        return
+    if isinstance(a, Mapping) and isinstance(b, Mapping):
+        for k in [*a, *(k for k in b if k not in a)]:
+            _doc_changes(f"{path}.{k}", a.get(k), b.get(k), out)
+        return
+    if isinstance(a, list) and isinstance(b, list):
+        key = _item_key(a) if a else _item_key(b)
+        if key is not None and (not b or _item_key(b) == key) and (not a or _item_key(a) == key):
+            ia = {x[key]: x for x in a}
+            ib = {x[key]: x for x in b}
+            for name in [*ia, *(n for n in ib if n not in ia)]:
+                _doc_changes(f"{path}[{name}]", ia.get(name), ib.get(name), out)
+            common_a = [n for n in ia if n in ib]
+            common_b = [n for n in ib if n in ia]
+            if common_a != common_b:
+                out.append(PolicyChange(f"{path} (order)", ", ".join(common_a), ", ".join(common_b)))
+            return
+    if type(a) is not type(b) or a != b:
+        if _show(a) != _show(b) or type(a) is not type(b):
+            out.append(PolicyChange(path, _show(a), _show(b)))
+
+
 def diff_policies(old: Policy, new: Policy) -> PolicyDiff:
-    """What changed from ``old`` to ``new``: thresholds, windows, bands, criteria, features, AUM.
+    """What changed from ``old`` to ``new``, each change at its document path, old -> new.
+
+    Tiers (floors, windows, status bands, criteria), features and AUM classes
+    first, then every other section of :data:`DIFF_SECTIONS` value by value:
+    ``[value]`` (rates, formula expressions, matrix, scoring), ``[segments]``,
+    ``[[campaigns]]``, ``[monitoring]`` and ``[transactions]``.  Tables of a
+    list that have an ``id`` (or a ``name``) are matched by it, so a path reads
+    ``campaigns[wake_dormant].cap.days`` and a reordering is one change.
 
     Examples
     --------
@@ -271,6 +345,17 @@ def diff_policies(old: Policy, new: Policy) -> PolicyDiff:
     >>> print(diff_policies(old, old.with_tier("platinum", aum_floor=400000)))
     policy 'default' -> 'default (edited)': 1 change(s)
       tiers.platinum.aum_floor: 500000 -> 400000
+    >>> doc = old.to_dict()
+    >>> doc["transactions"]["rules"][0]["threshold"] = "80000"
+    >>> doc["value"] = {"margins": {"deposits": "0.015"}, "formula": {"implicit_cost": "aum * 0.0005"}}
+    >>> doc["name"] = "2027"
+    >>> print(diff_policies(old, Policy.from_dict(doc)))  # doctest: +NORMALIZE_WHITESPACE
+    policy 'default' -> '2027': 2 change(s)
+      transactions.rules[large_single].threshold: 50000 -> 80000
+      value: added {margins = {deposits = 0.015}, period = year, discount_rate = 0.08, retention = 1,
+                    formula = {implicit_cost = aum * 0.0005},
+                    markov = {months = 12, churn_columns = [deposits, wealth, investments, mortgage_loan,
+                    credit_loan], churn_below = 0.01}}
     """
     changes: list[PolicyChange] = []
     if old.aum != new.aum:
@@ -300,4 +385,7 @@ def diff_policies(old: Policy, new: Policy) -> PolicyDiff:
                 return f"{f.op} {f.column} window {f.window} lag {f.lag}{extra}"
 
             changes.append(PolicyChange(f"features.{name}", show(fa), show(fb)))
+    doc_a, doc_b = old.to_dict(), new.to_dict()
+    for section in DIFF_SECTIONS:
+        _doc_changes(section, doc_a.get(section), doc_b.get(section), changes)
     return PolicyDiff(old, new, tuple(changes))

@@ -37,6 +37,7 @@ from ._feel import (
     normalize_value,
     rank_tests,
     test_truth,
+    tests_names,
 )
 from ._reference import ResultValue
 from ._table import (
@@ -510,7 +511,14 @@ class _Builder:
         if isinstance(test, CompareTest):
             return self.compare_tf(col, test.op, self.endpoint(test.endpoint), want)
         if isinstance(test, EqualTest):
-            return self.compare_tf(col, "=", self.endpoint(test.endpoint), want)
+            x = self.endpoint(test.endpoint)
+            if isinstance(x, list):
+                # the input is one of the items: true or false, never null
+                hit: Mask = False
+                for item in x:
+                    hit = self.or_(hit, self.compare_tf(col, "=", item, True))
+                return hit if want else self.not_(hit)
+            return self.compare_tf(col, "=", x, want)
         assert isinstance(test, IntervalTest)
         lo = self.compare_tf(col, ">=" if test.low_closed else ">", self.endpoint(test.low), want)
         hi = self.compare_tf(col, "<=" if test.high_closed else "<", self.endpoint(test.high), want)
@@ -530,13 +538,23 @@ class _Builder:
             )
             for t in tests.tests
         )
-        if generic and col.kind != "coded":
+        # endpoints reading other inputs (``> limit``, ``[low..high]``): compared row by row
+        reads = sorted(nm for nm in tests_names(tests) if nm not in self.constants)
+        if reads and col.ordered:
+            raise TableError(
+                f"a test on ordered categories cannot read another input ({reads[0]!r})", column=col.name
+            )
+        if (generic and col.kind != "coded") or reads:
             name = col.name
             fns, consts = self.functions, self.constants
+            for nm in reads:
+                if nm not in self.cols:
+                    raise KeyError(f"unknown name in test: {nm!r}")
 
-            def run(env: _Env, regs: list[Any], tests: UnaryTests = tests) -> Any:
+            def run(env: _Env, regs: list[Any], tests: UnaryTests = tests, reads: list[str] = reads) -> Any:
                 vec = env.vecs[name]()
-                return unary_tests_vector(tests, vec, len(vec), fns, constants=consts)
+                others = {nm: env.vecs[nm]() for nm in reads}
+                return unary_tests_vector(tests, vec, len(vec), fns, constants=consts, columns=others)
 
             return self.emit(key, f"tests[{name}] {tests.to_feel()} (vectorised FEEL)", 1, run)
         if col.kind == "coded":
@@ -681,6 +699,14 @@ class TableResult:
     _rule_values: Callable[[int, int], tuple[Value, ...]] | None = attrs.field(default=None, repr=False)
     #: the aggregate per row (aggregated COLLECT over output entries that are expressions)
     _aggregate_vector: FeelVector | None = attrs.field(default=None, repr=False)
+    #: the default output entries' values at row i (some default is an expression)
+    _default_values: Callable[[int], tuple[Value, ...]] | None = attrs.field(default=None, repr=False)
+
+    def default_result(self, row: int) -> ResultValue:
+        """The no-match result at ``row`` (default output entries, evaluated when expressions)."""
+        if self._default_values is None:
+            return self.table.default_result()
+        return self.table.default_result(self._default_values(row))
 
     @property
     def matched(self) -> BoolArray:
@@ -741,11 +767,11 @@ class TableResult:
             return Decimal(len(hits))
         if self._aggregate_vector is not None:
             if not hits:
-                return table.default_result()
+                return self.default_result(row)
             return self._aggregate_vector.item(row)
         if self._rule_values is not None:
             if not hits:
-                return table.default_result()
+                return self.default_result(row)
             rvals = {r: self._rule_values(r, row) for r in hits}
             if table.hit_policy is HitPolicy.OUTPUT_ORDER:
                 hits.sort(key=lambda r: table.rank_values(rvals[r]))
@@ -755,10 +781,10 @@ class TableResult:
                 return Decimal(int(self.aggregate[row]))
             assert self.aggregate_valid is not None
             if not bool(self.aggregate_valid[row]):
-                return table.default_result()
+                return self.default_result(row)
             return Decimal(int(self.aggregate[row])).scaleb(-self.aggregate_exponent)
         if not hits:
-            return table.default_result()
+            return self.default_result(row)
         if table.hit_policy is HitPolicy.OUTPUT_ORDER:
             hits.sort(key=table.output_rank)
         return [table.row_value(table.rule_outputs(r)) for r in hits]
@@ -801,13 +827,30 @@ class CompiledTable:
                 for nm in sorted(expr_names(clause.expression)):
                     if nm not in self.constants:
                         seen.setdefault(nm, None)
+        for nm in self._test_names():
+            seen.setdefault(nm, None)
         for r in range(len(self.table.rules)):
             for e in self.table.rule_output_exprs(r):
                 if e is not None:
                     for nm in sorted(expr_names(e)):
                         if nm not in self.constants:
                             seen.setdefault(nm, None)
+        for o in self.table.outputs:
+            if o.default_expr is not None:
+                for nm in sorted(expr_names(o.default_expr)):
+                    if nm not in self.constants:
+                        seen.setdefault(nm, None)
         return tuple(seen)
+
+    def _test_names(self) -> list[str]:
+        """Names that test endpoints read and that are not constants (other inputs), in table order."""
+        seen: dict[str, None] = {}
+        for r in range(len(self.table.rules)):
+            for tests in self.table.rule_tests(r):
+                for nm in sorted(tests_names(tests)):
+                    if nm not in self.constants:
+                        seen.setdefault(nm, None)
+        return list(seen)
 
     def _input_keys(self) -> list[tuple[str, Expr]]:
         """One (key, expression) per distinct input expression; the key names its prepared column."""
@@ -861,6 +904,16 @@ class CompiledTable:
             col, p = _prepare(key, raw, scale)
             passes += p
             cols[key] = col
+        for name in self._test_names():
+            if name in cols:
+                continue
+            if name in columns:
+                col, p = _prepare(name, columns[name], self.scales.get(name))
+            else:  # a dotted path into a structured column
+                vec = evaluate_vector(Name(name), columns, n, scales=self.scales, constants=self.constants)
+                col, p = _prepare(name, vec, None)
+            passes += p
+            cols[name] = col
         return cols, passes, n
 
     def _build(self, cols: Mapping[str, _Col], mode: str) -> tuple[list[_Step], int]:
@@ -1243,6 +1296,37 @@ class CompiledTable:
         def rule_values(r: int, row: int) -> tuple[Value, ...]:
             return tuple(value_vec(r, j).item(row) for j in range(n_out))
 
+        default_cache: dict[int, FeelVector] = {}
+
+        def default_vec(j: int) -> FeelVector:
+            if j not in default_cache:
+                o = table.outputs[j]
+                if o.default_expr is None:
+                    default_cache[j] = constant(o.default_value, n)
+                else:
+                    try:
+                        default_cache[j] = evaluate_vector(
+                            o.default_expr,
+                            columns,
+                            n,
+                            self.functions,
+                            scales=self.scales,
+                            constants=self.constants,
+                        )
+                    except KeyError as err:
+                        raise TableError(
+                            f"unknown name in default output entry: {err.args[0]}",
+                            table=table.name,
+                            column=o.name,
+                        ) from None
+            return default_cache[j]
+
+        default_values: Callable[[int], tuple[Value, ...]] | None = None
+        if any(o.default_expr is not None for o in table.outputs):
+
+            def default_values(row: int) -> tuple[Value, ...]:
+                return tuple(default_vec(j).item(row) for j in range(n_out))
+
         policy = table.hit_policy
         passes = prep + finish
         any_match: BoolArray = np.asarray(matches.any(axis=0), dtype=bool)
@@ -1259,6 +1343,7 @@ class CompiledTable:
                 rule_values=rule_values,
                 aggregate_vector=agg_vec,
                 aggregate_valid=any_match if agg_vec is not None else None,
+                default_values=default_values,
             )
         first = np.where(any_match, np.argmax(matches, axis=0) if n_rules else 0, -1).astype(np.int32)
         rule_index = first
@@ -1282,7 +1367,7 @@ class CompiledTable:
         for j, o in enumerate(table.outputs):
             pieces = [(rule_index == r, value_vec(r, j)) for r in range(n_rules)]
             if o.default is not None:
-                pieces.append((rule_index < 0, constant(o.default_value, n)))
+                pieces.append((rule_index < 0, default_vec(j)))
             vec = select(n, pieces)
             chosen.append(vec)
             outputs.vectors[o.name] = vec
@@ -1304,6 +1389,7 @@ class CompiledTable:
             violations=violations,
             row_matcher=lambda row: matches[:, row],
             rule_values=rule_values,
+            default_values=default_values,
         )
         if raise_on_violation and violations is not None and n:
             bad = np.flatnonzero(violations)
@@ -1409,19 +1495,11 @@ def compile_table(
             for t in tests.tests:
                 if isinstance(t, ExprTest):
                     exprs: tuple[Expr, ...] = ()
-                    missing = sorted(n for n in expr_names(t.expr) if n not in consts)
-                    if missing:
-                        raise TableError(
-                            f"unknown name in test: {missing[0]!r}",
-                            table=table.name,
-                            rule_id=rule.id,
-                            column=clause.name,
-                        )
                 else:
                     exprs = (t.low, t.high) if isinstance(t, IntervalTest) else (t.endpoint,)
                 for e in exprs:
-                    if has_placeholder(e):
-                        continue
+                    if has_placeholder(e) or any(nm not in consts for nm in expr_names(e)):
+                        continue  # evaluated per row (names that are not constants are input columns)
                     try:
                         evaluate_expression(e, ct._resolve, scalar)
                     except KeyError as err:

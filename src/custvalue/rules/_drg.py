@@ -41,7 +41,7 @@ from ._model import (
     str_tuple,
 )
 from ._reference import evaluate_table_scalar
-from ._table import DecisionTable, InputClause, TableError, format_value
+from ._table import DecisionTable, HitPolicy, InputClause, TableError, format_value
 from ._vexpr import FeelVector, evaluate_vector, to_vector
 from .ast import Expr, Name
 
@@ -97,6 +97,24 @@ def _table_names(table: DecisionTable) -> set[str]:
                 names |= expr_names(parse_expression(text))
             except ValueError:  # pragma: no cover - the table parsed it already
                 pass
+    for o in table.outputs:
+        if o.default_expr is not None:
+            names |= expr_names(o.default_expr)
+    return names
+
+
+def _read_names(table: DecisionTable) -> set[str]:
+    """Names a table reads besides its input expressions: test endpoints and output entries."""
+    names: set[str] = set()
+    for r in range(len(table.rules)):
+        for tests in table.rule_tests(r):
+            names |= names_in_tests(tests)
+        for e in table.rule_output_exprs(r):
+            if e is not None:
+                names |= expr_names(e)
+    for o in table.outputs:
+        if o.default_expr is not None:
+            names |= expr_names(o.default_expr)
     return names
 
 
@@ -490,11 +508,54 @@ class _ScalarRun:
 # --------------------------------------------------------------------------- vectorised
 
 
-@attrs.frozen
-class _ListOutput:
-    """Marks a decision whose rows are lists (multi-hit tables): not a column."""
+def _multi_hit_vector(res: TableResult, n: int) -> FeelVector:
+    """A multi-hit table's result as a column of per-row lists (in result order).
 
-    decision: str
+    Rows without a match hold the no-match result (default output entries,
+    or null), as the scalar reference gives.  With constant output entries
+    the lists are gathered from the match matrix in one pass (``nonzero``
+    over rules and rows); with output entries that are expressions, or an
+    aggregation over them, each row's value comes from the table result.
+    """
+    table = res.table
+    out = np.empty(n, dtype=object)
+    if res.matches is None or table.has_computed_outputs or table.aggregation is not None:
+        for i in range(n):
+            out[i] = res.value(i)
+    else:
+        order = list(range(len(table.rules)))
+        if table.hit_policy is HitPolicy.OUTPUT_ORDER:
+            order.sort(key=lambda r: (table.output_rank(r), r))
+        values = np.empty(len(order), dtype=object)
+        for k, r in enumerate(order):
+            values[k] = table.row_value(table.rule_outputs(r))
+        mo = res.matches[order] if order else np.zeros((0, n), dtype=bool)
+        counts = mo.sum(axis=0)
+        _, pos = np.nonzero(mo.T)
+        pieces = np.split(values[pos], np.cumsum(counts)[:-1]) if n else []
+        default = table.default_result()
+        for i, piece in enumerate(pieces):
+            out[i] = piece.tolist() if counts[i] else default
+    return to_vector(out, n)
+
+
+def _table_vector(res: TableResult, n: int) -> FeelVector:
+    """A table's decision values as one column (single values, contexts or lists)."""
+    table = res.table
+    if res.rule_index is not None and len(table.outputs) == 1:
+        return to_vector(res.outputs[table.outputs[0].name], n)
+    if res.rule_index is not None:
+        vecs = [to_vector(res.outputs[o.name], n).to_values() for o in table.outputs]
+        names = [o.name for o in table.outputs]
+        no_default = all(o.default is None for o in table.outputs)
+        matched = res.rule_index >= 0
+        out = np.empty(n, dtype=object)
+        for i in range(n):
+            out[i] = (
+                dict(zip(names, (v[i] for v in vecs), strict=True)) if matched[i] or not no_default else None
+            )
+        return to_vector(out, n)
+    return _multi_hit_vector(res, n)
 
 
 def _for_table(col: object, scale: int | None) -> tuple[object, int | None]:
@@ -583,8 +644,6 @@ class ModelExplanation:
 
 
 def _cell(col: object, row: int, scale: int | None) -> Any:
-    if isinstance(col, _ListOutput):
-        return None
     if isinstance(col, FeelVector):
         return col.item(row)
     if isinstance(col, CodedColumn):
@@ -832,13 +891,7 @@ class CompiledModel:
         self, name: str, env: Mapping[str, object], n: int, scales: Mapping[str, int], who: str
     ) -> object:
         if name in env:
-            col = env[name]
-            if isinstance(col, _ListOutput):
-                raise DmnError(
-                    f"decision {who!r} reads {name!r}, whose rows are lists (a multi-hit table); "
-                    "only single values feed other decisions in vectorised evaluation"
-                )
-            return col
+            return env[name]
         try:
             return evaluate_vector(Name(name), env, n, scales=scales, constants=self.constants)
         except KeyError:
@@ -880,6 +933,15 @@ class CompiledModel:
             cols[src] = col
             if s is not None and s != 1:
                 tscales[src] = s
+        # other inputs read by test endpoints (``> limit``) and by output entries
+        for name in sorted(_read_names(table) - set(cols) - set(self.constants)):
+            root = _root(name, env)
+            if root is None:
+                raise DmnError(f"decision {who!r} needs the column {name!r}, which is missing")
+            col, s = _for_table(self._column(root, env, n, scales, who), scales.get(root))
+            cols[root] = col
+            if s is not None and s != 1:
+                tscales[root] = s
         compiled, _ = self._table(key, table, tscales)
         del exprs
         return compiled.evaluate(cols, n_rows=n)
@@ -887,10 +949,6 @@ class CompiledModel:
     def _env_for(
         self, env: Mapping[str, object], expr: Expr, n: int, scales: Mapping[str, int], who: str
     ) -> Mapping[str, object]:
-        for x in expr_names(expr):
-            root = _root(x, env)
-            if root is not None and isinstance(env[root], _ListOutput):
-                self._column(root, env, n, scales, who)
         return env
 
     def _store_table(
@@ -905,25 +963,32 @@ class CompiledModel:
                 for o in table.outputs:
                     env[f"{name}.{o.name}"] = res.outputs[o.name]
         elif res.aggregate is not None:
-            assert res.aggregate_valid is not None
-            data = res.aggregate
-            valid: npt.NDArray[np.bool_] | None = res.aggregate_valid
-            exp = res.aggregate_exponent
-            default = table.default_result()
-            if table.aggregation is not None and table.aggregation.value == "COUNT":
-                valid = None
-            elif default is not None:
-                assert isinstance(default, Decimal)
-                scaled = default.scaleb(exp)
-                if scaled != scaled.to_integral_value():
-                    raise DmnError(
-                        f"decision {name!r}: the default {default} has more decimals than the outputs"
-                    )
-                data = np.where(res.aggregate_valid, data, np.int64(int(scaled)))
-                valid = None
-            env[name] = FeelVector("number", data, valid, exp)
+            env[name] = self._aggregate_vector(name, res)
         else:
-            env[name] = _ListOutput(name)
+            env[name] = _multi_hit_vector(res, res.n_rows)
+
+    @staticmethod
+    def _aggregate_vector(name: str, res: TableResult) -> FeelVector:
+        """An aggregated COLLECT's values (no match: the default, or null; COUNT: 0)."""
+        table = res.table
+        assert res.aggregate is not None and res.aggregate_valid is not None
+        data = res.aggregate
+        valid: npt.NDArray[np.bool_] | None = res.aggregate_valid
+        exp = res.aggregate_exponent
+        default = table.default_result()
+        if table.aggregation is not None and table.aggregation.value == "COUNT":
+            valid = None
+        elif default is not None:
+            if not isinstance(default, Decimal):
+                return to_vector(
+                    np.array([None, *(res.value(i) for i in range(res.n_rows))], dtype=object)[1:]
+                )
+            scaled = default.scaleb(exp)
+            if scaled != scaled.to_integral_value():
+                raise DmnError(f"decision {name!r}: the default {default} has more decimals than the outputs")
+            data = np.where(res.aggregate_valid, data, np.int64(int(scaled)))
+            valid = None
+        return FeelVector("number", data, valid, exp)
 
     def _decide(
         self,
@@ -995,12 +1060,9 @@ class CompiledModel:
             body = bkm.body
             if isinstance(body, DecisionTable):
                 res = self._run_table("bkm:" + bkm.name, bkm.name, body, bound, {}, n, functions)
-                if res.rule_index is None or len(body.outputs) != 1:
-                    raise DmnError(
-                        f"business knowledge model {bkm.name!r} called from FEEL must be a single-hit table "
-                        "with one output"
-                    )
-                return res.outputs[body.outputs[0].name].to_values()
+                if res.aggregate is not None:
+                    return self._aggregate_vector(bkm.name, res).to_values()
+                return _table_vector(res, n).to_values()
             return self._vexpr(body.expression, bound, n, {}, functions, bkm.name).to_array()
 
         return call

@@ -28,10 +28,12 @@ from ._temporal import (
     parse_date,
     parse_date_time,
     parse_duration,
+    parse_time,
 )
 from .ast import (
     LITERAL_TYPES,
     And,
+    Between,
     BinOp,
     BoolLit,
     Call,
@@ -40,6 +42,8 @@ from .ast import (
     EqualTest,
     Expr,
     ExprTest,
+    If,
+    In,
     IntervalTest,
     ListLit,
     Name,
@@ -88,7 +92,18 @@ __all__ = [
 
 #: A FEEL runtime value: number, string, boolean, date, date and time, days and time
 #: duration (timedelta), years and months duration, or null (None).
-Value: TypeAlias = Decimal | str | bool | dt.date | dt.datetime | dt.timedelta | YearsMonthsDuration | None
+Value: TypeAlias = (
+    Decimal
+    | str
+    | bool
+    | dt.date
+    | dt.datetime
+    | dt.time
+    | dt.timedelta
+    | YearsMonthsDuration
+    | list[Any]
+    | None
+)
 
 #: Decimal context used for FEEL arithmetic (FEEL numbers are decimal128-like).
 FEEL_CONTEXT: Final = decimal.Context(prec=34, rounding=decimal.ROUND_HALF_EVEN)
@@ -258,6 +273,8 @@ class _Parser:
         self.i = 0
         self.depth = 0
         self.heights: dict[int, int] = {}
+        #: words that end a name here (``then`` inside an if's condition, ``else`` in its branch)
+        self.stops: frozenset[str] = frozenset()
 
     # helpers
     @property
@@ -317,17 +334,32 @@ class _Parser:
         single spaces; a keyword (``and``, ``or``, ...) ends it.
         """
         parts = [self.advance().text]
-        while self.tok.kind == _NAME and self.tok.text not in _KEYWORDS:
+        while self.name_part():
             parts.append(self.advance().text)
         text = " ".join(parts)
         # a qualified name: applicant.age (one dotted key)
         while self.is_op(".") and self.peek().kind == _NAME and self.peek().text not in _KEYWORDS:
             self.advance()
             seg = [self.advance().text]
-            while self.tok.kind == _NAME and self.tok.text not in _KEYWORDS:
+            while self.name_part():
                 seg.append(self.advance().text)
             text += "." + " ".join(seg)
         return Name(text)
+
+    def name_part(self) -> bool:
+        """Whether the next token continues a name: a non-keyword word, or digits (``case 1``).
+
+        DMN 1.5 (grammar rules 27-30) lets every name part after the first
+        start with a digit, so ``Extra days case 1`` and ``Flight 234 check``
+        are names.  Only plain digit runs join (``1.5`` after a name is not a
+        name part).
+        """
+        t = self.tok
+        if t.kind == _NAME:
+            if t.text == "in" and _starts_in_tests(self.peek()):
+                return False
+            return t.text not in _KEYWORDS and t.text not in self.stops
+        return t.kind == _NUM and t.text.isdigit()
 
     def keyword_function(self) -> str | None:
         """A built-in function whose name contains a keyword (``date and time``), if one starts here."""
@@ -359,6 +391,56 @@ class _Parser:
         made = Call(function, args)
         _check_call(made, self.text, start.pos)
         return made
+
+    def stopping(self, words: frozenset[str], parse: Callable[[], Expr]) -> Expr:
+        """Parse with ``words`` ending names (``if a then``: ``then`` is not part of ``a``)."""
+        saved = self.stops
+        self.stops = saved | words
+        try:
+            return parse()
+        finally:
+            self.stops = saved
+
+    def if_expression(self) -> Expr:
+        """``if c then a else b`` (``if`` is next)."""
+        self.advance()
+        self.enter()
+        cond = self.stopping(frozenset({"then"}), self.expression)
+        if not self.is_kw("then"):
+            raise self.error("expected 'then'")
+        self.advance()
+        then = self.stopping(frozenset({"else"}), self.expression)
+        if not self.is_kw("else"):
+            raise self.error("expected 'else'")
+        self.advance()
+        otherwise = self.expression()
+        self.leave()
+        return self.node(If(cond, then, otherwise), cond, then, otherwise)
+
+    def in_tests(self) -> UnaryTests:
+        """The positive unary tests after ``in``: ``(1, 2)``, ``[1..5]``, ``< 3``, ``[1, 2]``, ``"a"``."""
+        if self.is_op("("):
+            save = self.i
+            try:
+                self.advance()
+                tests = self.test_list()
+                self.expect_op(")")
+                return UnaryTests(tests)
+            except FeelSyntaxError:
+                self.i = save
+        if self.is_op("<", "<=", ">", ">=", "=", "!="):
+            op = self.advance().text
+            return UnaryTests((CompareTest(op, self.endpoint()),))
+        if self.is_op("[", "]", "("):
+            save = self.i
+            try:
+                return UnaryTests((self.interval(),))
+            except FeelSyntaxError:
+                self.i = save
+        self.enter()
+        e = self.additive()
+        self.leave()
+        return UnaryTests((EqualTest(e),))
 
     def list_literal(self) -> ListLit:
         self.expect_op("[")
@@ -399,7 +481,19 @@ class _Parser:
                 raise self.error("comparisons cannot be chained")
             return self.node(Compare(op, left, right), left, right)
         if self.is_kw("between"):
-            raise self.error("'between' is not supported")
+            self.advance()
+            low = self.additive()
+            if not self.is_kw("and"):
+                raise self.error("expected 'and' after the lower bound of 'between'")
+            self.advance()
+            high = self.additive()
+            return self.node(Between(left, low, high), left, low, high)
+        if self.is_kw("in"):
+            self.advance()
+            tests = self.in_tests()
+            if tests.tests and any(_has_placeholder_test(t) for t in tests.tests):
+                raise self.error("'?' is not allowed after 'in'")
+            return self.node(In(left, tests), left)
         return left
 
     def additive(self) -> Expr:
@@ -432,7 +526,7 @@ class _Parser:
         while self.is_op(".") and self.peek().kind == _NAME and self.peek().text not in _KEYWORDS:
             self.advance()
             parts = [self.advance().text]
-            while self.tok.kind == _NAME and self.tok.text not in _KEYWORDS:
+            while self.name_part():
                 parts.append(self.advance().text)
             e = self.node(Path(e, " ".join(parts)), e)
         return e
@@ -476,6 +570,8 @@ class _Parser:
                 inner = self.expression()
                 self.expect_op(")")
                 return Not(inner)
+            if t.text == "if":
+                return self.if_expression()
             kwf = self.keyword_function()
             if kwf is not None:
                 return self.call(kwf, t)
@@ -491,10 +587,16 @@ class _Parser:
             self.advance()
             return Placeholder()
         if self.is_op("["):
-            raise self.error("list literals are only supported as function arguments")
+            self.enter()
+            lst = self.list_literal()
+            self.leave()
+            return lst
         if self.is_op("("):
             self.advance()
+            saved = self.stops
+            self.stops = frozenset()
             inner = self.expression()
+            self.stops = saved
             self.expect_op(")")
             return inner
         raise self.error("expected an expression")
@@ -525,8 +627,19 @@ class _Parser:
                     return self.expression_test()
                 except FeelSyntaxError:
                     raise first from None
-        if self.is_op("[", "]"):
+        if self.is_op("]"):
             return self.interval()
+        if self.is_op("["):
+            # "[1..5]" is an interval, "[1, 2, 3]" a list (the input must be one of its items)
+            save = self.i
+            try:
+                return self.interval()
+            except FeelSyntaxError as first:
+                self.i = save
+                try:
+                    return self.expression_test()
+                except FeelSyntaxError:
+                    raise first from None
         return self.expression_test()
 
     def interval(self) -> IntervalTest:
@@ -634,9 +747,32 @@ def parse_expression(text: str) -> Expr:
 _KEYWORD_FUNCTIONS: Final = (("date", "and", "time"), ("years", "and", "months", "duration"))
 
 
+def _starts_in_tests(tok: _Tok) -> bool:
+    """Whether ``in`` before ``tok`` is the operator (else a word of a name: ``Days in Month``)."""
+    if tok.kind in (_NUM, _STR):
+        return True
+    if tok.kind == _OP:
+        return tok.text in ("(", "[", "]", "<", "<=", ">", ">=", "=", "!=", "-")
+    return tok.kind == _NAME and tok.text in ("null", "true", "false")
+
+
+def _has_placeholder_test(test: SimpleTest) -> bool:
+    if isinstance(test, ExprTest):
+        return True
+    if isinstance(test, IntervalTest):
+        return _has_placeholder(test.low) or _has_placeholder(test.high)
+    return _has_placeholder(test.endpoint)
+
+
 def _has_placeholder(expr: Expr) -> bool:
     if isinstance(expr, Placeholder):
         return True
+    if isinstance(expr, If):
+        return any(_has_placeholder(e) for e in (expr.condition, expr.then, expr.otherwise))
+    if isinstance(expr, Between):
+        return any(_has_placeholder(e) for e in (expr.value, expr.low, expr.high))
+    if isinstance(expr, In):
+        return _has_placeholder(expr.value) or any(_has_placeholder_test(t) for t in expr.tests.tests)
     if isinstance(expr, Neg | Not):
         return _has_placeholder(expr.operand)
     if isinstance(expr, Path):
@@ -662,16 +798,26 @@ def _check_call(call: Call, text: str, pos: int) -> None:
         raise FeelSyntaxError(
             f"{call.function}() takes {want} argument{'s' if want != '1' else ''}, got {n}", text, pos
         )
-    for a in call.args:
-        if isinstance(a, ListLit) and call.function not in ("min", "max", "sum"):
+    for k, a in enumerate(call.args):
+        takes_list = call.function in _VARIADIC or (call.function in ("count", "list contains") and k == 0)
+        if isinstance(a, ListLit) and not takes_list:
             raise FeelSyntaxError(f"{call.function}() does not take a list", text, pos)
-    if call.function in ("min", "max", "sum") and n > 1 and any(isinstance(a, ListLit) for a in call.args):
+    if call.function in _VARIADIC and n > 1 and any(isinstance(a, ListLit) for a in call.args):
         raise FeelSyntaxError(f"{call.function}() takes one list or several values, not both", text, pos)
     if n == 1 and isinstance(call.args[0], StringLit):
         literal = call.args[0].value
-        parser = {"date": parse_date, "date and time": parse_date_time, "duration": parse_duration}.get(
-            call.function
-        )
+        parser: Callable[[str], object] | None = {
+            "date": parse_date,
+            "date and time": parse_date_time,
+            "time": parse_time,
+            "duration": parse_duration,
+        }.get(call.function)
+        if parser is not None and call.function in ("time", "date and time") and "@" in literal:
+            raise FeelSyntaxError(
+                f"named time zones are not supported ({literal!r}); use a UTC offset such as +01:00",
+                text,
+                pos,
+            )
         if parser is not None and parser(literal) is None:
             raise FeelSyntaxError(f"invalid {call.function} literal {literal!r}", text, pos)
 
@@ -698,16 +844,28 @@ def feel_kind(v: object) -> str:
         return "date and time"
     if isinstance(v, dt.date):
         return "date"
+    if isinstance(v, dt.time):
+        return "time"
     if isinstance(v, dt.timedelta):
         return "days and time duration"
     if isinstance(v, YearsMonthsDuration):
         return "years and months duration"
+    if isinstance(v, list):
+        return "list"
     return "other"
 
 
 _kind = feel_kind
 _ORDERED: Final = frozenset(
-    {"number", "string", "date", "date and time", "days and time duration", "years and months duration"}
+    {
+        "number",
+        "string",
+        "date",
+        "date and time",
+        "time",
+        "days and time duration",
+        "years and months duration",
+    }
 )
 
 
@@ -722,8 +880,10 @@ def normalize_value(v: object) -> Value:
         if isinstance(v, Decimal) and v.is_nan():
             return None
         return v
-    if isinstance(v, dt.date | dt.timedelta | YearsMonthsDuration):
+    if isinstance(v, dt.date | dt.time | dt.timedelta | YearsMonthsDuration):
         return v
+    if isinstance(v, list | tuple):
+        return [x if isinstance(x, Mapping) else normalize_value(x) for x in v]
     if isinstance(v, int):
         return Decimal(v)
     if isinstance(v, float):
@@ -748,9 +908,17 @@ def normalize_value(v: object) -> Value:
 
 
 def _comparable(a: object, b: object) -> bool:
-    if isinstance(a, dt.datetime) and isinstance(b, dt.datetime):
+    if (isinstance(a, dt.datetime) and isinstance(b, dt.datetime)) or (
+        isinstance(a, dt.time) and isinstance(b, dt.time)
+    ):
         return (a.tzinfo is None) == (b.tzinfo is None)
     return True
+
+
+def _as_date_time(d: dt.date, like: dt.datetime) -> dt.datetime:
+    """A date as the date-time at its midnight (DMN 1.5 §10.3.2.3.5): UTC midnight when
+    compared with a date-time that has an offset, local (naive) midnight otherwise."""
+    return dt.datetime(d.year, d.month, d.day, tzinfo=None if like.tzinfo is None else dt.UTC)
 
 
 def compare_values(op: str, a: object, b: object) -> bool | None:
@@ -771,13 +939,23 @@ def compare_values(op: str, a: object, b: object) -> bool | None:
     True
     """
     ka, kb = _kind(a), _kind(b)
+    if {ka, kb} == {"date", "date and time"}:
+        # a date compared with a date-time is the date-time of its midnight
+        if ka == "date":
+            a, ka = _as_date_time(cast(dt.date, a), cast(dt.datetime, b)), kb
+        else:
+            b, kb = _as_date_time(cast(dt.date, b), cast(dt.datetime, a)), ka
     if op in ("=", "!="):
         if ka == "null" or kb == "null":
-            eq = ka == kb
+            eq: bool | None = ka == kb
         elif ka != kb or not _comparable(a, b):
             return None
+        elif ka == "list":
+            eq = _list_equal(cast(list[Any], a), cast(list[Any], b))
         else:
             eq = a == b
+        if eq is None:
+            return None
         return eq if op == "=" else not eq
     if ka != kb or ka not in _ORDERED or not _comparable(a, b):
         return None
@@ -790,6 +968,22 @@ def compare_values(op: str, a: object, b: object) -> bool | None:
     if op == ">=":
         return a >= b  # type: ignore[operator, no-any-return]
     raise ValueError(f"unknown comparison {op!r}")
+
+
+def _list_equal(a: list[Any], b: list[Any]) -> bool | None:
+    """FEEL list equality: same length and every item equal (null if an item comparison is)."""
+    if len(a) != len(b):
+        return False
+    acc: bool | None = True
+    for x, y in zip(a, b, strict=True):
+        if isinstance(x, Mapping) or isinstance(y, Mapping):
+            r: bool | None = dict(x) == dict(y) if isinstance(x, Mapping) and isinstance(y, Mapping) else None
+        else:
+            r = compare_values("=", x, y)
+        acc = _and3(acc, r)
+        if acc is False:
+            return False
+    return acc
 
 
 Resolver = Callable[[str], Value]
@@ -846,6 +1040,14 @@ def _shift(d: dt.date, delta: dt.timedelta | YearsMonthsDuration, sign: int) -> 
     return moved.date()
 
 
+def _shift_time(t: dt.time, delta: dt.timedelta, sign: int) -> Value:
+    """A time of day moved by a days and time duration, around the clock (mod 24 hours)."""
+    micros = (t.hour * 3600 + t.minute * 60 + t.second) * 1_000_000 + t.microsecond
+    micros = (micros + sign * _micros(delta)) % 86_400_000_000
+    secs, us = divmod(micros, 1_000_000)
+    return dt.time(secs // 3600, secs // 60 % 60, secs % 60, us, tzinfo=t.tzinfo)
+
+
 def arithmetic(op: str, a: Value, b: Value) -> Value:
     """FEEL ``+ - * / **`` on two values (DMN 1.5 §10.3.2.3); null when undefined.
 
@@ -890,6 +1092,15 @@ def arithmetic(op: str, a: Value, b: Value) -> Value:
             return _shift(a, b, 1 if op == "+" else -1)  # type: ignore[arg-type]
         if kb in ("date", "date and time") and ka in dur and op == "+":
             return _shift(b, a, 1)  # type: ignore[arg-type]
+        if ka == "time" and kb == "days and time duration" and op in "+-":
+            return _shift_time(cast(dt.time, a), cast(dt.timedelta, b), 1 if op == "+" else -1)
+        if kb == "time" and ka == "days and time duration" and op == "+":
+            return _shift_time(cast(dt.time, b), cast(dt.timedelta, a), 1)
+        if ka == kb == "time" and op == "-":
+            if not _comparable(a, b):
+                return None
+            day = dt.date(2000, 1, 1)
+            return dt.datetime.combine(day, cast(dt.time, a)) - dt.datetime.combine(day, cast(dt.time, b))
         if ka == kb == "date" and op == "-":
             return cast(dt.date, a) - cast(dt.date, b)
         if ka == kb == "date and time" and op == "-":
@@ -1052,6 +1263,27 @@ def _f_sum(args: Sequence[object]) -> Value:
     return total
 
 
+def _f_mean(args: Sequence[object]) -> Value:
+    items = _items(args)
+    total = _f_sum(args)
+    if items is None or not isinstance(total, Decimal):
+        return None
+    return FEEL_CONTEXT.divide(total, Decimal(len(items)))
+
+
+def _f_count(lst: object) -> Value:
+    if lst is None:
+        return None
+    return Decimal(len(lst)) if isinstance(lst, list) else Decimal(1)
+
+
+def _f_list_contains(lst: object, item: object) -> Value:
+    if lst is None:
+        return None
+    items = lst if isinstance(lst, list) else [lst]
+    return any(compare_values("=", x, item) is True for x in items)
+
+
 def _f_date(*args: Value) -> Value:
     if len(args) == 3:
         y, m, d = (_int_arg(a) for a in args)
@@ -1081,6 +1313,27 @@ def _f_date_time(x: Value) -> Value:
     return None
 
 
+def _f_time(*args: Value) -> Value:
+    if len(args) == 3:
+        h, m, sec = (_int_arg(a) for a in args)
+        if h is None or m is None or sec is None:
+            return None
+        try:
+            return dt.time(h, m, sec)
+        except ValueError:
+            return None
+    if len(args) != 1:
+        return None
+    (x,) = args
+    if isinstance(x, str):
+        return parse_time(x)
+    if isinstance(x, dt.datetime):
+        return x.timetz()
+    if isinstance(x, dt.time):
+        return x
+    return None
+
+
 def _f_duration(x: Value) -> Value:
     return parse_duration(x) if isinstance(x, str) else None
 
@@ -1107,13 +1360,19 @@ _ARITY: Final[dict[str, tuple[int, int | None]]] = {
     "min": (1, None),
     "max": (1, None),
     "sum": (1, None),
+    "mean": (1, None),
+    "count": (1, 1),
+    "list contains": (2, 2),
     "date": (1, 3),
     "date and time": (1, 1),
+    "time": (1, 3),
     "duration": (1, 1),
     "years and months duration": (2, 2),
 }
 #: Built-in functions taking a list (or several values).
-LIST_FUNCTIONS: Final = frozenset({"min", "max", "sum"})
+LIST_FUNCTIONS: Final = frozenset({"min", "max", "sum", "mean", "count", "list contains"})
+#: Built-in functions taking one list or several values (``max([a, b])`` or ``max(a, b)``).
+_VARIADIC: Final = frozenset({"min", "max", "sum", "mean"})
 #: The built-in functions (DMN 1.5 §10.3.4), by FEEL name.
 BUILTIN_FUNCTIONS: Final = frozenset(_ARITY)
 
@@ -1130,6 +1389,7 @@ _SCALAR_BUILTINS: Final[dict[str, Callable[..., Value]]] = {
     "decimal": _f_decimal,
     "date": _f_date,
     "date and time": _f_date_time,
+    "time": _f_time,
     "duration": _f_duration,
     "years and months duration": _f_ym_duration,
 }
@@ -1151,6 +1411,12 @@ def call_builtin(name: str, args: Sequence[object]) -> Value:
         return _extreme(args, max)
     if name == "sum":
         return _f_sum(args)
+    if name == "mean":
+        return _f_mean(args)
+    if name == "count":
+        return _f_count(args[0]) if len(args) == 1 else None
+    if name == "list contains":
+        return _f_list_contains(*args) if len(args) == 2 else None
     lo, hi = _ARITY[name]
     if len(args) < lo or (hi is not None and len(args) > hi) or any(isinstance(a, list) for a in args):
         return None
@@ -1175,7 +1441,7 @@ def property_value(v: object, prop: str) -> Value:
         return normalize_value(v.get(prop))
     if isinstance(v, dt.date) and prop in _DATE_PROPS:
         return Decimal(getattr(v, prop))
-    if isinstance(v, dt.datetime) and prop in _TIME_PROPS:
+    if isinstance(v, dt.datetime | dt.time) and prop in _TIME_PROPS:
         return Decimal(getattr(v, prop))
     if isinstance(v, YearsMonthsDuration) and prop in ("years", "months"):
         sign = -1 if v.months < 0 else 1
@@ -1300,12 +1566,7 @@ def _eval(expr: Expr, get: Callable[[str], object], functions: Mapping[str, Func
         b3 = _as_bool(_eval(expr.operand, get, functions))
         return None if b3 is None else not b3
     if isinstance(expr, Call):
-        args: list[object] = [
-            [_eval(i, get, functions) for i in a.items]
-            if isinstance(a, ListLit)
-            else _eval(a, get, functions)
-            for a in expr.args
-        ]
+        args: list[object] = [_eval(a, get, functions) for a in expr.args]
         user = functions.get(expr.function)
         if user is not None:
             return normalize_value(user(*args))
@@ -1313,7 +1574,18 @@ def _eval(expr: Expr, get: Callable[[str], object], functions: Mapping[str, Func
             return call_builtin(expr.function, args)
         raise KeyError(f"{expr.function}()")
     if isinstance(expr, ListLit):
-        raise TypeError("a list is only allowed as a function argument")
+        return [_eval(i, get, functions) for i in expr.items]
+    if isinstance(expr, If):
+        cond = _eval(expr.condition, get, functions)
+        return _eval(expr.then if cond is True else expr.otherwise, get, functions)
+    if isinstance(expr, Between):
+        v = _eval(expr.value, get, functions)
+        lo = compare_values(">=", v, _eval(expr.low, get, functions))
+        hi = compare_values("<=", v, _eval(expr.high, get, functions))
+        return _and3(lo, hi)
+    if isinstance(expr, In):
+        v = _eval(expr.value, get, functions)
+        return test_truth(expr.tests, v, lambda name: normalize_value(get(name)), functions)
     raise TypeError(f"not an expression: {expr!r}")
 
 
@@ -1337,12 +1609,24 @@ def simple_test_truth(
     if isinstance(test, CompareTest):
         return compare_values(test.op, v, _eval(test.endpoint, get, fns))
     if isinstance(test, EqualTest):
-        return compare_values("=", v, _eval(test.endpoint, get, fns))
+        return equal_test_truth(v, _eval(test.endpoint, get, fns))
     low = _eval(test.low, get, fns)
     high = _eval(test.high, get, fns)
     lo = compare_values(">=" if test.low_closed else ">", v, low)
     hi = compare_values("<=" if test.high_closed else "<", v, high)
     return _and3(lo, hi)
+
+
+def equal_test_truth(value: Value, endpoint: Value) -> bool | None:
+    """A unary test that is a bare expression: ``? = e``, or, when ``e`` is a list (and the
+    input is not), whether the list contains the input (true or false, never null).
+
+    >>> equal_test_truth(Decimal(2), [Decimal(1), Decimal(2)]), equal_test_truth("a", [Decimal(1)])
+    (True, False)
+    """
+    if isinstance(endpoint, list) and not isinstance(value, list):
+        return any(compare_values("=", value, item) is True for item in endpoint)
+    return compare_values("=", value, endpoint)
 
 
 def test_truth(
@@ -1433,6 +1717,8 @@ def rank_tests(tests: UnaryTests, order: Sequence[str]) -> UnaryTests:
                     f"unknown category {e.value!r}; the ordered categories are {', '.join(order)}"
                 )
             return NumberLit(Decimal(ranks[e.value]))
+        if isinstance(e, ListLit):
+            return ListLit(rank(i) for i in e.items)
         return e
 
     out: list[SimpleTest] = []
@@ -1467,6 +1753,12 @@ def expr_names(expr: Expr) -> set[str]:
         return set().union(*(expr_names(a) for a in expr.args))
     if isinstance(expr, ListLit):
         return set().union(*(expr_names(a) for a in expr.items))
+    if isinstance(expr, If):
+        return expr_names(expr.condition) | expr_names(expr.then) | expr_names(expr.otherwise)
+    if isinstance(expr, Between):
+        return expr_names(expr.value) | expr_names(expr.low) | expr_names(expr.high)
+    if isinstance(expr, In):
+        return expr_names(expr.value) | tests_names(expr.tests)
     return set()
 
 
@@ -1486,7 +1778,26 @@ def expr_functions(expr: Expr) -> set[str]:
         return expr_functions(expr.operand)
     if isinstance(expr, BinOp | Compare | And | Or):
         return expr_functions(expr.left) | expr_functions(expr.right)
+    if isinstance(expr, If):
+        return expr_functions(expr.condition) | expr_functions(expr.then) | expr_functions(expr.otherwise)
+    if isinstance(expr, Between):
+        return expr_functions(expr.value) | expr_functions(expr.low) | expr_functions(expr.high)
+    if isinstance(expr, In):
+        return expr_functions(expr.value) | tests_functions(expr.tests)
     return set()
+
+
+def tests_functions(tests: UnaryTests) -> set[str]:
+    """Names of all functions the unary tests' endpoints call."""
+    out: set[str] = set()
+    for t in tests.tests:
+        if isinstance(t, IntervalTest):
+            out |= expr_functions(t.low) | expr_functions(t.high)
+        elif isinstance(t, ExprTest):
+            out |= expr_functions(t.expr)
+        else:
+            out |= expr_functions(t.endpoint)
+    return out
 
 
 def has_placeholder(expr: Expr) -> bool:

@@ -51,6 +51,7 @@ BUILTIN_TYPES: Final[Mapping[str, str]] = {
     "date": "date",
     "date and time": "date and time",
     "dateTime": "date and time",
+    "time": "time",
     "days and time duration": "days and time duration",
     "dayTimeDuration": "days and time duration",
     "years and months duration": "years and months duration",

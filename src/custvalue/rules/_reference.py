@@ -18,7 +18,14 @@ from ._table import (
     same_value,
 )
 
-__all__ = ["DecisionResult", "ResultValue", "evaluate_table_scalar", "match_rules_scalar", "rule_values"]
+__all__ = [
+    "DecisionResult",
+    "ResultValue",
+    "default_values",
+    "evaluate_table_scalar",
+    "match_rules_scalar",
+    "rule_values",
+]
 
 #: A decision result: a value, a dict for several outputs, or a list of those.
 ResultValue: TypeAlias = Value | dict[str, Value] | list[Value | dict[str, Value]]
@@ -116,6 +123,26 @@ def rule_values(
     )
 
 
+def default_values(
+    table: DecisionTable,
+    inputs: Mapping[str, object],
+    constants: Mapping[str, object] | None = None,
+    functions: Mapping[str, Function] | None = None,
+) -> ResultValue:
+    """The no-match result for one row: the default output entries (expressions evaluated), or null."""
+    if all(o.default_expr is None for o in table.outputs):
+        return table.default_result()
+    _, resolve_input = _resolver(table, inputs, constants)
+    return table.default_result(
+        [
+            o.default_value
+            if o.default_expr is None
+            else evaluate_expression(o.default_expr, resolve_input, functions)
+            for o in table.outputs
+        ]
+    )
+
+
 def _aggregate(agg: Aggregation, values: list[Value]) -> Value:
     if agg is Aggregation.COUNT:
         return Decimal(len(values))
@@ -196,7 +223,7 @@ def evaluate_table_scalar(
     if not matched:
         if table.aggregation is Aggregation.COUNT:
             return DecisionResult(Decimal(0), (), ())
-        return DecisionResult(table.default_result(), (), ())
+        return DecisionResult(default_values(table, inputs, constants, functions), (), ())
     if policy is HitPolicy.UNIQUE:
         if len(matched) > 1:
             raise HitPolicyViolation(

@@ -184,15 +184,6 @@ def format_value(value: Value) -> str:
     raise TypeError(f"not a FEEL value: {value!r}")
 
 
-def _literal_value(text: str) -> Value:
-    """Evaluate an output entry: a literal or arithmetic on literals."""
-    expr = parse_expression(text)
-    names = expr_names(expr)
-    if names:
-        raise ValueError(f"output entries must be literals, found name {sorted(names)[0]!r}")
-    return evaluate_expression(expr, {})
-
-
 def _output_entry(text: str) -> tuple[Value, Expr | None]:
     """An output entry: its value if constant, else (None, the expression over input names)."""
     expr = parse_expression(text)
@@ -259,8 +250,16 @@ class OutputClause:
     """An output column.
 
     ``output_values`` lists the allowed outputs in priority order (used by
-    PRIORITY and OUTPUT ORDER); ``default`` is S-FEEL literal text of the
-    default output entry, or None.
+    PRIORITY and OUTPUT ORDER); ``default`` is the FEEL text of the default
+    output entry (a literal, or an expression over input names such as
+    ``Monthly Salary * 12``, evaluated per row when no rule matches), or None.
+    ``default_value`` is its value when constant, ``default_expr`` its
+    expression when it reads names (else None).
+
+    Examples
+    --------
+    >>> OutputClause("y", default="x * 2").default_expr
+    BinOp(op='*', left=Name(name='x'), right=NumberLit(value=Decimal('2')))
     """
 
     name: str
@@ -268,11 +267,15 @@ class OutputClause:
     output_values: tuple[Value, ...] = attrs.field(default=(), converter=_values_tuple)
     default: str | None = None
     default_value: Value = attrs.field(init=False, eq=False, repr=False)
+    default_expr: Expr | None = attrs.field(init=False, eq=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        object.__setattr__(
-            self, "default_value", None if self.default is None else _literal_value(self.default)
-        )
+        value: Value = None
+        expr: Expr | None = None
+        if self.default is not None:
+            value, expr = _output_entry(self.default)
+        object.__setattr__(self, "default_value", value)
+        object.__setattr__(self, "default_expr", expr)
 
 
 def _entries(values: Iterable[object]) -> tuple[str, ...]:
@@ -485,8 +488,10 @@ class DecisionTable:
 
     @property
     def has_computed_outputs(self) -> bool:
-        """True if some output entry is an expression over names."""
-        return any(e is not None for row in self._exprs for e in row)
+        """True if some output entry (or default output entry) is an expression over names."""
+        return any(e is not None for row in self._exprs for e in row) or any(
+            o.default_expr is not None for o in self.outputs
+        )
 
     def rank_values(self, values: Sequence[Value]) -> tuple[int, ...]:
         """Priority key of output values: their ranks in each output's ``output_values``."""
@@ -514,9 +519,14 @@ class DecisionTable:
             return values[0]
         return {o.name: v for o, v in zip(self.outputs, values, strict=True)}
 
-    def default_result(self) -> Value | dict[str, Value]:
-        """The no-match result: default output entries (or null)."""
-        defaults = [o.default_value for o in self.outputs]
+    def default_result(self, values: Sequence[Value] | None = None) -> Value | dict[str, Value]:
+        """The no-match result: default output entries (or null).
+
+        ``values`` are the defaults' values for one row when some default is an
+        expression (see :attr:`OutputClause.default_expr`); without them the
+        constant defaults are used.
+        """
+        defaults = list(values) if values is not None else [o.default_value for o in self.outputs]
         if all(o.default is None for o in self.outputs):
             return None
         return self.row_value(defaults)

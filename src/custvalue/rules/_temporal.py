@@ -4,8 +4,8 @@ FEEL (DMN 1.5 §10.3.2.3) has two duration types that never compare with each
 other: *days and time durations* (a :class:`datetime.timedelta`, here with
 microsecond resolution) and *years and months durations*
 (:class:`YearsMonthsDuration`, a whole number of months).  Dates are
-:class:`datetime.date`, date-times :class:`datetime.datetime` (naive = local,
-or with a fixed UTC offset).
+:class:`datetime.date`, date-times :class:`datetime.datetime` and times of day
+:class:`datetime.time` (naive = local, or with a fixed UTC offset).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ __all__ = [
     "parse_date",
     "parse_date_time",
     "parse_duration",
+    "parse_time",
 ]
 
 
@@ -89,6 +90,45 @@ def parse_date(text: str) -> dt.date | None:
         return dt.date(int(m[1]), int(m[2]), int(m[3]))
     except ValueError:
         return None
+
+
+def parse_time(text: str) -> dt.time | None:
+    """``HH:MM:SS[.f][Z|±HH:MM]`` to a time of day; None if invalid.
+
+    Named time zones (``10:30:00@Europe/Paris``) are not supported (None).
+
+    >>> parse_time("10:30:00"), parse_time("23:59:60")
+    (datetime.time(10, 30), None)
+    >>> parse_time("10:30:00.5+02:00").utcoffset()
+    datetime.timedelta(seconds=7200)
+    """
+    m = _TIME_RE.fullmatch(text)
+    if m is None:
+        return None
+    frac = m[4] or ""
+    if len(frac) > 6 and frac[6:].strip("0"):
+        return None
+    tz = _offset(m[5])
+    if tz is False:
+        return None
+    try:
+        zone = tz if isinstance(tz, dt.tzinfo) else None
+        return dt.time(int(m[1]), int(m[2]), int(m[3]), int((frac + "000000")[:6]), tzinfo=zone)
+    except ValueError:
+        return None
+
+
+def _offset(text: str | None) -> dt.tzinfo | bool | None:
+    """``Z`` or ``±HH:MM`` to a fixed-offset zone; None without one; False if invalid."""
+    if not text:
+        return None
+    if text == "Z":
+        return dt.UTC
+    sign = -1 if text[0] == "-" else 1
+    oh, om = int(text[1:3]), int(text[4:6])
+    if oh > 14 or om > 59:
+        return False
+    return dt.timezone(sign * dt.timedelta(hours=oh, minutes=om))
 
 
 def parse_date_time(text: str) -> dt.datetime | None:
@@ -249,6 +289,8 @@ def format_temporal(value: object) -> str | None:
         return f'date and time("{value.isoformat()}")'.replace("+00:00", "Z")
     if isinstance(value, dt.date):
         return f'date("{value.isoformat()}")'
+    if isinstance(value, dt.time):
+        return f'time("{value.isoformat()}")'.replace("+00:00", "Z")
     if isinstance(value, dt.timedelta):
         return f'duration("{_fmt_td(value)}")'
     if isinstance(value, YearsMonthsDuration):

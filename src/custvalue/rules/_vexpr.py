@@ -55,6 +55,7 @@ from ._feel import (
     arithmetic,
     call_builtin,
     compare_values,
+    equal_test_truth,
     evaluate_expression,
     expr_functions,
     expr_names,
@@ -67,6 +68,7 @@ from ._feel import (
 from ._temporal import YearsMonthsDuration
 from .ast import (
     And,
+    Between,
     BinOp,
     BoolLit,
     Call,
@@ -75,6 +77,9 @@ from .ast import (
     EqualTest,
     Expr,
     ExprTest,
+    If,
+    In,
+    IntervalTest,
     ListLit,
     Name,
     Neg,
@@ -265,6 +270,10 @@ def constant(value: Value, n: int) -> FeelVector:
     v = normalize_value(value)
     if v is None:
         return _null(n)
+    if isinstance(v, list):
+        one = np.empty(1, dtype=object)
+        one[0] = v
+        return FeelVector(_MIXED, np.broadcast_to(one, (n,)))
     if isinstance(v, bool):
         return FeelVector(_BOOLEAN, _full(n, v, bool))
     if isinstance(v, Decimal):
@@ -280,6 +289,8 @@ def constant(value: Value, n: int) -> FeelVector:
         return FeelVector(_DATETIME, _full(n, np.datetime64(v, "us"), "datetime64[us]"))
     if isinstance(v, dt.date):
         return FeelVector(_DATE, _full(n, np.datetime64(v, "D"), "datetime64[D]"))
+    if isinstance(v, dt.time):  # times of day are compared and moved element by element
+        return FeelVector(_MIXED, _full(n, v, object))
     if isinstance(v, dt.timedelta):
         return FeelVector(_DTDUR, _full(n, np.timedelta64(v // dt.timedelta(microseconds=1), "us"), "m8[us]"))
     assert isinstance(v, YearsMonthsDuration)
@@ -838,6 +849,12 @@ _CMP: Final[dict[str, Callable[..., Any]]] = {
 
 def _compare(op: str, a: FeelVector, b: FeelVector, n: int) -> FeelVector:
     ka, kb = a.kind, b.kind
+    if {ka, kb} == {_DATE, _DATETIME}:
+        # a date compared with a (local) date-time is the date-time of its midnight
+        if ka == _DATE:
+            a, ka = FeelVector(_DATETIME, a.data.astype("datetime64[us]"), a.valid), _DATETIME
+        else:
+            b, kb = FeelVector(_DATETIME, b.data.astype("datetime64[us]"), b.valid), _DATETIME
     if _MIXED in (ka, kb):
         return _elementwise(lambda x, y: compare_values(op, x, y), (a, b), n)
     va, vb = a.valid_mask, b.valid_mask
@@ -921,13 +938,38 @@ def _not(a: FeelVector, n: int) -> FeelVector:
 
 
 def _call(name: str, args: list[FeelVector | list[FeelVector]], n: int) -> FeelVector:
-    if name in ("min", "max", "sum"):
+    if name in ("count", "list contains") and args and isinstance(args[0], list):
+        items0 = args[0]
+        if name == "count":
+            return constant(Decimal(len(items0)), n)
+        needle = args[1]
+        assert isinstance(needle, FeelVector)
+        hit = np.zeros(n, dtype=bool)
+        for item in items0:
+            hit |= _as_bool3(_compare("=", item, needle, n), n)[0]
+        return _three(hit, None)
+    if name in ("min", "max", "sum", "mean"):
         items: list[FeelVector]
         if len(args) == 1 and isinstance(args[0], list):
             items = args[0]
+        elif len(args) == 1 and isinstance(args[0], FeelVector) and args[0].kind == _MIXED:
+            # one argument that may hold lists: the reference, element by element
+            return _elementwise(lambda x: call_builtin(name, [x]), [args[0]], n)
         else:
             items = [a for a in args if isinstance(a, FeelVector)]
+        if name == "mean":
+            total = _list_function("sum", items, n)
+            if total.kind in (_NUMBER, _DECIMAL):
+                return _arith("/", total, constant(Decimal(len(items)), n), n)
+            return _elementwise(lambda *xs: call_builtin("mean", [list(xs)]), items, n)
         return _list_function(name, items, n)
+    if any(isinstance(a, list) for a in args):
+        # a list literal where the function takes a value: null, as the reference gives
+        return _elementwise(
+            lambda *xs: call_builtin(name, list(xs)),
+            [_list_vector(a, n) if isinstance(a, list) else a for a in args],
+            n,
+        )
     flat = [a for a in args if isinstance(a, FeelVector)]
     try:
         fast = _fast_builtin(name, flat, n)
@@ -936,6 +978,15 @@ def _call(name: str, args: list[FeelVector | list[FeelVector]], n: int) -> FeelV
     if fast is not None:
         return fast
     return _elementwise(lambda *xs: call_builtin(name, xs), flat, n)
+
+
+def _list_vector(items: Sequence[FeelVector], n: int) -> FeelVector:
+    """A column of lists (one list per row, built from one vector per item)."""
+    if not items:
+        return constant([], n)
+    objs = [i.to_values() for i in items]
+    out = np.asarray(np.frompyfunc(lambda *xs: list(xs), len(objs), 1)(*objs), dtype=object)
+    return FeelVector(_MIXED, out)
 
 
 def _list_function(name: str, items: list[FeelVector], n: int) -> FeelVector:
@@ -1196,7 +1247,7 @@ def _eval(expr: Expr, env: _Env) -> FeelVector:
         return env.column("?")
     if isinstance(expr, Path) and not _constant_expr(expr, env):
         return _properties(_eval(expr.base, env), [expr.name], n)
-    if not isinstance(expr, ListLit) and _constant_expr(expr, env):
+    if _constant_expr(expr, env):
         consts = env.constants
 
         def resolve(name: str) -> Value:
@@ -1218,22 +1269,34 @@ def _eval(expr: Expr, env: _Env) -> FeelVector:
     if isinstance(expr, Not):
         return _not(_eval(expr.operand, env), n)
     if isinstance(expr, Call):
+        user = env.functions.get(expr.function)
+        if user is not None:
+            arrays = [_eval(a, env).to_array() for a in expr.args]
+            result = user(arrays)
+            return to_vector(result, n)
         args: list[FeelVector | list[FeelVector]] = [
             [_eval(i, env) for i in a.items] if isinstance(a, ListLit) else _eval(a, env) for a in expr.args
         ]
-        user = env.functions.get(expr.function)
-        if user is not None:
-            arrays = [
-                np.array([x.to_array() for x in a], dtype=object) if isinstance(a, list) else a.to_array()
-                for a in args
-            ]
-            result = user(arrays)
-            return to_vector(result, n)
         if expr.function in BUILTIN_FUNCTIONS:
             return _call(expr.function, args, n)
         raise KeyError(f"{expr.function}()")
     if isinstance(expr, ListLit):
-        raise TypeError("a list is only allowed as a function argument")
+        return _list_vector([_eval(i, env) for i in expr.items], n)
+    if isinstance(expr, If):
+        cond_true, _ = _as_bool3(_eval(expr.condition, env), n)
+        then, otherwise = _eval(expr.then, env), _eval(expr.otherwise, env)
+        return select(n, [(cond_true, then), (~cond_true, otherwise)])
+    if isinstance(expr, Between):
+        v = _eval(expr.value, env)
+        lo = _compare(">=", v, _eval(expr.low, env), n)
+        hi = _compare("<=", v, _eval(expr.high, env), n)
+        return _and(lo, hi, n)
+    if isinstance(expr, In):
+        value = _eval(expr.value, env)
+        sub = _Env(env.columns, n, env.scales, env.constants, env.functions, dict(env.cache))
+        sub.cache["?"] = value
+        true, known = _tests_bool3(expr.tests, sub)
+        return _three(true, known)
     raise TypeError(f"not an expression: {expr!r}")
 
 
@@ -1330,7 +1393,18 @@ def _simple_vector(test: SimpleTest, env: _Env) -> FeelVector:
     if isinstance(test, CompareTest):
         return _compare(test.op, value, _eval(test.endpoint, env), n)
     if isinstance(test, EqualTest):
-        return _compare("=", value, _eval(test.endpoint, env), n)
+        ep = test.endpoint
+        if isinstance(ep, ListLit) and value.kind != _MIXED:
+            # the input is one of the items (true or false, never null)
+            hit = np.zeros(n, dtype=bool)
+            for item in ep.items:
+                hit |= _as_bool3(_compare("=", value, _eval(item, env), n), n)[0]
+            return _three(hit, None)
+        epv = _eval(ep, env)
+        if _MIXED in (value.kind, epv.kind):
+            return _elementwise(equal_test_truth, (value, epv), n)
+        return _compare("=", value, epv, n)
+    assert isinstance(test, IntervalTest)
     lo = _compare(">=" if test.low_closed else ">", value, _eval(test.low, env), n)
     hi = _compare("<=" if test.high_closed else "<", value, _eval(test.high, env), n)
     return _and(lo, hi, n)
@@ -1345,6 +1419,7 @@ def unary_tests_vector(
     constants: Mapping[str, object] | None = None,
     columns: Mapping[str, ColumnLike] | None = None,
     scale: int | None = None,
+    scales: Mapping[str, int] | None = None,
 ) -> BoolArray:
     """Rows where the unary tests hold for ``value`` (``?`` is bound to it); null is no match.
 
@@ -1356,10 +1431,19 @@ def unary_tests_vector(
     """
     n = int(n_rows)
     consts = {k: normalize_value(v) for k, v in (constants or {}).items()}
-    env = _Env(dict(columns or {}), n, {}, consts, dict(functions or {}))
+    env = _Env(dict(columns or {}), n, dict(scales or {}), consts, dict(functions or {}))
     env.cache["?"] = to_vector(value, n, scale=scale)
     if tests.is_any:
         return np.ones(n, dtype=bool)
+    true, _known = _tests_bool3(tests, env)
+    return true
+
+
+def _tests_bool3(tests: UnaryTests, env: _Env) -> tuple[BoolArray, BoolArray]:
+    """(true mask, known mask) of unary tests against the vector bound to ``?``."""
+    n = env.n
+    if tests.is_any:
+        return np.ones(n, dtype=bool), np.ones(n, dtype=bool)
     true = np.zeros(n, dtype=bool)
     known_false = np.ones(n, dtype=bool)
     for t in tests.tests:
@@ -1367,9 +1451,10 @@ def unary_tests_vector(
         tt, kk = _as_bool3(r, n)
         true |= tt
         known_false &= kk & ~tt
+    known = true | known_false
     if tests.negated:
-        return known_false
-    return true
+        return known_false, known
+    return true, known
 
 
 # --------------------------------------------------------------------------- selecting and coding

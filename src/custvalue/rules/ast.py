@@ -30,6 +30,7 @@ __all__ = [
     "LITERAL_TYPES",
     "And",
     "AnyTest",
+    "Between",
     "BinOp",
     "BoolLit",
     "Call",
@@ -38,6 +39,8 @@ __all__ = [
     "EqualTest",
     "Expr",
     "ExprTest",
+    "If",
+    "In",
     "IntervalTest",
     "ListLit",
     "Literal",
@@ -151,7 +154,7 @@ def _args_tuple(args: Iterable[Expr]) -> tuple[Expr, ...]:
 
 @attrs.frozen
 class ListLit(Node):
-    """A list ``[a, b, c]`` (only as a function argument: ``max([a, b])``)."""
+    """A list ``[a, b, c]``: a value (``count([a, b])``, ``x in [1, 2]``, a decision's result)."""
 
     items: tuple[Expr, ...] = attrs.field(converter=_args_tuple)
 
@@ -268,6 +271,46 @@ class Not(Node):
         return f"not({self.operand.to_feel()})"
 
 
+@attrs.frozen
+class If(Node):
+    """``if condition then a else b``: ``a`` when the condition is ``true``, else ``b`` (null too)."""
+
+    condition: Expr
+    then: Expr
+    otherwise: Expr
+
+    def to_feel(self) -> str:
+        """Render as canonical FEEL text."""
+        return f"if {self.condition.to_feel()} then {self.then.to_feel()} else {self.otherwise.to_feel()}"
+
+
+@attrs.frozen
+class Between(Node):
+    """``value between low and high``: ``value >= low and value <= high`` (three-valued)."""
+
+    value: Expr
+    low: Expr
+    high: Expr
+
+    def to_feel(self) -> str:
+        """Render as canonical FEEL text."""
+        value, low, high = (_wrap(x, 4, False) for x in (self.value, self.low, self.high))
+        return f"{value} between {low} and {high}"
+
+
+@attrs.frozen
+class In(Node):
+    """``value in (tests)``: the positive unary tests applied to ``value`` (``x in [1..5]``,
+    ``x in (1, 2, 3)``, ``x in [1, 2, 3]``, ``x in (List)``); true, false or null."""
+
+    value: Expr
+    tests: UnaryTests
+
+    def to_feel(self) -> str:
+        """Render as canonical FEEL text."""
+        return f"{_wrap(self.value, 4, False)} in ({self.tests.to_feel()})"
+
+
 Expr: TypeAlias = (
     NumberLit
     | StringLit
@@ -284,6 +327,9 @@ Expr: TypeAlias = (
     | And
     | Or
     | Not
+    | If
+    | Between
+    | In
 )
 Literal: TypeAlias = NumberLit | StringLit | BoolLit | NullLit
 #: The literal node types.
@@ -291,6 +337,10 @@ LITERAL_TYPES: Final = (NumberLit, StringLit, BoolLit, NullLit)
 
 
 def _prec(expr: Expr) -> int:
+    if isinstance(expr, If):
+        return 0
+    if isinstance(expr, Between | In):
+        return 3
     if isinstance(expr, Or):
         return 1
     if isinstance(expr, And):

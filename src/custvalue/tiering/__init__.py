@@ -26,7 +26,16 @@ from ._codes import MOVEMENTS, RESULT_COLUMNS
 from ._evaluate import evaluate, evaluate_chunks
 from ._explain import RuleCheck, RuleTrace, TierExplanation
 from ._features import FeatureFrame, compute_features, reference_feature
-from ._path import MigrationMatrix, TierPath, evaluate_path, migration_matrix, tier_migration, what_if
+from ._path import (
+    MigrationMatrix,
+    TierCounts,
+    TierPath,
+    evaluate_path,
+    evaluate_tiers,
+    migration_matrix,
+    tier_migration,
+    what_if,
+)
 from ._reference import reference_evaluate
 from ._result import TierResult
 from ._state import EventTable
@@ -51,6 +60,7 @@ __all__ = [
     "MigrationMatrix",
     "RuleCheck",
     "RuleTrace",
+    "TierCounts",
     "TierExplanation",
     "TierPath",
     "TierResult",
@@ -60,6 +70,7 @@ __all__ = [
     "evaluate_chunks",
     "evaluate_file",
     "evaluate_path",
+    "evaluate_tiers",
     "migration_matrix",
     "reference_evaluate",
     "reference_feature",

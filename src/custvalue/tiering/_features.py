@@ -33,7 +33,7 @@ from numpy.typing import NDArray
 from .._arrays import readonly as _ro
 from ..months import Month, MonthLike
 from ..policy import FEATURE_OPS, FeatureSpec
-from ..portfolio import CARD_LEVELS, Portfolio
+from ..portfolio import CARD_LEVELS, MAX_AMOUNT, Portfolio
 from ..rules import CodedColumn, DecisionTable, compile_table
 
 __all__ = [
@@ -42,8 +42,10 @@ __all__ = [
     "Test",
     "compute",
     "compute_features",
+    "compute_months",
     "compute_path",
     "reference_feature",
+    "window_maxima",
 ]
 
 Test = Callable[[NDArray[Any]], NDArray[np.bool_]]
@@ -309,6 +311,134 @@ def compute_path(
         for j, a in enumerate(months):
             out[j].update(compute(block, rest, a, None, with_complete=False).values)
     return out
+
+
+def compute_months(
+    block: Block, features: Sequence[FeatureSpec], a0: int, a1: int
+) -> dict[str, NDArray[Any]]:
+    """Feature values at every absolute month ``a0..a1`` of a block, stacked month-major.
+
+    Each value is a C-contiguous ``(a1 - a0 + 1, rows)`` array whose row
+    ``j`` equals ``compute(block, features, a0 + j, None).values[name]``, so
+    a rule table can read all the months as one flat column.  Few numpy
+    calls, none of them per customer:
+
+    * ``value``: a view of the block's month rows (zeros before month 0);
+    * ``sum``: differences of the month-wise cumulative sum (money cells are
+      at most ``MAX_AMOUNT`` fen, so a block's cumulative sum cannot overflow;
+      checked);
+    * ``max``: sliding maxima by the van Herk / Gil-Werman scheme: the month
+      axis is cut into spans of the window's length starting at month 0;
+      a window either starts a span (its maximum is the span's running
+      maximum at its last month, which also covers a window cut short at
+      month 0) or straddles two spans (the larger of the first span's
+      maximum from the window's start to the span's end and the second
+      span's running maximum).  About three row passes a month, whatever
+      the window;
+    * ``min``, ``mean``, ``run``: month by month through :func:`compute`.
+    """
+    months = a1 - a0 + 1
+    n = block.hs.shape[0]
+    lo = block.lo
+    out: dict[str, NDArray[Any]] = {}
+    rest = []
+    for f in features:
+        if f.op not in ("value", "sum", "max"):
+            rest.append(f)
+            continue
+        back_first, back_last = _span(f)
+        lasts = [a - back_last for a in range(a0, a1 + 1)]
+        firsts = [max(a - back_first, 0) for a in range(a0, a1 + 1)]
+        live = [j for j in range(months) if lasts[j] >= 0]  # the months the feature has data for
+        if live and (firsts[live[0]] < lo or lasts[-1] > block.hi):
+            raise ValueError(f"feature {f.name!r} needs months outside the block")
+        x = block.column(f.column) if live else None
+        cells = max(1, len(block.aum_cols)) if f.column == "aum" else 1
+        zero_dtype = np.int8 if f.column == "card_level" and f.op != "sum" else np.int64
+        dtype = (np.int64 if f.op == "sum" else x.dtype) if x is not None else zero_dtype
+        if f.op == "value" and x is not None and len(live) == months:
+            out[f.name] = x[lasts[0] - lo : lasts[-1] - lo + 1]  # a view: consecutive month rows
+            continue
+        res = np.zeros((months, n), dtype=dtype)
+        if x is None:
+            out[f.name] = res
+            continue
+        j0 = live[0]
+        if f.op == "value":
+            res[j0:] = x[lasts[j0] - lo : lasts[-1] - lo + 1]
+        elif f.op == "sum":
+            _window_sums(x, lo, cells, firsts[j0:], lasts[j0:], res[j0:])
+        else:
+            window_maxima(x, lo, f.window + 1, firsts[j0:], lasts[j0:], res[j0:])
+        out[f.name] = res
+    if rest:
+        per_month = [compute(block, rest, a, None, with_complete=False).values for a in range(a0, a1 + 1)]
+        for f in rest:
+            out[f.name] = np.stack([v[f.name] for v in per_month]) if per_month else np.zeros((0, n))
+    return {f.name: out[f.name] for f in features}
+
+
+def _window_sums(
+    x: NDArray[Any], lo: int, cells: int, firsts: list[int], lasts: list[int], out: NDArray[np.int64]
+) -> None:
+    """``out[j] = x[firsts[j]..lasts[j]].sum(axis=0)`` (absolute months; ``x`` row 0 is month ``lo``).
+
+    ``cells``: portfolio columns summed into one cell of ``x`` (each at most
+    ``MAX_AMOUNT``), which bounds the cumulative sums.
+    """
+    top = lasts[-1] - lo + 1
+    if top * cells * MAX_AMOUNT > np.iinfo(np.int64).max:  # pragma: no cover - centuries of months
+        for j, (f, la) in enumerate(zip(firsts, lasts, strict=True)):
+            out[j] = np.add.reduce(x[f - lo : la - lo + 1].astype(np.int64, copy=False), axis=0)
+        return
+    # cum[i] = sum of rows 0..i-1 (cum[0] = 0): a window sum is one subtraction
+    cum = np.empty((top + 1, x.shape[1]), np.int64)
+    cum[0] = 0
+    for i in range(top):
+        np.add(cum[i], x[i], out=cum[i + 1])
+    np.subtract(cum[lasts[0] - lo + 1 : top + 1], cum[np.asarray(firsts) - lo], out=out)
+
+
+def window_maxima(
+    x: NDArray[Any], lo: int, length: int, firsts: list[int], lasts: list[int], out: NDArray[Any]
+) -> None:
+    """``out[j] = x[firsts[j]..lasts[j]].max(axis=0)`` for windows of ``length`` months cut at month 0.
+
+    Spans ``[s·length, (s+1)·length)`` of absolute months; ``run[m]``: the
+    maximum from the start of ``m``'s span (or from ``lo``) to ``m``;
+    ``back[m]``: from ``m`` to the end of its span.  A window that starts a
+    span, or starts at month 0, lies in one span: ``run[last]``.  Otherwise it
+    straddles two: ``max(back[first], run[last])``, both parts inside the
+    window (so never read before ``lo``, and ``run[last]`` starts at a span
+    start after ``first >= lo``).
+    """
+    top = lasts[-1]
+    run = np.empty((top - lo + 1, x.shape[1]), x.dtype)
+    for m in range(lo, top + 1):
+        i = m - lo
+        if m == lo or m % length == 0:
+            run[i] = x[i]
+        else:
+            np.maximum(run[i - 1], x[i], out=run[i])
+    # back[first] for the windows that straddle two spans, walking each span from its end
+    need: dict[int, set[int]] = {}
+    for f, la in zip(firsts, lasts, strict=True):
+        if f // length != la // length:
+            need.setdefault(f // length, set()).add(f)
+    back: dict[int, NDArray[Any]] = {}
+    for span, starts in need.items():
+        end = (span + 1) * length - 1  # inside every such window: its last month is in the next span
+        acc = x[end - lo].copy()
+        for m in range(end, min(starts) - 1, -1):
+            if m < end:
+                np.maximum(acc, x[m - lo], out=acc)
+            if m in starts:
+                back[m] = acc.copy()
+    for j, (f, la) in enumerate(zip(firsts, lasts, strict=True)):
+        if f // length == la // length:
+            out[j] = run[la - lo]
+        else:
+            np.maximum(back[f], run[la - lo], out=out[j])
 
 
 def _reduce(

@@ -7,7 +7,9 @@ Shared by :func:`~custvalue.tiering.evaluate` and
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -19,8 +21,9 @@ from ..months import Month
 from ..policy import CompiledPolicy, Policy, PolicySet, compile_policy, default_policy
 from ..portfolio import CARD_LEVELS, Portfolio
 from ..rules import CodedColumn
+from ..rules import ast as feel
 from ._codes import DOWN, NEW, NO_TIER, SAME, UP
-from ._features import Block, compute
+from ._features import Block, compute, compute_months, window_maxima
 
 __all__ = [
     "MonthState",
@@ -29,7 +32,10 @@ __all__ = [
     "evaluate_block",
     "events_of",
     "month_state",
+    "month_tiers",
+    "path_tiers",
     "reason_bits",
+    "tier_lut",
 ]
 
 
@@ -105,6 +111,272 @@ def _reason_bits(
     return bits
 
 
+def _decide(
+    cp: CompiledPolicy, matches: NDArray[np.bool_], n: int, *, walks: bool
+) -> tuple[NDArray[np.int8], list[tuple[int, NDArray[np.bool_]]]]:
+    """Tier codes from the rule matches and, with ``walks``, each AUM-rule tier's holders.
+
+    The tier table is FIRST and lists its rules tier by tier (highest first),
+    so the decided tier is the count of "at least this tier" flags below the
+    catch-all, one OR per rule; a tier's AUM rule decides when it holds and
+    no higher tier's rule does.
+    """
+    groups = _tier_rules(cp)
+    last = len(groups) - 1  # the catch-all tier (checked when the policy loads)
+    tier = np.full(n, last, dtype=np.int8)
+    at_least: NDArray[np.bool_] | None = None
+    held_by: list[tuple[int, NDArray[np.bool_]]] = []
+    for t in range(last):
+        rules = groups[t]
+        if not rules:
+            continue
+        ar = int(cp.aum_rule[t])
+        if walks and ar >= 0:
+            held_by.append((t, matches[ar] if at_least is None else matches[ar] & ~at_least))
+        # a fresh array before any in-place OR: the rows of ``matches`` stay as they are
+        hit = matches[rules[0]] if at_least is None else at_least | matches[rules[0]]
+        if len(rules) > 1:
+            hit = hit | matches[rules[1]]
+            for r in rules[2:]:
+                hit |= matches[r]
+        at_least = hit
+        tier -= at_least.view(np.int8)
+    return tier, held_by
+
+
+def month_tiers(cp: CompiledPolicy, values: Mapping[str, NDArray[Any]], n: int) -> NDArray[np.int8]:
+    """Tier codes only (no status walk, no reasons) from feature values of ``n`` rows.
+
+    The values may hold several months of a block, flattened month-major
+    (:func:`~custvalue.tiering._features.compute_months`): the tier of a row
+    depends on that row's features only.
+    """
+    return _decide(cp, _rule_matches(cp, values, n), n, walks=False)[0]
+
+
+#: At most this many combinations of feature levels in a :class:`TierLut` (one engine pass over them).
+_LUT_MAX = 1 << 18
+
+
+@attrs.frozen(eq=False)
+class TierLut:
+    """The tier table as a lookup table over feature *levels* (see :func:`tier_lut`).
+
+    ``bounds[f]``: ascending int64 boundaries of feature ``f`` in stored
+    units; its level is the number of boundaries ``<=`` the value (coded
+    features: the code itself, ``bounds`` is ``None``).  ``radix[f]``: its
+    number of levels.  ``lut``: the tier code of every combination, the
+    first feature most significant.
+    """
+
+    names: tuple[str, ...]
+    bounds: tuple[NDArray[np.int64] | None, ...]
+    radix: tuple[int, ...]
+    lut: NDArray[np.int8]
+
+
+def _cuts(ut: feel.UnaryTests, scale: int) -> list[int] | None:
+    """Integer boundaries at which a numeric entry's truth can change, or ``None`` if not that simple.
+
+    For integer ``v`` and a number ``c`` (in stored units): ``v >= c`` and
+    ``v < c`` change at ``ceil(c)``, ``v > c`` and ``v <= c`` at
+    ``floor(c) + 1``, ``v = c`` and ``v != c`` at both; an interval at its
+    two ends.  Between consecutive boundaries every such test is constant.
+    """
+    out: list[int] = []
+
+    def num(e: Any) -> Decimal | None:
+        return e.value * scale if isinstance(e, feel.NumberLit) else None
+
+    def up(c: Decimal) -> int:
+        return math.ceil(c)
+
+    def past(c: Decimal) -> int:
+        return math.floor(c) + 1
+
+    for t in ut.tests:
+        if isinstance(t, feel.CompareTest):
+            c = num(t.endpoint)
+            if c is None or t.op not in ("<", "<=", ">", ">=", "=", "!="):
+                return None
+            if t.op in (">=", "<"):
+                out.append(up(c))
+            elif t.op in (">", "<="):
+                out.append(past(c))
+            else:
+                out += [up(c), past(c)]
+        elif isinstance(t, feel.EqualTest):
+            c = num(t.endpoint)
+            if c is None:
+                return None
+            out += [up(c), past(c)]
+        elif isinstance(t, feel.IntervalTest):
+            low, high = num(t.low), num(t.high)
+            if low is None or high is None:
+                return None
+            out.append(up(low) if t.low_closed else past(low))
+            out.append(past(high) if t.high_closed else up(high))
+        else:
+            return None
+    return out
+
+
+@functools.lru_cache(maxsize=16)
+def tier_lut(cp: CompiledPolicy) -> TierLut | None:
+    """The tier table of ``cp`` as a lookup table over feature levels, or ``None`` when it is not simple.
+
+    Simple: every entry of a numeric input is ``-`` or comparisons,
+    equalities and intervals against number literals (possibly negated);
+    coded inputs (``card_level``) are read as their codes.  Each numeric
+    feature's boundaries then cut the integers into levels on which every
+    entry is constant, so the tier is a function of the levels.  The table
+    is evaluated once by the rules engine itself (:func:`_rule_matches`,
+    :func:`_decide`) on one representative per combination of levels (the
+    lowest value of each level), and checked on a second (the highest):
+    the two tables must agree, or the lookup table is refused.  Boundaries
+    the tier does not depend on are dropped.  ``None`` also when the
+    combinations exceed ``_LUT_MAX``.
+    """
+    table = cp.compiled_table.table
+    names = tuple(i.name for i in table.inputs)
+    feats = {f.name: f for f in cp.features}
+    if not names or set(names) - set(feats) or cp.compiled_table.constants:
+        return None
+    bounds: list[NDArray[np.int64] | None] = []
+    for j, name in enumerate(names):
+        if name in cp.coded_features:
+            bounds.append(None)
+            continue
+        cuts: set[int] = set()
+        for r in range(len(table.rules)):
+            ut = table.rule_tests(r)[j]
+            got = _cuts(ut, int(cp.compiled_table.scales.get(name, 1)))
+            if got is None:
+                return None
+            cuts.update(got)
+        if any(not -(2**62) < c < 2**62 for c in cuts):
+            return None
+        bounds.append(np.asarray(sorted(cuts), np.int64))
+
+    def radix_of(b: NDArray[np.int64] | None) -> int:
+        return len(CARD_LEVELS) if b is None else int(b.size) + 1
+
+    def evaluate_on(bs: list[NDArray[np.int64] | None], high: bool) -> NDArray[np.int8] | None:
+        radix = [radix_of(b) for b in bs]
+        total = math.prod(radix)
+        if total > _LUT_MAX:
+            return None
+        grid = np.indices(radix).reshape(len(radix), -1)
+        cols: dict[str, NDArray[Any]] = {}
+        for name, b, lev in zip(names, bs, grid, strict=True):
+            if b is None:
+                cols[name] = lev.astype(np.int8)
+                continue
+            # one value of each level: its lowest, or its highest (the top level: a large value)
+            if high:
+                rep = np.append(b - 1, max(int(b[-1]) if b.size else 0, 2**62))
+            else:
+                rep = np.insert(b, 0, min(int(b[0]) - 1 if b.size else 0, 0))
+            cols[name] = rep.astype(np.int64)[lev]
+        return _decide(cp, _rule_matches(cp, cols, total), total, walks=False)[0].reshape(radix)
+
+    lut = evaluate_on(bounds, high=False)
+    if lut is None:
+        return None
+    # drop the boundaries the tier does not depend on: equal tables on both sides
+    for j, b in enumerate(bounds):
+        if b is None or b.size == 0:
+            continue
+        keep = [i for i in range(b.size) if not np.array_equal(lut.take(i, axis=j), lut.take(i + 1, axis=j))]
+        if len(keep) < b.size:
+            levels = [0, *(i + 1 for i in keep)]  # the lowest level of each merged run
+            lut = lut.take(levels, axis=j)
+            bounds[j] = b[keep]
+    check = evaluate_on(bounds, high=True)
+    if check is None or not np.array_equal(check, lut):
+        return None
+    radix = tuple(radix_of(b) for b in bounds)
+    return TierLut(names, tuple(bounds), radix, readonly(np.ascontiguousarray(lut).reshape(-1)))
+
+
+def _levels(x: NDArray[Any], b: NDArray[np.int64] | None, out: NDArray[np.int8]) -> NDArray[np.int8]:
+    """Level of every value into ``out``: the number of boundaries ``<=`` it (coded values: the code)."""
+    if b is None:
+        np.copyto(out, x, casting="unsafe")
+        return out
+    out[...] = 0
+    hit = np.empty(x.shape, np.bool_)
+    for c in b.tolist():
+        np.greater_equal(x, c, out=hit)
+        out += hit.view(np.int8)
+    return out
+
+
+def path_tiers(cp: CompiledPolicy, block: Block, a0: int, a1: int) -> NDArray[np.int8]:
+    """Tier codes of a block's rows at every absolute month ``a0..a1``: shape ``(months, rows)``.
+
+    Equal to :func:`month_tiers` of each month's features.  With a
+    :func:`tier_lut`, the features become levels and the tier one lookup
+    per month: a ``max`` feature's level is the sliding maximum of its
+    months' levels (a level is a non-decreasing function of the value), so
+    AUM maxima are taken over ``int8`` levels; a ``sum`` slides (the month
+    that enters added, the one that leaves subtracted); a ``value`` is read;
+    other features are computed (:func:`compute_months`).  Temporaries are
+    one row block wide (they stay in cache).  No absent-data masking (the
+    caller's).
+    """
+    m, rows = a1 - a0 + 1, block.hs.shape[0]
+    plan = tier_lut(cp)
+    if plan is None:
+        values = {k: v.reshape(-1) for k, v in compute_months(block, cp.features, a0, a1).items()}
+        return month_tiers(cp, values, m * rows).reshape(m, rows)
+    feats = {f.name: f for f in cp.features}
+    lo = block.lo
+    idx = np.zeros((m, rows), np.int16 if plan.lut.size <= np.iinfo(np.int16).max else np.int32)
+    lev = np.empty((m, rows), np.int8)
+    raw: dict[tuple[str, bytes | None], NDArray[np.int8]] = {}
+    for name, b, radix in zip(plan.names, plan.bounds, plan.radix, strict=True):
+        if radix == 1:
+            continue  # one level: the tier does not depend on this feature
+        f = feats[name]
+        back_first, back_last = (f.lag + f.window, f.lag) if f.op != "value" else (f.lag, f.lag)
+        lasts = [a - back_last for a in range(a0, a1 + 1)]
+        firsts = [max(a - back_first, 0) for a in range(a0, a1 + 1)]
+        live = [j for j in range(m) if lasts[j] >= 0]
+        if live and (firsts[live[0]] < lo or lasts[-1] > block.hi):
+            raise ValueError(f"feature {name!r} needs months outside the block")
+        j0 = live[0] if live else m
+        if j0:  # months before the axis starts: the feature is 0
+            _levels(np.zeros((j0, 1), np.int8 if b is None else np.int64), b, lev[:j0, :1])
+            lev[:j0] = lev[:j0, :1]
+        if f.op == "max" and live:
+            key = (f.column, None if b is None else b.tobytes())
+            got = raw.get(key)
+            if got is None:
+                x = block.column(f.column)
+                got = raw[key] = _levels(x, b, np.empty(x.shape, np.int8))
+            window_maxima(got, lo, f.window + 1, firsts[j0:], lasts[j0:], lev[j0:])
+        elif f.op == "value" and live:  # consecutive month rows of the column
+            _levels(block.column(f.column)[lasts[j0] - lo : lasts[-1] - lo + 1], b, lev[j0:])
+        elif f.op == "sum" and live:
+            x = block.column(f.column)
+            total = np.add.reduce(x[firsts[j0] - lo : lasts[j0] - lo + 1], axis=0, dtype=np.int64)
+            _levels(total, b, lev[j0])
+            for j in range(j0 + 1, m):  # cells are at most MAX_AMOUNT: window sums fit int64
+                total += x[lasts[j] - lo]  # the month entering the window
+                if firsts[j] > firsts[j - 1]:
+                    total -= x[firsts[j - 1] - lo]  # the month leaving it
+                _levels(total, b, lev[j])
+        elif live:
+            _levels(compute_months(block, [f], a0, a1)[name], b, lev)
+        idx *= radix
+        idx += lev
+    out = np.empty((m, rows), np.int8)
+    for j in range(m):
+        np.take(plan.lut, idx[j], out=out[j])
+    return out
+
+
 def month_state(
     cp: CompiledPolicy,
     block: Block,
@@ -127,26 +399,7 @@ def month_state(
         values = compute(block, cp.features, a, None, with_complete=False).values
     n = hs.shape[0]
     matches = _rule_matches(cp, values, n)
-    groups = _tier_rules(cp)
-    last = len(groups) - 1  # the catch-all tier (checked when the policy loads)
-    tier = np.full(n, last, dtype=np.int8)
-    at_least: NDArray[np.bool_] | None = None
-    walks: list[tuple[int, NDArray[np.bool_]]] = []
-    for t in range(last):
-        rules = groups[t]
-        if not rules:
-            continue
-        ar = int(cp.aum_rule[t])
-        if ar >= 0:
-            walks.append((t, matches[ar] if at_least is None else matches[ar] & ~at_least))
-        # a fresh array before any in-place OR: the rows of ``matches`` stay as they are
-        hit = matches[rules[0]] if at_least is None else at_least | matches[rules[0]]
-        if len(rules) > 1:
-            hit = hit | matches[rules[1]]
-            for r in rules[2:]:
-                hit |= matches[r]
-        at_least = hit
-        tier -= at_least.view(np.int8)
+    tier, walks = _decide(cp, matches, n, walks=True)
     held = np.zeros(n, dtype=bool)
     k = np.zeros(n, dtype=np.int16)
     status = np.zeros(n, dtype=np.int8)

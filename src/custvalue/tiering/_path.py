@@ -10,8 +10,9 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from .._arrays import exact_group_sums
+from .._arrays import INT64_MAX, INT64_MIN, exact_group_sums
 from .._arrays import readonly as _ro
+from .._errors import AmountOverflowError
 from .._optional import import_optional
 from ..money import format_yuan
 from ..months import Month, MonthLike
@@ -20,9 +21,18 @@ from ..portfolio import Portfolio
 from ._codes import DEFAULT_CHUNK, NO_TIER
 from ._evaluate import evaluate
 from ._features import Block, compute_path
-from ._kernel import as_compiled, compiled_at, month_state
+from ._kernel import as_compiled, compiled_at, month_state, path_tiers
 
-__all__ = ["MigrationMatrix", "TierPath", "evaluate_path", "migration_matrix", "tier_migration", "what_if"]
+__all__ = [
+    "MigrationMatrix",
+    "TierCounts",
+    "TierPath",
+    "evaluate_path",
+    "evaluate_tiers",
+    "migration_matrix",
+    "tier_migration",
+    "what_if",
+]
 
 
 @attrs.frozen(eq=False, repr=False)
@@ -167,6 +177,151 @@ def evaluate_path(
                 status[rows, j] = m.status
     base = policy.versions[0][1] if isinstance(policy, PolicySet) else as_compiled(policy).policy
     return TierPath(base, portfolio.customer_ids, months, _ro(tier), _ro(status))
+
+
+#: Customers per row block of :func:`evaluate_tiers`: a block's months of levels and codes stay in cache.
+PATH_CHUNK = 16384
+
+
+@attrs.frozen(eq=False, repr=False)
+class TierCounts:
+    """Tier of every customer in every month of a range, and customers and AUM per tier and month.
+
+    What :func:`evaluate_tiers` returns: the tiers of :func:`evaluate_path`
+    without statuses (no status walk, no reasons, no events), tallied.
+
+    Attributes
+    ----------
+    months : tuple of Month
+    tier_codes : ndarray of int8, shape (n, len(months))
+        Codes into ``policy.tier_order``; -1 where a customer has no data yet.
+    counts : ndarray of int64, shape (len(policy.tier_order), len(months))
+        Customers per tier and month (customers without data are not counted).
+    aum : ndarray of int64, shape (len(policy.tier_order), len(months))
+        Their AUM that month (fen, the AUM classes of the policy in force
+        then), exact: a total beyond int64 is an
+        :class:`~custvalue.AmountOverflowError`.
+    """
+
+    policy: Policy
+    customer_ids: NDArray[np.str_]
+    months: tuple[Month, ...]
+    tier_codes: NDArray[np.int8]
+    counts: NDArray[np.int64]
+    aum: NDArray[np.int64]
+
+    def tiers(self) -> NDArray[np.str_]:
+        """Tier names, shape (n, len(months)); ``""`` where a customer has no data yet."""
+        lut = np.asarray([*self.policy.tier_order, ""])
+        return lut[np.where(self.tier_codes < 0, len(self.policy.tier_order), self.tier_codes)]
+
+    def __repr__(self) -> str:
+        return (
+            f"<TierCounts: {self.tier_codes.shape[0]} customers × {len(self.months)} months "
+            f"({self.months[0]}..{self.months[-1]})>"
+            if self.months
+            else "<TierCounts: empty>"
+        )
+
+
+def evaluate_tiers(
+    portfolio: Portfolio,
+    policy: Policy | CompiledPolicy | PolicySet | None = None,
+    *,
+    first: MonthLike | None = None,
+    last: MonthLike | None = None,
+    chunk_size: int = PATH_CHUNK,
+) -> TierCounts:
+    """Tiers only, of every customer in each month from ``first`` to ``last``, with per-tier totals.
+
+    Equal, month by month, to the tiers of :func:`evaluate` and
+    :func:`evaluate_path` (with a :class:`~custvalue.policy.PolicySet`, each
+    month under the version in force then), but it computes nothing else:
+    no status walk, no previous month, no reasons, no events.  Per row block
+    the features of all the months are computed at once (sliding sums and
+    maxima over the block's month-major columns, see
+    :func:`~custvalue.tiering.compute_features`) and the tier table is
+    matched once over all of them; the tally (customers and exact AUM per
+    tier and month) is taken while the block is in cache.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from custvalue import Portfolio
+    >>> aum = np.array([[100_000_00, 300_000_00, 600_000_00], [0, 0, 250_000_00]])
+    >>> p = Portfolio.from_arrays(customer_ids=["A", "B"], branch_ids=["X", "X"], start="2026-08",
+    ...                           deposits=aum, history_start=[0, 2])
+    >>> t = evaluate_tiers(p)
+    >>> t.tiers().tolist()
+    [['potential', 'gold', 'platinum'], ['', '', 'gold']]
+    >>> t.counts[:, 2].tolist(), t.aum[:, 2].tolist()
+    ([0, 0, 1, 1, 0], [0, 0, 60000000, 25000000, 0])
+    """
+    if chunk_size < 1:
+        raise ValueError("chunk_size must be positive")
+    f = portfolio.months.start if first is None else Month.coerce(first)
+    la = portfolio.months.stop if last is None else Month.coerce(last)
+    i0, i1 = portfolio.months.index(f), portfolio.months.index(la)
+    months = tuple(portfolio.months[j] for j in range(i0, i1 + 1))
+    plans = [compiled_at(policy, m) for m in months]
+    base = policy.versions[0][1] if isinstance(policy, PolicySet) else as_compiled(policy).policy
+    k = len(base.tier_order)
+    n, n_months = portfolio.n_customers, len(months)
+    tier = np.empty((n, n_months), np.int8, order="F")
+    counts = np.zeros((n_months, k + 1), np.int64)
+    sums = [[0] * (k + 1) for _ in range(n_months)]  # exact Python integers across blocks
+    runs: list[tuple[CompiledPolicy, int, int]] = []
+    for j, cp in enumerate(plans):
+        if runs and runs[-1][0] is cp:
+            runs[-1] = (cp, runs[-1][1], i0 + j)
+        else:
+            runs.append((cp, i0 + j, i0 + j))
+    for start in range(0, n, chunk_size):
+        rows = slice(start, min(n, start + chunk_size))
+        hs = portfolio.history_start[rows].astype(np.int64)
+        size = rows.stop - rows.start
+        for cp, r0, r1 in runs:
+            lo = max(0, r0 - cp.history_needed)
+            block = Block(portfolio, rows, lo, r1, cp.policy.aum, cp.policy.scale)
+            codes = path_tiers(cp, block, r0, r1)
+            aum = block.column("aum")
+            j0 = r0 - i0
+            # the tally may add in int64 when no partial sum of the block can overflow
+            fits = bool(size) and int(aum.max()) * size <= INT64_MAX
+            for j, a in enumerate(range(r0, r1 + 1)):
+                got = codes[j]
+                if block.hs_max > a:  # no data yet: no tier, never an invented one
+                    got[hs > a] = NO_TIER
+                tier[rows, j0 + j] = got
+                cell = got.astype(np.intp)
+                cell[got < 0] = k  # bucket k: no tier
+                counts[j0 + j] += np.bincount(cell, minlength=k + 1)
+                month_aum = aum[a - lo]
+                if fits:
+                    part = np.zeros(k + 1, np.int64)
+                    np.add.at(part, cell, month_aum)
+                else:
+                    part = exact_group_sums(cell, month_aum, k + 1, what="AUM of a tier and month")
+                row = sums[j0 + j]
+                for t, v in enumerate(part.tolist()):
+                    row[t] += v
+    total = np.zeros((k, n_months), np.int64)
+    for j in range(n_months):
+        for t in range(k):
+            v = sums[j][t]
+            if not INT64_MIN <= v <= INT64_MAX:
+                raise AmountOverflowError(
+                    f"AUM of tier {base.tier_order[t]!r} in {months[j]} overflows int64 fen: {v}"
+                )
+            total[t, j] = v
+    return TierCounts(
+        base,
+        portfolio.customer_ids,
+        months,
+        _ro(tier),
+        _ro(np.ascontiguousarray(counts[:, :k].T)),
+        _ro(total),
+    )
 
 
 @attrs.frozen(eq=False, repr=False)

@@ -57,6 +57,9 @@ from numpy.typing import NDArray
 from .._optional import MissingDependencyError, import_optional
 from .._snapshot import is_snapshot_path
 from ..io import ExtraColumnsWarning, atomic_write, check_output, file_format, read_balances
+from ..io._columns import Header, Wanted, resolve_header, warn_ignored
+from ..io._parquet import read_arrow_table
+from ..io._wide import prefetched
 from ..money import format_yuan_array
 from ..months import Month, MonthLike, MonthRange
 from ..policy import EVENT_TYPES, STATUSES, CompiledPolicy, Policy, PolicySet, default_policy
@@ -78,8 +81,9 @@ _READ_ROWS: Final = 1 << 18
 #: Records per piece of a CSV file.
 _CSV_ROWS: Final = 1 << 15
 #: At most this many partitions (open files) for an unsorted file.
-_MAX_PARTITIONS: Final = 1024
+_MAX_PARTITIONS: Final = 1024  # < 2**16
 _FIRST: Final = "__first_row"
+_ROW: Final = "__row"
 #: Text columns of a balances file (read from Parquet as dictionaries).
 _TEXT_COLUMNS: Final = frozenset({"customer_id", "branch_id", "household_id", "month", "card_level"})
 
@@ -414,11 +418,26 @@ def _hash(pa: Any, ids: Any) -> NDArray[np.uint64]:
     lengths = np.diff(offsets)
     longest = int(lengths.max(initial=0))
     powers = np.cumprod(np.full(max(longest, 1), 0x100000001B3, dtype=np.uint64))  # wraps mod 2**64
-    pos = np.arange(hi - lo, dtype=np.int64) - np.repeat(offsets[:-1] - lo, lengths)
-    terms = (data.astype(np.uint64) + np.uint64(1)) * powers[pos]
-    run = np.zeros(hi - lo + 1, dtype=np.uint64)
-    np.cumsum(terms, out=run[1:])
-    h = run[offsets[1:] - lo] - run[offsets[:-1] - lo]
+    if longest and int(lengths.min()) == longest:  # one width (the usual ids): a byte matrix
+        terms = data.reshape(n, longest).astype(np.uint64)
+        terms += np.uint64(1)
+        terms *= powers[:longest]
+        h = np.asarray(terms.sum(axis=1, dtype=np.uint64), dtype=np.uint64)
+        del terms
+    elif longest <= 64:  # a loop over byte positions, vectorised over the ids
+        h = np.zeros(n, dtype=np.uint64)
+        starts = offsets[:-1] - lo
+        by_length = np.argsort(lengths, kind="stable")
+        first = np.searchsorted(lengths[by_length], np.arange(longest), side="right")
+        for j in range(longest):
+            live = by_length[int(first[j]) :]  # the ids longer than j bytes
+            h[live] += (data[starts[live] + j].astype(np.uint64) + np.uint64(1)) * powers[j]
+    else:
+        pos = np.arange(hi - lo, dtype=np.int64) - np.repeat(offsets[:-1] - lo, lengths)
+        sums = np.asarray((data.astype(np.uint64) + np.uint64(1)) * powers[pos], dtype=np.uint64)
+        run = np.zeros(hi - lo + 1, dtype=np.uint64)
+        np.cumsum(sums, out=run[1:])
+        h = np.asarray(run[offsets[1:] - lo] - run[offsets[:-1] - lo], dtype=np.uint64)
     h ^= lengths.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
     h ^= h >> np.uint64(33)
     h *= np.uint64(0xFF51AFD7ED558CCD)
@@ -548,71 +567,77 @@ class _Reading:
         return (self.columns or {}).get(column, column)
 
 
-def _read_batch(
-    path: Path, source: str, where: Callable[[int], tuple[int, int | None]], how: _Reading
-) -> Portfolio:
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", ExtraColumnsWarning)
-            p = read_balances(path, format="parquet", columns=how.columns, policy=how.uses)
-    except PortfolioError as exc:
-        raise _relocate(exc, source, where) from None
-    finally:
-        with contextlib.suppress(OSError):
-            path.unlink()
-    for w in caught:  # once per run, naming the input (not the batch file)
-        text = str(w.message).replace(str(path), source)
-        if issubclass(w.category, ExtraColumnsWarning) and text not in how.seen:
-            how.seen.add(text)
-            warnings.warn(ExtraColumnsWarning(text), stacklevel=4)
-        elif not issubclass(w.category, ExtraColumnsWarning):
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    return p
+def _narrow(pa: Any, batch: Any) -> Any:
+    """``batch`` with ``decimal128`` money of precision <= 18 held as ``decimal64`` (half the memory).
+
+    The values are the same (a column is narrowed only when every value fits
+    its precision), so the reader sees the same amounts and names the same
+    cells.
+    """
+    if not hasattr(pa, "decimal64"):  # pragma: no cover - a pyarrow before 18
+        return batch
+    cols = list(batch.columns)
+    changed = False
+    for k, arr in enumerate(cols):
+        t = arr.type
+        if not (pa.types.is_decimal(t) and t.bit_width == 128 and t.precision <= 18):
+            continue
+        try:  # a checked cast: a value that does not fit keeps the column wide
+            cols[k] = arr.cast(pa.decimal64(t.precision, t.scale))
+        except pa.ArrowInvalid:
+            continue
+        changed = True
+    if not changed:
+        return batch
+    return pa.RecordBatch.from_arrays(cols, names=batch.schema.names)
+
+
+def _concat(pa: Any, parts: list[Any]) -> Any:
+    """Record batches (or tables) as one table; narrowed and wide pieces are made wide again."""
+    tables = [p if isinstance(p, pa.Table) else pa.Table.from_batches([p]) for p in parts]
+    first = tables[0].schema
+    if all(t.schema.equals(first) for t in tables[1:]):
+        return pa.concat_tables(tables)
+    fields = []
+    for k, f in enumerate(first):
+        types = {t.schema.field(k).type for t in tables}
+        wide = next((x for x in types if pa.types.is_decimal(x) and x.bit_width == 128), f.type)
+        fields.append(pa.field(f.name, wide))
+    schema = pa.schema(fields)
+    return pa.concat_tables([t.cast(schema) for t in tables])
 
 
 class _Chunker:
-    """Pieces of a sorted file into batch files of whole customers.
+    """Pieces of a sorted file into batches of whole customers, held in memory.
 
-    ``add`` takes a piece (an Arrow table with the input's columns, the
-    stripped ids and the pieces' lines); a batch file is closed and handed to
-    ``done(path, lines)`` as soon as it holds ``batch`` customers and the next
-    customer begins.
+    ``add`` takes a piece (an Arrow table or record batch with the input's
+    columns, the stripped ids and the pieces' lines); a batch is handed to
+    ``done(pieces, lines)`` as soon as it holds ``batch`` customers and the
+    next customer begins.
     """
 
-    def __init__(
-        self, pa: Any, pq: Any, pc: Any, schema: Any, workdir: Path, batch: int, done: Callable[..., None]
-    ) -> None:
-        self.pa, self.pq, self.pc, self.schema = pa, pq, pc, schema
-        self.workdir, self.batch, self.done = workdir, batch, done
+    def __init__(self, pa: Any, pc: Any, batch: int, done: Callable[..., None]) -> None:
+        self.pa, self.pc = pa, pc
+        self.batch, self.done = batch, done
         self.prev: str | None = None  # the last id seen
         self.count = 0  # customers begun in the open batch
-        self.writer: Any = None
-        self.path: Path | None = None
+        self.pieces: list[Any] = []
         self.lines: list[NDArray[np.int64]] = []
-        self.k = 0
 
     def _write(self, table: Any, lines: NDArray[np.int64]) -> None:
         if not len(table):
             return
-        if self.writer is None:
-            self.path = self.workdir / f"batch-{self.k:06d}.parquet"
-            self.k += 1
-            if self.schema is None:
-                self.schema = table.schema
-            self.writer = _parquet_writer(self.pq, self.path, self.schema)
-        self.writer.write_table(table)
+        self.pieces.append(table)
         self.lines.append(lines)
 
     def _close(self) -> None:
-        if self.writer is None:
+        if not self.pieces:
             return
-        self.writer.close()
-        self.writer = None
+        pieces, self.pieces = self.pieces, []
         lines = np.concatenate(self.lines) if len(self.lines) > 1 else self.lines[0]
         self.lines = []
         self.count = 0
-        assert self.path is not None
-        self.done(self.path, lines)
+        self.done(pieces, lines)
 
     def add(self, table: Any, ids: Any, lines: NDArray[np.int64]) -> None:
         pc = self.pc
@@ -671,6 +696,8 @@ class _Run:
         self.tally = _Tally()
         self.partitioned = False
         self.name = str(source)
+        self.header: Header | None = None
+        self.read_columns: list[str] = []
         evaluator.source = self.name
         self._units = (0, 1)
 
@@ -688,6 +715,10 @@ class _Run:
         if self.kind == "csv" and not _has_pyarrow():
             # streaming cuts the file with pyarrow: without it the file is read whole (as before)
             self._snapshot(sinks, self._read_whole())
+            return
+        if self.kind == "parquet" and self._fits_one_batch():
+            # no more rows than a batch has customers: the in-memory reader, as one batch
+            self._snapshot(sinks, self._read_whole(warn=True))
             return
         try:
             if self.kind == "parquet":
@@ -715,9 +746,19 @@ class _Run:
         """A file without rows: the in-memory reader decides (it is small)."""
         self._emit(sinks, self._read_whole())
 
-    def _read_whole(self) -> Portfolio:
+    def _fits_one_batch(self) -> bool:
+        """Whether the Parquet file has at most ``batch`` rows (so at most ``batch`` customers)."""
+        pq = import_optional("pyarrow.parquet", extra="parquet", feature="reading Parquet")
+        try:
+            rows = int(pq.ParquetFile(self.source).metadata.num_rows)
+        except Exception:  # the streaming reader names what is wrong with the file
+            return False
+        return 0 < rows <= self.batch
+
+    def _read_whole(self, *, warn: bool = False) -> Portfolio:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ExtraColumnsWarning)
+            if not warn:
+                warnings.simplefilter("ignore", ExtraColumnsWarning)
             return read_balances(
                 self.source,
                 format=None if self.kind == "arrow" else self.kind,  # type: ignore[arg-type]
@@ -782,38 +823,81 @@ class _Run:
 
         return group
 
+    def _resolve(self, names: list[str]) -> Header | None:
+        """The input's header, resolved once for all batches (``None``: the whole-file reader says why)."""
+        uses = self.how.uses
+        wanted = Wanted.of(self.how.columns, None if uses is None else uses.input_columns)
+        try:
+            header = resolve_header(names, self.name, wanted, warn=False)
+        except PortfolioError:
+            return None
+        if header.ignored and "ignored" not in self.how.seen:  # once per run, naming the input
+            self.how.seen.add("ignored")
+            warn_ignored(header.ignored, self.name, stacklevel=5)
+        self.header = header
+        self.read_columns = [n for n, c in zip(names, header.canonical, strict=True) if c is not None]
+        return header
+
+    def _portfolio(
+        self, pieces: list[Any], lines: NDArray[np.int64], group: Callable[[int], int] | None
+    ) -> Portfolio:
+        """A batch's portfolio straight from its Arrow pieces, validated as a whole file is.
+
+        ``lines`` are the rows' places in the input (Parquet rows, CSV lines),
+        so an error names them; a Parquet error also names the row group.
+        """
+        pa = import_optional("pyarrow", extra="parquet")
+        assert self.header is not None
+        table = _concat(pa, pieces)
+        pieces.clear()
+        what = "CSV column" if self.kind == "csv" else "Parquet column"
+        try:
+            return read_arrow_table(table, self.header, lines, self.name, what=what)
+        except PortfolioError as exc:
+            if group is None or exc.line is None:
+                raise
+            raise PortfolioError(
+                f"{exc.message}, in row group {group(exc.line)}",
+                file=exc.file,
+                line=exc.line,
+                column=exc.column,
+                customer_id=exc.customer_id,
+                month=exc.month,
+            ) from None
+
+    def _parquet_batches(
+        self, pa: Any, pc: Any, pf: Any, *, narrow: bool
+    ) -> Iterator[tuple[Any, Any, NDArray[np.int64]]]:
+        """The columns read as record batches, their stripped ids and their rows (1-based)."""
+        row = 1
+        cid = self.read_columns.index(self.cid)
+        for rb in _record_batches(pf, _READ_ROWS, self.read_columns):
+            n = rb.num_rows
+            ids = _trimmed(pa, pc, rb.column(cid))
+            yield (_narrow(pa, rb) if narrow else rb), ids, np.arange(row, row + n, dtype=np.int64)
+            row += n
+
     def _parquet_sorted(self, sinks: _Sinks, workdir: Path) -> None:
-        pa, pq, pc, pf = self._parquet()
+        pa, _pq, pc, pf = self._parquet()
         names = [str(n) for n in pf.schema_arrow.names]
         total = int(pf.metadata.num_rows)
-        if self.cid not in names or total == 0:
+        if self.cid not in names or total == 0 or self._resolve(names) is None:
             self._empty(sinks)
             return
         col = names.index(self.cid)
         if self._stats_unsorted(pf, col):
             raise _Unsorted
         group = self._group_of(pf)
-        done_rows = [0]
         self._tick(0, total)
 
-        def done(path: Path, lines: NDArray[np.int64]) -> None:
-            def where(line: int) -> tuple[int, int | None]:
-                row = int(lines[line - 1])
-                return row, group(row)
-
-            p = _read_batch(path, self.name, where, self.how)
+        def done(pieces: list[Any], lines: NDArray[np.int64]) -> None:
+            p = self._portfolio(pieces, lines, group)
             self._emit(sinks, p)
-            done_rows[0] = int(lines[-1])
-            self._tick(done_rows[0], total)
+            self._tick(int(lines[-1]), total)
 
-        chunker = _Chunker(pa, pq, pc, None, workdir, self.batch, done)
-        row = 1
-        for rb in _record_batches(pf, _READ_ROWS):
-            table = pa.Table.from_batches([rb])
-            n = len(table)
-            ids = _trimmed(pa, pc, table.column(col).combine_chunks())
-            chunker.add(table, ids, np.arange(row, row + n, dtype=np.int64))
-            row += n
+        chunker = _Chunker(pa, pc, self.batch, done)
+        for rb, ids, lines in prefetched(self._parquet_batches(pa, pc, pf, narrow=True)):
+            chunker.add(rb, ids, lines)
         chunker.finish()
         self.ev.finish()
 
@@ -842,21 +926,19 @@ class _Run:
             return 14
 
     def _parquet_partitioned(self, sinks: _Sinks, workdir: Path) -> None:
-        pa, pq, pc, pf = self._parquet()
+        pa, _pq, pc, pf = self._parquet()
         names = [str(n) for n in pf.schema_arrow.names]
         total = int(pf.metadata.num_rows)
-        col = names.index(self.cid)
+        if self.header is None and self._resolve(names) is None:  # pragma: no cover - found when sorted
+            self._empty(sinks)
+            return
         parts = self._partitions(total, self._month_span(pf, names))
-        splitter = _Splitter(pa, pq, None, workdir, parts)
-        row = 1
-        for rb in _record_batches(pf, _READ_ROWS):
-            n = rb.num_rows
-            ids = _trimmed(pa, pc, rb.column(col))
-            splitter.add(pa.Table.from_batches([rb]), ids, np.arange(row, row + n, dtype=np.int64))
-            row += n
-            self._tick(row - 1, 3 * total)
+        splitter = _Splitter(pa, pc, workdir, parts, self.cid)
+        for rb, ids, lines in prefetched(self._parquet_batches(pa, pc, pf, narrow=False)):
+            splitter.add(rb, ids, lines)
+            self._tick(int(lines[-1]), 3 * total)
         group = self._group_of(pf)
-        self._evaluate_partitions(sinks, workdir, splitter, group, total)
+        self._evaluate_partitions(sinks, splitter, group, total)
 
     # ---------------------------------------------------------------- CSV
     def _csv_pieces(self) -> Iterator[tuple[Any, Any, NDArray[np.int64], int, int]]:
@@ -939,21 +1021,22 @@ class _Run:
 
     def _csv(self, sinks: _Sinks, workdir: Path) -> None:
         pa = import_optional("pyarrow", extra="parquet", feature="streaming a CSV file")
-        pq = import_optional("pyarrow.parquet", extra="parquet", feature="streaming a CSV file")
         pc = import_optional("pyarrow.compute", extra="parquet")
-        state: dict[str, Any] = {"read": 0, "size": 1, "any": False}
+        state: dict[str, Any] = {"read": 0, "size": 1}
 
-        def done(path: Path, lines: NDArray[np.int64]) -> None:
-            p = _read_batch(path, self.name, lambda line: (int(lines[line - 1]), None), self.how)
+        def done(pieces: list[Any], lines: NDArray[np.int64]) -> None:
+            p = self._portfolio(pieces, lines, None)
             self._emit(sinks, p)
             self._tick(state["read"], state["size"])
 
         chunker: _Chunker | None = None
         for table, ids, lines, read, size in self._csv_pieces():
-            state.update(read=read, size=size, any=True)
+            state.update(read=read, size=size)
             if chunker is None:
-                chunker = _Chunker(pa, pq, pc, table.schema, workdir, self.batch, done)
-            chunker.add(table, ids, lines)
+                if self._resolve(list(table.column_names)) is None:
+                    break
+                chunker = _Chunker(pa, pc, self.batch, done)
+            chunker.add(table.select(self.read_columns), ids, lines)
         if chunker is None:
             self._empty(sinks)
             return
@@ -962,55 +1045,48 @@ class _Run:
 
     def _csv_partitioned(self, sinks: _Sinks, workdir: Path) -> None:
         pa = import_optional("pyarrow", extra="parquet", feature="streaming a CSV file")
-        pq = import_optional("pyarrow.parquet", extra="parquet", feature="streaming a CSV file")
+        pc = import_optional("pyarrow.compute", extra="parquet")
         size = os.path.getsize(self.source)
         # about 80 bytes a row, 14 rows a customer
         parts = self._partitions(max(1, size // 80), 14)
-        splitter: _Splitter | None = None
+        splitter = _Splitter(pa, pc, workdir, parts, self.cid)
         for table, ids, lines, read, size in self._csv_pieces():
-            if splitter is None:
-                splitter = _Splitter(pa, pq, table.schema, workdir, parts)
-            splitter.add(table, ids, lines)
+            splitter.add(table.select(self.read_columns), ids, lines)
             self._tick(read, 3 * size)
-        assert splitter is not None  # the sorted attempt saw rows
-        self._evaluate_partitions(sinks, workdir, splitter, None, size)
+        self._evaluate_partitions(sinks, splitter, None, size)
 
     # ---------------------------------------------------------------- partitions
     def _evaluate_partitions(
         self,
         sinks: _Sinks,
-        workdir: Path,
         splitter: _Splitter,
         group: Callable[[int], int] | None,
         total: int,
     ) -> None:
         """Evaluate each partition, spill its results in first-row order, merge them back."""
         pa = import_optional("pyarrow", extra="parquet")
-        pq = import_optional("pyarrow.parquet", extra="parquet")
         pc = import_optional("pyarrow.compute", extra="parquet")
         splitter.close()
         spilled: list[tuple[Path, Path]] = []
+        # what a merge cursor holds: memory stays about one batch
+        held = max(1024, self.batch // max(1, splitter.parts))
         for k in range(splitter.parts):
             if not splitter.rows[k]:
                 continue
-            data = splitter.data_path(k)
-            line_file = splitter.lines_path(k)
-
-            def where(line: int, line_file: Path = line_file) -> tuple[int, int | None]:
-                at = int(np.fromfile(line_file, dtype=np.int64, count=1, offset=8 * (line - 1))[0])
-                return at, (group(at) if group is not None else None)
-
+            pieces, rows = splitter.read(k)
             # the first row (line) of each customer, in the order the reader numbers them
-            ids = _trimmed(pa, pc, pq.read_table(data, columns=[self.cid]).column(0).combine_chunks())
-            enc = pc.dictionary_encode(ids)
+            cid = self.read_columns.index(self.cid)
+            ids = _trimmed(pa, pc, pa.chunked_array([b.column(cid) for b in pieces]).combine_chunks())
+            enc = pc.dictionary_encode(ids)  # codes in order of first appearance
             codes = np.asarray(enc.indices)
-            uniq, first_at = np.unique(codes, return_index=True)
-            order = np.argsort(first_at, kind="stable")
-            first_rows = np.fromfile(line_file, dtype=np.int64)[first_at[order]]
-            in_order = enc.dictionary.take(pa.array(uniq[order]))
-            del ids, enc, codes, uniq, first_at, order
-            p = _read_batch(data, self.name, where, self.how)
-            line_file.unlink()
+            seen = np.maximum.accumulate(codes)
+            new = np.ones(codes.shape[0], dtype=bool)
+            new[1:] = seen[1:] > seen[:-1]
+            first_rows = rows[new]  # each customer's first row, customers in code order
+            in_order = enc.dictionary
+            del ids, enc, codes, seen, new
+            p = self._portfolio(pieces, rows, group)
+            del rows
             if p.n_customers != first_rows.shape[0] or not np.array_equal(
                 in_order.to_numpy(zero_copy_only=False).astype(str), p.customer_ids
             ):  # pragma: no cover - the reader keeps ids as they are, stripped
@@ -1022,20 +1098,18 @@ class _Run:
             res[_FIRST] = first_rows
             ev = _event_columns(result.events, result.customer_ids)
             ev[_FIRST] = first_rows[np.asarray(result.events.customer_index)]
-            rpath, epath = workdir / f"result-{k:04d}.parquet", workdir / f"events-{k:04d}.parquet"
-            held = max(1024, self.batch // max(1, splitter.parts))  # what a merge cursor holds
-            pq.write_table(pa.table(res), rpath, compression="none", row_group_size=held)
-            pq.write_table(pa.table(ev), epath, compression="none", row_group_size=held)
+            rpath = splitter.workdir / f"result-{k:04d}.arrow"
+            epath = splitter.workdir / f"events-{k:04d}.arrow"
+            _spill(pa, pa.table(res), rpath, held)
+            _spill(pa, pa.table(ev), epath, held)
             spilled.append((rpath, epath))
             del result, res, ev, p
             self._tick(total + sum(splitter.rows[: k + 1]) * total // max(1, splitter.total), 3 * total)
         self.ev.finish()
         # merge: windows of first rows, each about one partition's customers
         span = splitter.last_line
-        # each cursor holds about its share of one window's customers: memory stays one batch
-        rows = max(1024, self.batch // max(1, splitter.parts))
-        results = [_Cursor(pa, pq, r, rows) for r, _ in spilled]
-        events = [_Cursor(pa, pq, e, rows) for _, e in spilled]
+        results = [_Cursor(pa, r) for r, _ in spilled]
+        events = [_Cursor(pa, e) for _, e in spilled]
         width = max(1, span // max(1, len(spilled)))
         try:
             lo = 0
@@ -1064,14 +1138,20 @@ class _Run:
                 c.close()
 
 
-def _record_batches(pf: Any, rows: int) -> Iterator[Any]:
+def _spill(pa: Any, table: Any, path: Path, rows: int) -> None:
+    """A partition's results to an Arrow IPC file, in record batches of ``rows``."""
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table, max_chunksize=rows)
+
+
+def _record_batches(pf: Any, rows: int, columns: list[str] | None = None) -> Iterator[Any]:
     """The file's record batches, one reader per row group.
 
     One reader over the whole file holds on to decoded data as it goes (its
     Arrow allocations grow with the file); a reader per row group does not.
     """
     for g in range(pf.metadata.num_row_groups):
-        yield from pf.iter_batches(batch_size=rows, row_groups=[g])
+        yield from pf.iter_batches(batch_size=rows, row_groups=[g], columns=columns)
 
 
 def _has_pyarrow() -> bool:
@@ -1080,19 +1160,6 @@ def _has_pyarrow() -> bool:
     except MissingDependencyError:
         return False
     return True
-
-
-def _parquet_writer(pq: Any, path: Path, schema: Any) -> Any:
-    """A writer of temporary Parquet files: uncompressed, decimals as integers where pyarrow can."""
-    options: dict[str, Any] = {
-        "compression": "none",
-        "write_statistics": False,
-        "use_dictionary": [n for n in schema.names if n in _TEXT_COLUMNS],  # not for money
-    }
-    try:
-        return pq.ParquetWriter(path, schema, store_decimal_as_integer=True, **options)
-    except TypeError:  # a pyarrow before 17
-        return pq.ParquetWriter(path, schema, **options)
 
 
 def _encodable(text: str) -> bool:
@@ -1104,59 +1171,97 @@ def _encodable(text: str) -> bool:
 
 
 class _Splitter:
-    """Rows into partition files by customer hash, keeping their order and their lines."""
+    """Rows into partition files by customer hash, keeping their order and their lines.
 
-    def __init__(self, pa: Any, pq: Any, schema: Any, workdir: Path, parts: int) -> None:
-        self.pa, self.pq, self.schema, self.workdir, self.parts = pa, pq, schema, workdir, parts
+    Each partition is an Arrow IPC stream (cheap to write and to read back)
+    of the input's columns and ``__row``, the rows' places in the input;
+    customer ids are written as plain strings (a Parquet dictionary holds a
+    whole row group's ids, which every partition's batch would repeat).
+    """
+
+    def __init__(self, pa: Any, pc: Any, workdir: Path, parts: int, cid: str) -> None:
+        self.pa, self.pc, self.workdir, self.parts, self.cid = pa, pc, workdir, parts, cid
         self.writers: list[Any] = [None] * parts
-        self.line_files: list[Any] = [None] * parts
+        self.sinks: list[Any] = [None] * parts
+        self.schema: Any = None
         self.rows = [0] * parts
         self.total = 0
         self.last_line = 0
 
     def data_path(self, k: int) -> Path:
-        return self.workdir / f"part-{k:04d}.parquet"
+        return self.workdir / f"part-{k:04d}.arrows"
 
-    def lines_path(self, k: int) -> Path:
-        return self.workdir / f"part-{k:04d}.lines"
+    def _plain(self, table: Any) -> Any:
+        """Id columns as plain strings (the others keep their small dictionaries)."""
+        pa = self.pa
+        cols = []
+        for name, col in zip(table.schema.names, table.columns, strict=True):
+            if pa.types.is_dictionary(col.type) and name in (self.cid, "household_id"):
+                col = col.cast(col.type.value_type)
+            cols.append(col)
+        return pa.Table.from_arrays(cols, names=table.schema.names)
 
     def add(self, table: Any, ids: Any, lines: NDArray[np.int64]) -> None:
         pa = self.pa
-        part = (_hash(pa, ids) % np.uint64(self.parts)).astype(np.int64)
-        order = np.argsort(part, kind="stable")
-        bounds = np.searchsorted(part[order], np.arange(self.parts + 1))
-        taken = table.take(pa.array(order))
-        lines = lines[order]
+        if not isinstance(table, pa.Table):
+            table = pa.Table.from_batches([table])
+        n = len(table)
+        if n == 0:
+            return
+        # partitions fit 16 bits: numpy's stable argsort is then a radix sort
+        part = (_hash(pa, ids) % np.uint64(self.parts)).astype(np.uint16)
+        if self.parts > 1:
+            order = np.argsort(part, kind="stable")
+            part = part[order]
+            table = table.take(pa.array(order))
+            lines = lines[order]
+        bounds = np.searchsorted(part, np.arange(self.parts + 1, dtype=np.int64))
+        table = self._plain(table).append_column(_ROW, pa.array(np.ascontiguousarray(lines, dtype=np.int64)))
+        if self.schema is None:
+            self.schema = table.schema
+        elif not table.schema.equals(self.schema):
+            table = table.cast(self.schema)
         for k in np.flatnonzero(np.diff(bounds)).tolist():
             lo, hi = int(bounds[k]), int(bounds[k + 1])
             if self.writers[k] is None:
-                if self.schema is None:
-                    self.schema = table.schema
-                self.writers[k] = _parquet_writer(self.pq, self.data_path(k), self.schema)
-                self.line_files[k] = self.lines_path(k).open("wb")
-            self.writers[k].write_table(taken.slice(lo, hi - lo))
-            self.line_files[k].write(np.ascontiguousarray(lines[lo:hi], dtype=np.int64).tobytes())
+                self.sinks[k] = pa.OSFile(str(self.data_path(k)), "wb")
+                self.writers[k] = pa.ipc.new_stream(self.sinks[k], self.schema)
+            self.writers[k].write_table(table.slice(lo, hi - lo))
             self.rows[k] += hi - lo
-        self.total += len(table)
-        if len(lines):
-            self.last_line = max(self.last_line, int(lines.max()))
+        self.total += n
+        self.last_line = max(self.last_line, int(lines.max()))
+
+    def read(self, k: int) -> tuple[list[Any], NDArray[np.int64]]:
+        """Partition ``k``'s record batches (without ``__row``) and their rows; the file is removed."""
+        pa = self.pa
+        path = self.data_path(k)
+        pieces: list[Any] = []
+        rows: list[NDArray[np.int64]] = []
+        with pa.OSFile(str(path), "rb") as source:
+            for b in pa.ipc.open_stream(source):
+                rows.append(np.asarray(b.column(b.num_columns - 1)))
+                b = b.drop_columns([_ROW])
+                pieces.append(_narrow(pa, b))
+        path.unlink()
+        return pieces, np.concatenate(rows)
 
     def close(self) -> None:
         for k in range(self.parts):
             if self.writers[k] is not None:
                 self.writers[k].close()
                 self.writers[k] = None
-                self.line_files[k].close()
-                self.line_files[k] = None
+                self.sinks[k].close()
+                self.sinks[k] = None
 
 
 class _Cursor:
-    """A spilled partition result, read in order, handed out up to a first row."""
+    """A spilled partition result (an Arrow IPC file), read in order, handed out up to a first row."""
 
-    def __init__(self, pa: Any, pq: Any, path: Path, rows: int) -> None:
+    def __init__(self, pa: Any, path: Path) -> None:
         self.pa = pa
-        self._file = pq.ParquetFile(path)
-        self._it = self._file.iter_batches(batch_size=rows)
+        self._source = pa.memory_map(str(path), "r")
+        self._file = pa.ipc.open_file(self._source)
+        self._next = 0
         self._buf: Any = None
 
     def below(self, hi: int) -> Any:
@@ -1164,10 +1269,10 @@ class _Cursor:
         pieces = []
         while True:
             if self._buf is None:
-                nxt = next(self._it, None)
-                if nxt is None:
+                if self._next >= self._file.num_record_batches:
                     break
-                self._buf = pa.Table.from_batches([nxt])
+                self._buf = pa.Table.from_batches([self._file.get_batch(self._next)])
+                self._next += 1
             first = np.asarray(self._buf.column(_FIRST))
             k = int(np.searchsorted(first, hi))
             pieces.append(self._buf.slice(0, k))
@@ -1178,8 +1283,9 @@ class _Cursor:
         return pa.concat_tables(pieces) if pieces else None
 
     def close(self) -> None:
+        self._buf = None
         with contextlib.suppress(Exception):
-            self._file.close()
+            self._source.close()
 
 
 # --------------------------------------------------------------------------- API
