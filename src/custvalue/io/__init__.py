@@ -17,8 +17,13 @@ from ..money import MoneyError
 from ..portfolio import PortfolioError
 from ._balances import BALANCE_COLUMNS, UsesColumns, read_balances, write_balances
 from ._columns import ExtraColumnsWarning
+from ._columns import Header as Header  # for tiering's streaming reader (not in __all__)
+from ._columns import Wanted as Wanted
+from ._columns import resolve_header as resolve_header
+from ._columns import warn_ignored as warn_ignored
 from ._formats import FORMATS, file_format
 from ._frames import FLOAT_ROUNDINGS, read_table
+from ._parquet import read_arrow_table as read_arrow_table
 from ._transactions import (
     DIRECTIONS,
     TRANSACTION_COLUMNS,
@@ -27,6 +32,7 @@ from ._transactions import (
     read_transaction_file,
     write_transaction_file,
 )
+from ._wide import prefetched as prefetched
 
 __all__ = [
     "BALANCE_COLUMNS",

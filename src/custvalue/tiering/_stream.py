@@ -56,10 +56,19 @@ from numpy.typing import NDArray
 
 from .._optional import MissingDependencyError, import_optional
 from .._snapshot import is_snapshot_path
-from ..io import ExtraColumnsWarning, atomic_write, check_output, file_format, read_balances
-from ..io._columns import Header, Wanted, resolve_header, warn_ignored
-from ..io._parquet import read_arrow_table
-from ..io._wide import prefetched
+from ..io import (
+    ExtraColumnsWarning,
+    Header,
+    Wanted,
+    atomic_write,
+    check_output,
+    file_format,
+    prefetched,
+    read_arrow_table,
+    read_balances,
+    resolve_header,
+    warn_ignored,
+)
 from ..money import format_yuan_array
 from ..months import Month, MonthLike, MonthRange
 from ..policy import EVENT_TYPES, STATUSES, CompiledPolicy, Policy, PolicySet, default_policy
