@@ -616,21 +616,11 @@ class _Parser:
         if self.is_op("<", "<=", ">", ">=", "=", "!="):
             op = self.advance().text
             return CompareTest(op, self.endpoint())
-        if self.is_op("("):
-            # "(a..b)" is an interval, "(? > 1) and (? < 5)" an expression
-            save = self.i
-            try:
-                return self.interval()
-            except FeelSyntaxError as first:
-                self.i = save
-                try:
-                    return self.expression_test()
-                except FeelSyntaxError:
-                    raise first from None
         if self.is_op("]"):
             return self.interval()
-        if self.is_op("["):
-            # "[1..5]" is an interval, "[1, 2, 3]" a list (the input must be one of its items)
+        if self.is_op("(", "["):
+            # "(a..b)" and "[1..5]" are intervals; "(? > 1) and (? < 5)" is an expression
+            # and "[1, 2, 3]" a list (the input must be one of its items)
             save = self.i
             try:
                 return self.interval()
