@@ -77,6 +77,16 @@ def _sealed(a: NDArray[Any]) -> bool:
     return isinstance(base, bytes) or (isinstance(base, memoryview) and base.readonly)
 
 
+def is_sealed(a: NDArray[Any]) -> bool:
+    """Whether ``a`` is read-only for good (as :func:`readonly` makes it): nothing can write to it.
+
+    >>> import numpy as np
+    >>> is_sealed(readonly(np.zeros(2))), is_sealed(np.zeros(2))
+    (True, False)
+    """
+    return _sealed(a)
+
+
 def readonly(a: A) -> A:
     """The values of ``a`` as an array that is read-only for good.
 
@@ -153,6 +163,23 @@ def exact_group_sums(
     return out
 
 
+def python_sum(values: NDArray[np.int64]) -> int:
+    """The exact sum of int64 values as a Python integer (any size), vectorised.
+
+    >>> import numpy as np
+    >>> python_sum(np.array([2**62, 2**62, 5]))
+    9223372036854775813
+    """
+    v = np.asarray(values, dtype=np.int64).reshape(-1)
+    if _peak(v) * v.size <= INT64_MAX:
+        return int(np.add.reduce(v)) if v.size else 0
+    total = 0
+    for start in range(0, v.size, _CHUNK):
+        c = v[start : start + _CHUNK]
+        total += (int(np.add.reduce(c >> 32)) << 32) + int(np.add.reduce(c & 0xFFFFFFFF))
+    return total
+
+
 def exact_sum(values: NDArray[np.int64], *, what: str) -> int:
     """The exact sum of int64 values; :class:`AmountOverflowError` when it leaves int64.
 
@@ -166,13 +193,7 @@ def exact_sum(values: NDArray[np.int64], *, what: str) -> int:
     >>> exact_sum(np.array([2**62, -2**62, 7]), what="x")
     7
     """
-    v = np.asarray(values, dtype=np.int64).reshape(-1)
-    if _peak(v) * v.size <= INT64_MAX:
-        return int(np.add.reduce(v)) if v.size else 0
-    total = 0
-    for start in range(0, v.size, _CHUNK):
-        c = v[start : start + _CHUNK]
-        total += (int(np.add.reduce(c >> 32)) << 32) + int(np.add.reduce(c & 0xFFFFFFFF))
+    total = python_sum(values)
     if not INT64_MIN <= total <= INT64_MAX:
         raise AmountOverflowError(f"{what} total overflows int64 fen: {total}")
     return total

@@ -225,3 +225,37 @@ def test_floor_divmod_is_exact(pairs: list[tuple[int, int]]) -> None:
     d = np.array([b for _, b in pairs], np.int64)
     q, r = floor_divmod(n, d)
     assert [(int(x), int(y)) for x, y in zip(q, r, strict=True)] == [divmod(a, b) for a, b in pairs]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.integers(-(10**15), 10**15), st.integers(-(2**63), 2**63 - 1)),
+            st.one_of(st.integers(1, 10**9), st.integers(2**49, 2**51), st.integers(1, 2**63 - 1)),
+        ),
+        min_size=64,
+        max_size=200,
+    )
+)
+def test_floor_divmod_float_path_is_exact(pairs: list[tuple[int, int]]) -> None:
+    """Long arrays take the float-estimate path: exact at every magnitude, bounds included."""
+    from custvalue.analytics._table import floor_divmod
+
+    n = np.array([a for a, _ in pairs], np.int64)
+    d = np.array([b for _, b in pairs], np.int64)
+    q, r = floor_divmod(n, d)
+    assert [(int(x), int(y)) for x, y in zip(q, r, strict=True)] == [divmod(a, b) for a, b in pairs]
+
+
+def test_group_codes_of_a_sealed_array_are_computed_once_and_read_only() -> None:
+    from custvalue._arrays import readonly
+    from custvalue.analytics._table import group_codes
+
+    keys = readonly(np.array(["B2", "B10", "B2", "A"]))
+    ids, inv = group_codes(keys)
+    again = group_codes(keys)
+    assert again[0] is ids and again[1] is inv
+    assert ids.tolist() == ["A", "B10", "B2"] and inv.tolist() == [2, 1, 2, 0]
+    assert not inv.flags.writeable
+    other = np.array(["B2", "B10", "B2", "A"])  # writable: computed afresh every time
+    assert group_codes(other)[1] is not group_codes(other)[1]

@@ -556,3 +556,18 @@ def test_html_without_matplotlib_keeps_every_table_and_says_why(
     text = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "Charts need matplotlib" in text and "custvalue[plot]" in text
     assert "<img" not in text and text.count("<table") >= 7
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 50), st.integers(0, 999), st.integers(0, 13), st.integers(1, 14))
+def test_the_sets_trend_reuses_the_evaluation_and_equals_the_trend_alone(
+    n: int, seed: int, back: int, months: int
+) -> None:
+    """The set tiers only the earlier months; its last two come from the evaluation: the same table."""
+    from custvalue.analytics import tier_trend
+
+    p = generate(n, seed=seed, n_branches=2)
+    as_of = p.months.stop - back
+    rs = report_set(p, as_of, months=months)
+    alone = tier_trend(p, months=months, as_of=as_of)
+    assert rs.section("trend").table.records() == alone.records()

@@ -32,7 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._arrays import exact_group_sums as _exact_group_sums
-from .._arrays import readonly
+from .._arrays import python_sum, readonly
 from .._errors import AmountOverflowError
 from .._optional import import_optional
 from ..money import INT64_MAX, INT64_MIN
@@ -653,7 +653,7 @@ def attribute(
         nonzero = amt[lay.absent] != 0
         if nonzero.any() and absent == "exclude":
             excluded = np.asarray(lay.absent[nonzero], dtype=np.int64)
-            excluded_total = sum(int(v) for v in amt[excluded].tolist())
+            excluded_total = python_sum(amt[excluded])
             amt = amt.copy()
             amt[excluded] = 0
         elif nonzero.any():

@@ -233,33 +233,78 @@ def asset_monitor(
         raise AnalyticsError(f"portfolio must be a Portfolio, got {type(portfolio).__name__}")
     m, a = month_index(portfolio, portfolio.months.stop if as_of is None else as_of)
     n = portfolio.n_customers
-    hs = portfolio.history_start.astype(np.int64)
-    latest = int(hs.max()) if n else 0  # the latest history start
-    has = hs <= a
+    hs_all = portfolio.history_start.astype(np.int64)
+    latest = int(hs_all.max()) if n else 0  # the latest history start
     # cells before a history start are zero (the portfolio checks it): no masking of amounts
     classes = [portfolio.column(c) for c in pol.aum]
-
-    def month_aum(j: int) -> NDArray[np.int64]:
-        total = np.zeros(n, np.int64)
-        for col in classes:  # per customer: bounded by the portfolio's checks, no overflow
-            total += col[:, j]
-        return total
-
-    aum = month_aum(a)
     cols: dict[str, Any] = {
         "customer_id": portfolio.customer_ids,
         "branch_id": portfolio.branch_ids,
         "household_id": portfolio.household_ids
         if portfolio.household_ids is not None
         else np.full(n, "", "<U1"),
-        "has_data": has,
-        "aum": aum,
-        "deposit_total": portfolio.deposits[:, a],
-        "investment_total": portfolio.wealth[:, a] + portfolio.investments[:, a],
-        "loan_total": portfolio.mortgage_loan[:, a] + portfolio.credit_loan[:, a],
+        "has_data": hs_all <= a,
     }
+    money = ["aum", "deposit_total", "investment_total", "loan_total"]
+    for tag, short in (("month", "mom"), ("year", "yoy")):
+        money += [f"aum_prev_{tag}", f"aum_change_{short}", f"aum_change_{short}_pct_bp"]
+    for c in money:
+        cols[c] = np.empty(n, np.int64)
+    for w in AVERAGE_WINDOWS:
+        cols[f"aum_avg_{w}m"] = np.empty(n, np.int64)
+        cols[f"aum_avg_{w}m_complete"] = np.empty(n, np.bool_)
     valid: dict[str, Any] = {}
     codes: dict[str, NDArray[np.int64]] = {}
+    for short in ("mom", "yoy"):
+        codes[f"aum_change_{short}_pct"] = np.empty(n, np.int64)
+    for tag, short in (("month", "mom"), ("year", "yoy")):
+        for c in (f"aum_prev_{tag}", f"aum_change_{short}", f"aum_change_{short}_pct_bp"):
+            valid[c] = np.empty(n, np.bool_)
+    # row blocks: a block's months of AUM stay in cache while every measure is taken from them
+    for start in range(0, n, _MONITOR_CHUNK):
+        rows = slice(start, min(n, start + _MONITOR_CHUNK))
+        _monitor_block(portfolio, classes, rows, a, hs_all[rows], latest, cols, valid, codes)
+    return AssetMonitor(
+        title=f"asset monitoring as of {m}",
+        columns=make_columns(cols),
+        valid={k: readonly(np.asarray(v, np.bool_)) for k, v in valid.items()},
+        money=_MONEY,
+        as_of=m,
+        policy=pol,
+        portfolio=portfolio,
+        pct_codes={k: readonly(v) for k, v in codes.items()},
+    )
+
+
+#: Customers per row block of :func:`asset_monitor`.
+_MONITOR_CHUNK = 32768
+
+
+def _monitor_block(
+    portfolio: Portfolio,
+    classes: list[NDArray[np.int64]],
+    rows: slice,
+    a: int,
+    hs: NDArray[np.int64],
+    latest: int,
+    cols: dict[str, Any],
+    valid: dict[str, Any],
+    codes: dict[str, NDArray[np.int64]],
+) -> None:
+    """The measures of one row block, written into the monitor's columns at ``rows``."""
+    size = rows.stop - rows.start
+
+    def month_aum(j: int) -> NDArray[np.int64]:
+        total = np.zeros(size, np.int64)
+        for col in classes:  # per customer: bounded by the portfolio's checks, no overflow
+            total += col[rows, j]
+        return total
+
+    aum = month_aum(a)
+    cols["aum"][rows] = aum
+    cols["deposit_total"][rows] = portfolio.deposits[rows, a]
+    np.add(portfolio.wealth[rows, a], portfolio.investments[rows, a], out=cols["investment_total"][rows])
+    np.add(portfolio.mortgage_loan[rows, a], portfolio.credit_loan[rows, a], out=cols["loan_total"][rows])
     prev_month = month_aum(a - 1) if a >= 1 else None
     for tag, lag in (("month", 1), ("year", 12)):
         short = "mom" if lag == 1 else "yoy"
@@ -271,31 +316,21 @@ def asset_monitor(
             if latest > b:  # a customer without data at b has no change (its base is 0 already)
                 change[~ok] = 0
         else:
-            ok = np.zeros(n, np.bool_)
-            base = np.zeros(n, np.int64)
-            change = np.zeros(n, np.int64)
+            ok = np.zeros(size, np.bool_)
+            base = np.zeros(size, np.int64)
+            change = np.zeros(size, np.int64)
         # a positive base has data at b, so the percent is defined exactly where it is positive
         bp, defined, code = ratio_bp_code(change, base)
-        cols[f"aum_prev_{tag}"] = base
-        cols[f"aum_change_{short}"] = change
-        cols[f"aum_change_{short}_pct_bp"] = bp
-        codes[f"aum_change_{short}_pct"] = code
-        valid[f"aum_prev_{tag}"] = ok
-        valid[f"aum_change_{short}"] = ok
-        valid[f"aum_change_{short}_pct_bp"] = defined
+        cols[f"aum_prev_{tag}"][rows] = base
+        cols[f"aum_change_{short}"][rows] = change
+        cols[f"aum_change_{short}_pct_bp"][rows] = bp
+        codes[f"aum_change_{short}_pct"][rows] = code
+        valid[f"aum_prev_{tag}"][rows] = ok
+        valid[f"aum_change_{short}"][rows] = ok
+        valid[f"aum_change_{short}_pct_bp"][rows] = defined
     for w, (mean, complete) in _window_means(month_aum, aum, prev_month, hs, latest, a).items():
-        cols[f"aum_avg_{w}m"] = mean
-        cols[f"aum_avg_{w}m_complete"] = complete
-    return AssetMonitor(
-        title=f"asset monitoring as of {m}",
-        columns=make_columns(cols),
-        valid={k: readonly(np.asarray(v, np.bool_)) for k, v in valid.items()},
-        money=_MONEY,
-        as_of=m,
-        policy=pol,
-        portfolio=portfolio,
-        pct_codes=codes,
-    )
+        cols[f"aum_avg_{w}m"][rows] = mean
+        cols[f"aum_avg_{w}m_complete"][rows] = complete
 
 
 def _rollup(mon: AssetMonitor, keys: NDArray[np.str_], key: str, title: str) -> Report:

@@ -41,7 +41,7 @@ from ..io import atomic_write, check_output
 from ..months import Month
 from ..policy import CompiledPolicy, Policy, compile_policy, default_policy
 from ..portfolio import Portfolio
-from ..tiering import evaluate
+from ..tiering import TierResult, evaluate
 from ._alerts import evaluate_alerts
 from ._errors import AnalyticsError
 from ._html import html_page
@@ -53,9 +53,9 @@ from ._reports import (
     migration_report,
     performance_report,
     tier_distribution,
-    tier_trend,
+    trend_of,
 )
-from ._table import Report, make_columns
+from ._table import Report, group_codes, make_columns
 from ._transactions import Transactions
 from ._xlsx import EXACT_FEN_LIMIT, check_workbook, write_workbook
 
@@ -345,8 +345,12 @@ def _section_distribution(result: Any) -> ReportSection:
     )
 
 
-def _section_trend(portfolio: Portfolio, plan: CompiledPolicy, months: int, as_of: Month) -> ReportSection:
-    t = tier_trend(portfolio, plan, months=months, as_of=as_of)
+def _section_trend(
+    portfolio: Portfolio, plan: CompiledPolicy, months: int, as_of: Month, result: TierResult
+) -> ReportSection:
+    if isinstance(months, bool) or not isinstance(months, int) or months < 1:
+        raise AnalyticsError(f"months must be a whole number >= 1, got {months!r}")
+    t = trend_of(portfolio, plan, months, as_of, result=result)
     month_ids, tiers, cells = _pivot(t, "month", "tier", "customers")
     _, _, aum = _pivot(t, "month", "tier", "aum")
     return ReportSection(
@@ -654,28 +658,33 @@ def _section_performance(
     )
 
 
-def _book_rows(book: AllocationBook, ids: NDArray[np.str_]) -> tuple[NDArray[np.intp], NDArray[np.bool_]]:
-    """Each portfolio customer's row in the book's customer order, and whether the book has it.
+def _book_rows(
+    book: AllocationBook, ids: NDArray[np.str_]
+) -> tuple[NDArray[np.intp], NDArray[np.bool_], bool]:
+    """Each portfolio customer's row in the book's customer order, whether the book has it, and
+    whether the rows are simply ``0..n-1`` (the book lists the same customers in the same order).
 
     A book built from the portfolio lists the same ids in the same order:
     one comparison, no lookup.  Otherwise one sort of the book's ids and a
     binary search of the portfolio's.
     """
     own = book.customer_ids
-    if own.shape == ids.shape and np.array_equal(own, ids):
-        return np.arange(ids.size, dtype=np.intp), np.ones(ids.size, np.bool_)
+    if own is ids or (own.shape == ids.shape and np.array_equal(own, ids)):
+        return np.arange(ids.size, dtype=np.intp), np.ones(ids.size, np.bool_), True
     if own.size == 0 or ids.size == 0:
-        return np.zeros(ids.size, np.intp), np.zeros(ids.size, np.bool_)
+        return np.zeros(ids.size, np.intp), np.zeros(ids.size, np.bool_), False
     order = np.argsort(own, kind="stable")
     pos = np.minimum(np.searchsorted(own[order], ids), own.size - 1)
     at = order[pos].astype(np.intp)
-    return at, np.asarray(own[at] == ids, np.bool_)
+    return at, np.asarray(own[at] == ids, np.bool_), False
 
 
 def _on_book(
-    amounts: NDArray[np.int64], at: NDArray[np.intp], pick: NDArray[np.bool_], n_book: int
+    amounts: NDArray[np.int64], at: NDArray[np.intp], pick: NDArray[np.bool_], n_book: int, same: bool
 ) -> NDArray[np.int64]:
     """Amounts of the picked portfolio customers, aligned with the book's customers (0 elsewhere)."""
+    if same and bool(pick.all()):
+        return amounts  # the book lists the portfolio's customers in its order: no scatter
     out = np.zeros(n_book, np.int64)
     out[at[pick]] = amounts[pick]
     return out
@@ -755,7 +764,7 @@ def report_set(
             int(np.count_nonzero(monitor.columns["has_data"])),
             "count",
         ),
-        ("branches", int(np.unique(portfolio.branch_ids).size), "count"),
+        ("branches", int(group_codes(portfolio.branch_ids)[0].size), "count"),
         ("AUM", _exact_total(monitor.columns["aum"]), "money"),
         ("deposits", _exact_total(monitor.columns["deposit_total"]), "money"),
         ("investments", _exact_total(monitor.columns["investment_total"]), "money"),
@@ -763,7 +772,7 @@ def report_set(
     ]
     sections = [
         _section_distribution(result),
-        _section_trend(portfolio, plan, months, month),
+        _section_trend(portfolio, plan, months, month, result),
         _section_migration(result),
         _section_churn(result),
         _section_concentration(result),
@@ -772,7 +781,7 @@ def report_set(
     perf: list[ReportSection] = []
     if book is not None:
         ids = portfolio.customer_ids
-        at, known = _book_rows(book, ids)
+        at, known, same = _book_rows(book, ids)
         n_book = book.customer_ids.size
         # who is in the book on the day: an attribution of one fen each lists the absent customers
         here = np.zeros(n_book, np.bool_)
@@ -784,14 +793,14 @@ def report_set(
             gone[probe.excluded] = True
             inside &= ~gone[at]
         aum_now = np.asarray(monitor.columns["aum"], np.int64)
-        att = attribute(book, _on_book(aum_now, at, inside, n_book), day)
+        att = attribute(book, _on_book(aum_now, at, inside, n_book, same), day)
         previous = None
         if a > 0:
             before = (month - 1).last_day
             ok = np.asarray(monitor.valid["aum_prev_month"], np.bool_)
             prev_aum = np.where(ok, np.asarray(monitor.columns["aum_prev_month"], np.int64), 0)
             # customers not in the book the day before are left out (their amounts set aside)
-            previous = attribute(book, _on_book(prev_aum, at, known, n_book), before, absent="exclude")
+            previous = attribute(book, _on_book(prev_aum, at, known, n_book, same), before, absent="exclude")
         outside = ~inside
         summary += [
             (

@@ -25,6 +25,7 @@ from ..policy import CompiledPolicy, Policy, PolicySet, compile_policy, default_
 from ..portfolio import Portfolio
 from ..tiering import MigrationMatrix, TierPath, TierResult, evaluate_tiers, migration_matrix, tier_migration
 from ._errors import AnalyticsError
+from ._memo import memo_on
 from ._monitor import AssetMonitor, as_month, month_index
 from ._table import Report, group_codes, make_columns, ratio_bp
 
@@ -64,6 +65,11 @@ def _branches(
 
 
 def _as_of_aum(result: TierResult) -> NDArray[np.int64]:
+    """Each customer's AUM at the result's month (0 without data), computed once per result."""
+    return memo_on(result, "as_of_aum", lambda: readonly(_compute_as_of_aum(result)))
+
+
+def _compute_as_of_aum(result: TierResult) -> NDArray[np.int64]:
     p = result.portfolio
     a = p.months.index(result.as_of)
     has = p.history_start.astype(np.int64) <= a
@@ -160,8 +166,76 @@ def tier_trend(
         if isinstance(policy, CompiledPolicy | PolicySet)
         else compile_policy(policy or default_policy())
     )
-    last, a = month_index(portfolio, portfolio.months.stop if as_of is None else as_of)
+    return trend_of(portfolio, plan, months, portfolio.months.stop if as_of is None else as_of, path)
+
+
+def _tally_month(
+    codes: NDArray[np.int8], aum: NDArray[np.int64], k: int
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Customers and exact AUM per tier of one month's tier codes (-1: no tier, not counted)."""
+    cell = codes.astype(np.intp)
+    cell[codes < 0] = k  # bucket k: no tier (no data yet)
+    counts = np.bincount(cell, minlength=k + 1)[:k].astype(np.int64)
+    return counts, exact_group_sums(cell, aum, k + 1, what="AUM of a tier and month")[:k]
+
+
+def trend_of(
+    portfolio: Portfolio,
+    plan: CompiledPolicy | PolicySet,
+    months: int,
+    as_of: Month | str,
+    path: TierPath | None = None,
+    result: TierResult | None = None,
+) -> Report:
+    """:func:`tier_trend` of a compiled plan; ``result``: an evaluation of the plan at ``as_of``.
+
+    With ``result`` (what :func:`~custvalue.analytics.report_set` has), the
+    as-of month's tiers and the month before's are the result's tiers and
+    previous tiers (:func:`~custvalue.evaluate` computes both, under the same
+    versions), so only the earlier months are tiered.
+    """
+    last, a = month_index(portfolio, as_of)
     i0 = max(0, a - months + 1)
+    if result is not None and (
+        path is not None
+        or result.as_of != last
+        or result.portfolio is not portfolio
+        or not isinstance(plan, CompiledPolicy)
+        or result.compiled is not plan
+    ):
+        result = None  # not the same evaluation: compute every month
+    if result is not None and path is None:
+        assert isinstance(plan, CompiledPolicy)
+        wanted = [portfolio.months[j] for j in range(i0, a + 1)]
+        k = len(plan.policy.tier_order)
+        parts_c: list[NDArray[np.int64]] = []
+        parts_s: list[NDArray[np.int64]] = []
+        if a - 2 >= i0:  # the earlier months: tiers only
+            tally = evaluate_tiers(portfolio, plan, first=wanted[0], last=portfolio.months[a - 2])
+            parts_c += list(np.asarray(tally.counts).T)
+            parts_s += list(np.asarray(tally.aum).T)
+        if a - 1 >= i0:
+            prev_aum = np.zeros(portfolio.n_customers, np.int64)
+            for c in plan.policy.aum:  # per customer: bounded by the portfolio's checks
+                prev_aum += portfolio.column(c)[:, a - 1]
+            c1, s1 = _tally_month(result.previous_tier_codes, prev_aum, k)
+            parts_c.append(c1)
+            parts_s.append(s1)
+        c0, s0 = _tally_month(result.tier_codes, _as_of_aum(result), k)
+        parts_c.append(c0)
+        parts_s.append(s0)
+        return _trend_report(wanted, plan.policy.tier_order, np.concatenate(parts_c), np.concatenate(parts_s))
+    return _trend_computed(portfolio, plan, last, a, i0, path)
+
+
+def _trend_computed(
+    portfolio: Portfolio,
+    plan: CompiledPolicy | PolicySet,
+    last: Month,
+    a: int,
+    i0: int,
+    path: TierPath | None,
+) -> Report:
     wanted = [portfolio.months[j] for j in range(i0, a + 1)]
     tiers = (plan.versions[0][1] if isinstance(plan, PolicySet) else plan.policy).tier_order
     k = len(tiers)
@@ -192,6 +266,13 @@ def tier_trend(
                 aum += portfolio.column(c)[:, i0 + j]
             counts[j * k : (j + 1) * k] = np.bincount(cell, minlength=k + 1)[:k]
             sums[j * k : (j + 1) * k] = exact_group_sums(cell, aum, k + 1, what="AUM of a tier and month")[:k]
+    return _trend_report(wanted, tiers, counts, sums)
+
+
+def _trend_report(
+    wanted: Sequence[Month], tiers: Sequence[str], counts: NDArray[np.int64], sums: NDArray[np.int64]
+) -> Report:
+    k, n_months = len(tiers), len(wanted)
     month_counts = np.repeat(counts.reshape(-1, k).sum(axis=1), k)
     share, ok = ratio_bp(counts, month_counts)
     cols = {

@@ -23,10 +23,11 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from .._arrays import INT64_MAX, readonly
+from .._arrays import INT64_MAX, is_sealed, readonly
 from .._optional import import_optional
 from ..io import atomic_write, file_format
 from ..money import format_yuan
+from ._memo import memo_on
 from ._plot import plot_report
 
 __all__ = [
@@ -39,6 +40,10 @@ __all__ = [
     "ratio_bp_code",
     "ratio_code",
 ]
+
+
+#: Below this quotient and divisor a float64 quotient is within one of the exact one.
+_FLOAT_Q = 2.0**50
 
 
 def floor_divmod(
@@ -59,8 +64,25 @@ def floor_divmod(
         k = int(d.flat[0])
         q = np.floor_divide(n, k)
         return q, n - q * k
-    q, r = np.divmod(n, d)
-    return q, r
+    if n.size < 64:
+        q, r = np.divmod(n, d)
+        return q, r
+    # a float quotient off by less than one, corrected exactly in integers: many times faster than
+    # int64 division; elements outside the bounds that make it exact take np.divmod
+    est = np.floor(n / d)
+    inside = (np.abs(est) < _FLOAT_Q) & (d < _FLOAT_Q)
+    q = np.where(inside, est, 0).astype(np.int64)
+    r = n - q * d  # wraps at most where the exact remainder is small: exact
+    low = r < 0
+    q -= low
+    r += np.where(low, d, 0)
+    high = r >= d
+    q += high
+    r -= np.where(high, d, 0)
+    if not bool(inside.all()):
+        out = ~inside
+        q[out], r[out] = np.divmod(n[out], d[out])
+    return q, r  # type: ignore[return-value]  # int64 by construction
 
 
 def half_even_div(num: NDArray[np.int64], den: NDArray[np.int64]) -> NDArray[np.int64]:
@@ -191,6 +213,17 @@ def group_codes(keys: NDArray[np.str_]) -> tuple[NDArray[np.str_], NDArray[np.in
     >>> ids.tolist(), inv.tolist()
     (['A', 'B10', 'B2'], [2, 1, 2, 0])
     """
+    if isinstance(keys, np.ndarray) and is_sealed(keys):  # immutable (a portfolio's ids): grouped once
+        return memo_on(keys, "group_codes", lambda: _sealed_codes(keys))
+    return _group_codes(keys)
+
+
+def _sealed_codes(keys: NDArray[np.str_]) -> tuple[NDArray[np.str_], NDArray[np.intp]]:
+    ids, inv = _group_codes(keys)
+    return readonly(ids), readonly(inv)
+
+
+def _group_codes(keys: NDArray[np.str_]) -> tuple[NDArray[np.str_], NDArray[np.intp]]:
     k = np.asarray(keys)
     if k.dtype.kind != "U" or k.size == 0:
         uniq, inv = np.unique(k.astype(str), return_inverse=True)

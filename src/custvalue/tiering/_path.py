@@ -283,27 +283,29 @@ def evaluate_tiers(
         for cp, r0, r1 in runs:
             lo = max(0, r0 - cp.history_needed)
             block = Block(portfolio, rows, lo, r1, cp.policy.aum, cp.policy.scale)
-            codes = path_tiers(cp, block, r0, r1)
-            aum = block.column("aum")
+            codes = path_tiers(cp, block, r0, r1)  # (months, rows), a fresh array
+            m = r1 - r0 + 1
+            if block.hs_max > r0:  # no data yet: no tier, never an invented one
+                codes[hs[None, :] > np.arange(r0, r1 + 1)[:, None]] = NO_TIER
             j0 = r0 - i0
-            # the tally may add in int64 when no partial sum of the block can overflow
-            fits = bool(size) and int(aum.max()) * size <= INT64_MAX
-            for j, a in enumerate(range(r0, r1 + 1)):
-                got = codes[j]
-                if block.hs_max > a:  # no data yet: no tier, never an invented one
-                    got[hs > a] = NO_TIER
-                tier[rows, j0 + j] = got
-                cell = got.astype(np.intp)
-                cell[got < 0] = k  # bucket k: no tier
-                counts[j0 + j] += np.bincount(cell, minlength=k + 1)
-                month_aum = aum[a - lo]
-                if fits:
-                    part = np.zeros(k + 1, np.int64)
-                    np.add.at(part, cell, month_aum)
-                else:
-                    part = exact_group_sums(cell, month_aum, k + 1, what="AUM of a tier and month")
+            tier[rows, j0 : j0 + m] = codes.T
+            # one tally of the block's months: cell = month × (k + 1) + tier (bucket k: no tier)
+            cell = codes.astype(np.intp)
+            cell[codes < 0] = k
+            cell += (np.arange(m, dtype=np.intp) * (k + 1))[:, None]
+            flat = cell.reshape(-1)
+            counts[j0 : j0 + m] += np.bincount(flat, minlength=m * (k + 1)).reshape(m, k + 1)
+            month_aum = block.column("aum")[r0 - lo : r1 - lo + 1].reshape(-1)
+            # int64 adds are exact when no cell's partial sum can overflow: at most `size` values a cell
+            peak = max(abs(int(month_aum.max())), abs(int(month_aum.min()))) if month_aum.size else 0
+            if peak * size <= INT64_MAX:
+                part = np.zeros(m * (k + 1), np.int64)
+                np.add.at(part, flat, month_aum)
+            else:
+                part = exact_group_sums(flat, month_aum, m * (k + 1), what="AUM of a tier and month")
+            for j, row_part in enumerate(part.reshape(m, k + 1).tolist()):
                 row = sums[j0 + j]
-                for t, v in enumerate(part.tolist()):
+                for t, v in enumerate(row_part):
                     row[t] += v
     total = np.zeros((k, n_months), np.int64)
     for j in range(n_months):
