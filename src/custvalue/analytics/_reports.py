@@ -73,10 +73,7 @@ def _compute_as_of_aum(result: TierResult) -> NDArray[np.int64]:
     p = result.portfolio
     a = p.months.index(result.as_of)
     has = p.history_start.astype(np.int64) <= a
-    total = np.zeros(p.n_customers, np.int64)
-    for c in result.policy.aum:  # per customer: bounded by the portfolio's checks, no overflow
-        total += p.column(c)[:, a]
-    return np.where(has, total, 0)
+    return np.where(has, _month_aum(p, result.policy.aum, a), 0)
 
 
 def tier_distribution(result: TierResult, *, branches: Iterable[str] | None = None) -> Report:
@@ -169,6 +166,14 @@ def tier_trend(
     return trend_of(portfolio, plan, months, portfolio.months.stop if as_of is None else as_of, path)
 
 
+def _month_aum(portfolio: Portfolio, classes: Sequence[str], j: int) -> NDArray[np.int64]:
+    """Every customer's AUM (the given classes) at month column ``j``."""
+    aum = np.zeros(portfolio.n_customers, np.int64)
+    for c in classes:  # per customer: bounded by the portfolio's checks, no overflow
+        aum += portfolio.column(c)[:, j]
+    return aum
+
+
 def _tally_month(
     codes: NDArray[np.int8], aum: NDArray[np.int64], k: int
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
@@ -215,10 +220,8 @@ def trend_of(
             parts_c += list(np.asarray(tally.counts).T)
             parts_s += list(np.asarray(tally.aum).T)
         if a - 1 >= i0:
-            prev_aum = np.zeros(portfolio.n_customers, np.int64)
-            for c in plan.policy.aum:  # per customer: bounded by the portfolio's checks
-                prev_aum += portfolio.column(c)[:, a - 1]
-            c1, s1 = _tally_month(result.previous_tier_codes, prev_aum, k)
+            before = _month_aum(portfolio, plan.policy.aum, a - 1)
+            c1, s1 = _tally_month(result.previous_tier_codes, before, k)
             parts_c.append(c1)
             parts_s.append(s1)
         c0, s0 = _tally_month(result.tier_codes, _as_of_aum(result), k)
@@ -258,14 +261,10 @@ def _trend_computed(
         counts = np.zeros(n_months * k, np.int64)
         sums = np.zeros(n_months * k, np.int64)
         for j, m in enumerate(wanted):  # one month at a time: no (n, months) temporaries
-            t = path.tier_codes[:, path.column(m)].astype(np.intp)
-            cell = np.where(t >= 0, t, k)  # bucket k: no tier (no data yet)
             classes = plan.at(m).aum if isinstance(plan, PolicySet) else plan.policy.aum
-            aum = np.zeros(portfolio.n_customers, np.int64)
-            for c in classes:  # per customer: bounded by the portfolio's checks
-                aum += portfolio.column(c)[:, i0 + j]
-            counts[j * k : (j + 1) * k] = np.bincount(cell, minlength=k + 1)[:k]
-            sums[j * k : (j + 1) * k] = exact_group_sums(cell, aum, k + 1, what="AUM of a tier and month")[:k]
+            counts[j * k : (j + 1) * k], sums[j * k : (j + 1) * k] = _tally_month(
+                path.tier_codes[:, path.column(m)], _month_aum(portfolio, classes, i0 + j), k
+            )
     return _trend_report(wanted, tiers, counts, sums)
 
 
