@@ -571,3 +571,20 @@ def test_the_sets_trend_reuses_the_evaluation_and_equals_the_trend_alone(
     rs = report_set(p, as_of, months=months)
     alone = tier_trend(p, months=months, as_of=as_of)
     assert rs.section("trend").table.records() == alone.records()
+
+
+def test_the_sets_trend_from_a_stored_path_equals_tiering_the_months() -> None:
+    from custvalue import default_policy, evaluate_path
+
+    p = generate(120, seed=4, n_branches=2)
+    path = evaluate_path(p)
+    assert (
+        report_set(p, path=path).section("trend").table.records()
+        == report_set(p).section("trend").table.records()
+    )
+    short = evaluate_path(p, first=p.months.stop - 2)
+    with pytest.raises(AnalyticsError, match="does not cover"):
+        report_set(p, path=short)
+    other = default_policy().with_tier("platinum", aum_floor=400_000)
+    with pytest.raises(AnalyticsError, match="another policy"):
+        report_set(p, path=evaluate_path(p, other))

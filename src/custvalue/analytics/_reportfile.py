@@ -41,7 +41,7 @@ from ..io import atomic_write, check_output
 from ..months import Month
 from ..policy import CompiledPolicy, Policy, compile_policy, default_policy
 from ..portfolio import Portfolio
-from ..tiering import TierResult, evaluate
+from ..tiering import TierPath, TierResult, evaluate
 from ._alerts import evaluate_alerts
 from ._errors import AnalyticsError
 from ._html import html_page
@@ -346,11 +346,18 @@ def _section_distribution(result: Any) -> ReportSection:
 
 
 def _section_trend(
-    portfolio: Portfolio, plan: CompiledPolicy, months: int, as_of: Month, result: TierResult
+    portfolio: Portfolio,
+    plan: CompiledPolicy,
+    months: int,
+    as_of: Month,
+    result: TierResult,
+    path: TierPath | None,
 ) -> ReportSection:
     if isinstance(months, bool) or not isinstance(months, int) or months < 1:
         raise AnalyticsError(f"months must be a whole number >= 1, got {months!r}")
-    t = trend_of(portfolio, plan, months, as_of, result=result)
+    if path is not None and isinstance(path, TierPath) and path.policy != plan.policy:
+        raise AnalyticsError("path was evaluated under another policy than the report's")
+    t = trend_of(portfolio, plan, months, as_of, path, None if path is not None else result)
     month_ids, tiers, cells = _pivot(t, "month", "tier", "customers")
     _, _, aum = _pivot(t, "month", "tier", "aum")
     return ReportSection(
@@ -699,6 +706,7 @@ def report_set(
     book: AllocationBook | None = None,
     ledger: SalesLedger | None = None,
     months: int = 12,
+    path: TierPath | None = None,
 ) -> ReportSet:
     """Every analysts' report of a portfolio at ``as_of`` (default: its last month).
 
@@ -724,6 +732,13 @@ def report_set(
         as-of month in the performance sections.
     months
         Months of the tier trend.
+    path
+        A :func:`~custvalue.evaluate_path` of this portfolio under the same
+        policy that covers the trend's months (kept from an earlier run, or
+        shared with other reports): the trend reads its tiers instead of
+        tiering those months again.  Without it the trend tiers the months
+        before the as-of month (:func:`~custvalue.tiering.evaluate_tiers`)
+        and takes the last two from this evaluation.
 
     Returns
     -------
@@ -772,7 +787,7 @@ def report_set(
     ]
     sections = [
         _section_distribution(result),
-        _section_trend(portfolio, plan, months, month, result),
+        _section_trend(portfolio, plan, months, month, result, path),
         _section_migration(result),
         _section_churn(result),
         _section_concentration(result),
