@@ -12,8 +12,9 @@ campaigns with exclusions, caps and priorities):
                      segments, with a contact history (``--contacts`` rows)
                      and no allocation book
 * ``with_book``      the same run with an allocation book (one manager per
-                     branch, its gold-and-above customers allocated): the
-                     primary-manager lookup loops over the book's managers
+                     branch, its gold-and-above customers allocated): one
+                     vectorised ``AllocationBook.primary_managers`` query
+                     for the targets
 * ``value_camps``    the five campaigns on a policy with a ``[value]``
                      section, two of them also testing ``clv`` and ``value``:
                      the run computes those value measures itself (margins,

@@ -202,18 +202,17 @@ def test_marketing_run_and_files(tmp_path: Path) -> None:
 @st.composite
 def runs(draw: Any) -> tuple[Portfolio, list[dict[str, Any]], Contacts | None]:
     n = draw(st.integers(1, 12))
-    levels = draw(
-        st.lists(
-            st.sampled_from([10_000, 150_000, 250_000, 600_000, 6_000_000, 12_000_000]),
-            min_size=n,
-            max_size=n,
-        )
-    )
+    # fen: typical levels, and every bound of the tests below at the bound and 1 fen either side
+    typical = [v * 100 for v in (10_000, 150_000, 250_000, 600_000, 6_000_000, 12_000_000)]
+    bounds = [
+        v * 100 + d for v in (20_000, 100_000, 200_000, 500_000, 1_000_000, 7_000_000) for d in (-1, 0, 1)
+    ]
+    levels = draw(st.lists(st.sampled_from(typical + bounds), min_size=n, max_size=n))
     p = Portfolio.from_arrays(
         customer_ids=[f"C{i:02d}" for i in range(n)],
         branch_ids=["X"] * n,
         start="2026-10",
-        deposits=np.array(levels, np.int64)[:, None] * 100,
+        deposits=np.array(levels, np.int64)[:, None],
     )
     tiers = ["core", "growth", "platinum", "gold", "potential"]
     camps = []
@@ -355,7 +354,7 @@ def test_contacts_files_report_file_line_and_column(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "ids",
     [
-        ["C3", "C1", "C2"],  # unsorted short ASCII: packed keys
+        ["C3", "C1", "C2"],  # unsorted short ASCII: packed integer keys
         ["客户2", "B", "A1234567890"],  # unsorted, non-ASCII and long: text keys
         ["A", "B", "C"],  # sorted: no sort at all
     ],
@@ -383,3 +382,27 @@ def test_a_tier_list_and_a_tier_test_must_both_hold() -> None:
     run = run_campaigns(portfolio(), pol)
     assert run.targets_of("c").tolist() == ["B"]  # platinum; A (core) is not listed, D/E fail the test
     assert run.records()[0]["reasons"] == 'c: tier in (platinum, potential); tier >= "platinum"'
+
+
+_ID_CHARS = st.sampled_from(["A", "B", "C", "0", "1", "é", "客", "\x01", "Z"])
+_IDS = st.text(alphabet=_ID_CHARS, min_size=1, max_size=10)
+
+
+@settings(max_examples=200)
+@given(st.lists(_IDS, max_size=30, unique=True), st.lists(_IDS, max_size=30), st.booleans())
+def test_id_lookup_agrees_with_a_list_search(
+    portfolio_ids: list[str], queried: list[str], ordered: bool
+) -> None:
+    """Packed keys (<= 8 Latin-1 characters) and text search, sorted or not, find exactly the ids."""
+    from custvalue.analytics._campaigns import _Lookup, _packed_keys
+
+    hay = sorted(portfolio_ids) if ordered else portfolio_ids
+    ids = np.asarray(hay, dtype=str) if hay else np.zeros(0, "<U1")
+    rows, found = _Lookup(ids).rows(np.asarray(queried, dtype=str) if queried else np.zeros(0, "<U1"))
+    for k, x in enumerate(queried):
+        assert bool(found[k]) == (x in hay)
+        if x in hay:
+            assert int(rows[k]) == hay.index(x)
+    keys = _packed_keys(ids)
+    if keys is not None:  # order-preserving: the keys sort as the ids do
+        assert np.argsort(keys, kind="stable").tolist() == np.argsort(ids, kind="stable").tolist()

@@ -205,3 +205,38 @@ def test_infinite_horizon_with_a_negative_rate_must_converge() -> None:
     assert abs(v - float(reference_clv(100, Decimal("0.9"), Decimal("-0.05"), None))) < 1e-9
     with pytest.raises(AnalyticsError, match="does not converge"):
         c.state_values([100.0], -0.2, None)  # 0.9 / 0.8 > 1
+
+
+@settings(max_examples=60)
+@given(
+    st.lists(st.integers(0, 10**6), min_size=2, max_size=2),
+    st.lists(st.integers(0, 10**6), min_size=2, max_size=2),
+    st.decimals("0.001", "0.05", places=3),
+    st.decimals("0.001", "0.05", places=3),
+    st.one_of(st.none(), st.integers(1, 60)),
+)
+def test_value_monotone_in_margin_and_decreasing_in_the_discount_rate(
+    v1: list[int], v2: list[int], d1: Decimal, d2: Decimal, h: int | None
+) -> None:
+    c = MarkovChain.from_counts(["gold", "potential", "churned"], [[80, 15, 5], [10, 85, 5], [0, 0, 0]])
+    lo = np.minimum(v1, v2).astype(float)
+    hi = np.maximum(v1, v2).astype(float)
+    lo_d, hi_d = sorted((float(d1), float(d2)))
+    tol = 1e-9 * (1 + float(hi.max()) * 100)
+    assert (c.state_values(lo, lo_d, h) <= c.state_values(hi, lo_d, h) + tol).all()
+    assert (c.state_values(hi, hi_d, h) <= c.state_values(hi, lo_d, h) + tol).all()
+
+
+@pytest.mark.parametrize("delta", [-1, 0, 1])
+def test_churn_below_is_exclusive_to_the_fen(delta: int) -> None:
+    # churned when the balances sum *below* churn_below (100 yuan): 99.99 churns, 100.00 does not
+    total = 100_00 + delta
+    dep = np.array([[500_000_00, total // 2]])
+    wea = np.array([[0, total - total // 2]])
+    port = Portfolio.from_arrays(
+        customer_ids=["A"], branch_ids=["X"], start="2026-09", deposits=dep, wealth=wea
+    )
+    pol = policy(markov={"churn_below": 100})
+    assert churn_mask(port, pol).tolist() == [[False, delta < 0]]
+    chain = estimate_markov(port, pol, months=1)
+    assert int(chain.counts[:, -1].sum()) == (1 if delta < 0 else 0)

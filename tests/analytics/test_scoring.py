@@ -201,22 +201,14 @@ def test_vectorised_equals_reference(
         {"id": "C", "score": "< 50"},
     ]
     pol = policy(s)
-    n = len(rows)
     cols = np.array(rows, dtype=np.int64)
-    port = Portfolio.from_arrays(
-        customer_ids=[f"c{i}" for i in range(n)],
-        branch_ids=["X"] * n,
-        start="2026-10",
-        deposits=cols[:, :1],
-        card_spend=cols[:, 1:2],
-        card_level=cols[:, 2:3].astype(np.int8),
-    )
+    port = _one_month(cols, card_level=cols[:, 2:3].astype(np.int8))
     v = customer_value(port, pol, inputs={"sales_forecast": cols[:, 3], "sales": cols[:, 4]})
     r = score_customers(v)
     spec = pol.value.scoring  # type: ignore[union-attr]
     assert spec is not None
     got = list(zip(r.scores(), r.grades().tolist(), strict=True))
-    for i in range(n):
+    for i in range(len(rows)):
         row = {
             "aum": Decimal(int(cols[i, 0])) / 100,
             "card_spend_12m": Decimal(int(cols[i, 1])) / 100,
@@ -246,3 +238,81 @@ def test_huge_points_take_the_exact_slow_path() -> None:
     )
     assert r.scores() == [want]
     assert want == Decimal("3299996699.999997")  # 3 × 999,999,999.999999 × 0.999999 × 1.1
+
+
+def _edge(draw: Any, bounds: tuple[int, ...]) -> int:
+    return draw(st.sampled_from(bounds)) + draw(st.sampled_from([-1, 0, 1]))
+
+
+@st.composite
+def edge_rows(draw: Any) -> tuple[int, int, int, int]:
+    """AUM, card spend, forecast and sales at a score-card or bonus bound, or 1 fen either side."""
+    return (
+        _edge(draw, (300_000_00, 1_000_000_00)),
+        _edge(draw, (100_000_00,)),
+        _edge(draw, (1_000_000_00, 4_000_000_00)),
+        _edge(draw, (1_000_000_00, 3_000_000_00)),
+    )
+
+
+def _one_month(cols: np.ndarray, **columns: np.ndarray) -> Portfolio:
+    """One month: deposits from column 0 and card spend from column 1 of ``cols``, plus ``columns``."""
+    n = cols.shape[0]
+    return Portfolio.from_arrays(
+        customer_ids=[f"c{i}" for i in range(n)],
+        branch_ids=["X"] * n,
+        start="2026-10",
+        deposits=cols[:, :1],
+        card_spend=cols[:, 1:2],
+        **columns,
+    )
+
+
+@settings(max_examples=60)
+@given(st.lists(edge_rows(), min_size=1, max_size=20))
+def test_score_card_and_bonus_bounds_to_the_fen(rows: list[tuple[int, int, int, int]]) -> None:
+    """Every score-card and bonus bound at the bound and ±1 fen, against hand-written points."""
+    cols = np.array(rows, dtype=np.int64)
+    port = _one_month(cols)
+    r = score_customers(
+        customer_value(port, policy(), inputs={"sales_forecast": cols[:, 2], "sales": cols[:, 3]})
+    )
+    for i, (aum, card, forecast, sales) in enumerate(rows):
+        history = (60 if aum >= 1_000_000_00 else 40 if aum >= 300_000_00 else 0) + (
+            30 if card >= 100_000_00 else 0
+        )
+        fc = 70 if forecast >= 4_000_000_00 else 40 if forecast >= 1_000_000_00 else 0
+        bonus = Decimal("1.1") if sales >= 3_000_000_00 else Decimal("1.05") if sales >= 1_000_000_00 else 1
+        score = (Decimal(history * 50 + fc * 50) / 100 * bonus).quantize(Decimal("0.01"))
+        grade = "A" if score >= 80 else "B" if score >= 60 else "C" if score >= 30 else "D"
+        assert r.scores()[i] == score, (rows[i], r.explain(i))
+        assert r.grades()[i] == grade
+
+
+@pytest.mark.parametrize(
+    ("aum", "card", "forecast", "score", "grade"),
+    [
+        # (90 + 70) / 2 = 80.00: the A band's bound is inclusive
+        (1_000_000_00, 100_000_00, 4_000_000_00, "80.00", "A"),
+        # (60 + 0) / 2 = 30.00: C's lower bound is inclusive, D is below it
+        (1_000_000_00, 0, 0, "30.00", "C"),
+        # (30 + 0) / 2 = 15.00
+        (0, 100_000_00, 0, "15.00", "D"),
+        # (40 + 70) / 2 = 55.00 is C and (90 + 40) / 2 = 65.00 is B (no card gives exactly 60 here)
+        (300_000_00, 0, 4_000_000_00, "55.00", "C"),
+        (1_000_000_00, 100_000_00, 1_000_000_00, "65.00", "B"),
+    ],
+)
+def test_grade_band_bounds(aum: int, card: int, forecast: int, score: str, grade: str) -> None:
+    port = Portfolio.from_arrays(
+        customer_ids=["a"],
+        branch_ids=["X"],
+        start="2026-10",
+        deposits=np.array([[aum]]),
+        card_spend=np.array([[card]]),
+    )
+    v = customer_value(
+        port, policy(), inputs={"sales_forecast": np.array([forecast]), "sales": np.array([0])}
+    )
+    r = score_customers(v)
+    assert (r.scores(), r.grades().tolist()) == ([Decimal(score)], [grade])

@@ -461,3 +461,42 @@ def test_value_matrix_equals_scalar_rule(rows: list[tuple[int, int]], cut_c: int
     for q, total in zip(vm.quadrant_ids, vm.aum.tolist(), strict=True):
         assert total == sum(int(arr[i, 0]) for i in range(n) if vm.quadrants()[i] == q)
     assert int(vm.counts.sum()) == n
+
+
+@settings(max_examples=60)
+@given(
+    st.lists(st.tuples(st.sampled_from([-1, 0, 1]), st.sampled_from([-1, 0, 1])), min_size=1, max_size=30),
+    st.integers(1, 10**9),
+    st.integers(1, 10**9),
+)
+def test_value_matrix_cuts_are_inclusive_to_the_fen(
+    offsets: list[tuple[int, int]], cut_c: int, cut_p: int
+) -> None:
+    """A measure at its cut is high, one fen below is low; quadrants partition customers and AUM."""
+    m = copy.deepcopy(VALUE["matrix"])
+    m["current_cut"], m["potential_cut"] = Decimal(cut_c) / 100, Decimal(cut_p) / 100
+    m["potential"] = "sales_forecast"
+    p = policy_with(matrix=m)
+    n = len(offsets)
+    cur = np.array([cut_c + dc for dc, _ in offsets], dtype=np.int64)
+    pot = np.array([cut_p + dp for _, dp in offsets], dtype=np.int64)
+    ids = [f"c{i}" for i in range(n)]
+    port = Portfolio.from_arrays(
+        customer_ids=ids, branch_ids=["X"] * n, start="2026-10", deposits=cur[:, None]
+    )
+    vm = value_matrix(
+        customer_value(port, p, inputs={"service_cost": np.zeros(n, np.int64), "sales_forecast": pot})
+    )
+    names = {(True, True): "star", (True, False): "keep", (False, True): "grow", (False, False): "basic"}
+    assert vm.quadrants().tolist() == [names[(dc >= 0, dp >= 0)] for dc, dp in offsets]
+    # a partition: counts and exact AUM sums add up, every customer is listed once
+    assert int(vm.counts.sum()) == n and int(vm.aum.sum()) == int(cur.sum())
+    listed = [c for q in ("star", "keep", "grow", "basic") for c in vm.customers(q).tolist()]
+    assert sorted(listed) == sorted(ids)
+    # shares: each half-even basis points of the exact totals, so they sum to 10,000 within 4 × ½ bp
+    rep = vm.report()
+    for col, total in (("customers_bp", n), ("aum_bp", int(cur.sum()))):
+        if total > 0:
+            assert abs(int(np.asarray(rep.column(col)).sum()) - 10_000) <= 2
+        else:  # a share of nothing is undefined, not 0 %
+            assert rep.records()[0][col] is None
