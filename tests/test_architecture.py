@@ -37,12 +37,14 @@ OPTIONAL = {
 
 #: What each top-level part may import (besides itself).  Read top-down along
 #: the data path; ``cli`` and the package root may import everything.
-GROUND = {"_errors", "_arrays", "_optional", "_atomic", "_snapshot", "money", "months"}
+GROUND = {"_errors", "_arrays", "_optional", "_atomic", "_snapshot", "_ids", "_memo", "money", "months"}
 LAYERS: dict[str, set[str]] = {
     "_errors": set(),
     "_arrays": {"_errors"},
     "_optional": {"_errors"},
     "_atomic": {"_errors"},
+    "_ids": set(),
+    "_memo": set(),
     "_snapshot": {"_errors", "_arrays", "_optional", "_atomic", "money", "months"},
     "money": {"_errors", "_arrays"},
     "months": {"_errors"},

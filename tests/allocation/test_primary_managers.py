@@ -73,3 +73,27 @@ def test_one_date_for_all_and_datetime64_dates() -> None:
         book.primary_managers(["C0", "C1"], [DAY, DAY, DAY])
     empty = book.primary_managers([], [])
     assert len(empty) == 0
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    st.integers(1, 300),
+    st.lists(st.integers(0, 400), min_size=1, max_size=60),
+    st.booleans(),
+)
+def test_many_ids_are_found_by_packed_keys_as_one_by_one(n: int, some: list[int], long_ids: bool) -> None:
+    """From 4,096 queried ids the lookup packs ids into integer keys: the same rows and misses."""
+    from custvalue.allocation._queries import lookup
+
+    picks = np.resize(np.asarray(some), 4096 + len(some)).tolist()  # repeated up to a large query
+    name = "CUSTOMER-{:06d}" if long_ids else "C{:05d}"  # long ids: the text search
+    book = AllocationBook.empty({"M1": "B1"})
+    ids = [name.format(i) for i in range(n)][::-1]  # added out of order: the book's sorter matters
+    book, _ = book.add_customers(ids, "B1", effective=DAY, operator="s")
+    queried = np.asarray([name.format(p) for p in picks])
+    idx, found = lookup(book, queried)
+    own = book.customer_ids.tolist()
+    assert found.tolist() == [p < n for p in picks]
+    assert [own[i] for i, f in zip(idx.tolist(), found.tolist(), strict=True) if f] == [
+        q for q, p in zip(queried.tolist(), picks, strict=True) if p < n
+    ]

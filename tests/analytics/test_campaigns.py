@@ -394,7 +394,8 @@ def test_id_lookup_agrees_with_a_list_search(
     portfolio_ids: list[str], queried: list[str], ordered: bool
 ) -> None:
     """Packed keys (<= 8 Latin-1 characters) and text search, sorted or not, find exactly the ids."""
-    from custvalue.analytics._campaigns import _Lookup, _packed_keys
+    from custvalue._ids import IdLookup as _Lookup
+    from custvalue._ids import packed_keys as _packed_keys
 
     hay = sorted(portfolio_ids) if ordered else portfolio_ids
     ids = np.asarray(hay, dtype=str) if hay else np.zeros(0, "<U1")

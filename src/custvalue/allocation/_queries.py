@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._arrays import readonly
+from .._ids import packed_keys
 from ._coerce import day_of, text
 from ._delta import compact, customer_rows, customer_spells, has_changes
 from ._errors import UnknownBranchError, UnknownCustomerError, UnknownManagerError
@@ -49,11 +50,26 @@ def lookup(book: BookState, ids: IdArray) -> tuple[NDArray[np.int64], NDArray[np
     n = book.customer_ids.size
     if n == 0 or ids.size == 0:
         return np.zeros(ids.size, np.int64), np.zeros(ids.size, np.bool_)
+    if ids.size >= _PACKED_QUERY:  # many ids: packed integer keys, the queried ids searched in order
+        keys = packed_keys(book.customer_ids)
+        wanted = packed_keys(ids) if keys is not None else None
+        if keys is not None and wanted is not None:
+            by_id = np.argsort(wanted, kind="stable")
+            pos = np.searchsorted(keys[book._sorter], wanted[by_id])
+            np.minimum(pos, n - 1, out=pos)
+            out = np.empty(ids.size, np.int64)
+            out[by_id] = book._sorter[pos]
+            return out, np.asarray(keys[out] == wanted, dtype=np.bool_)
     pos = np.searchsorted(book.customer_ids, ids, sorter=book._sorter)
     np.minimum(pos, n - 1, out=pos)
     idx = book._sorter[pos]
     found = book.customer_ids[idx] == ids
     return idx.astype(np.int64), np.asarray(found, dtype=np.bool_)
+
+
+#: From this many queried ids on, :func:`lookup` packs the book's ids into integer keys (a pass over
+#: the book that a few ids do not repay).
+_PACKED_QUERY = 4096
 
 
 def customer_index(book: BookState, customer_id: str, effective: _dt.date | None = None) -> int:

@@ -39,6 +39,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._arrays import readonly
+from .._ids import IdLookup
 from ..allocation import AllocationBook
 from ..months import Month
 from ..policy import FORMULA_COMPONENTS, STATUSES, CampaignSpec, Policy, default_policy
@@ -255,68 +256,6 @@ class CampaignRun(Report):
         return f"<CampaignRun {self.run_date}: {len(self):,} targets ({c})>"
 
 
-def _packed_keys(ids: NDArray[Any]) -> NDArray[np.uint64] | None:
-    """Order-preserving integer keys of ids of at most 8 Latin-1 characters; None for other ids.
-
-    The code points of each id, first character most significant and padded
-    with zeros, read as one unsigned 64-bit number: keys compare (and are
-    equal) exactly as the ids do, and sort and search several times faster.
-    """
-    if ids.dtype.kind != "U" or ids.dtype.itemsize > 32:
-        return None
-    w = ids.dtype.itemsize // 4
-    codes = np.ascontiguousarray(ids).view(np.uint32).reshape(ids.size, w)
-    if codes.size and int(codes.max()) > 0xFF:
-        return None
-    wide = np.zeros((ids.size, 8), np.uint8)
-    wide[:, :w] = codes
-    return wide.view(">u8").reshape(ids.size).astype(np.uint64)
-
-
-class _Lookup:
-    """Portfolio rows of customer ids, vectorised: the ids (or their keys) in sorted order, then
-    one binary search.
-
-    Ids of at most 8 Latin-1 characters (``C0000001``) are searched as packed
-    integer keys (:func:`_packed_keys`), other ids as text.  A portfolio whose
-    ids are already sorted (bank extracts and the synthetic generator usually
-    are) is searched in place; otherwise it is sorted once.  The queried ids
-    are sorted before the search, so the search walks the sorted ids in order
-    (several times faster than an indirect search through a ``sorter``
-    permutation on a million ids).
-    """
-
-    def __init__(self, ids: NDArray[np.str_], *, packed: bool = True) -> None:
-        self.ids = np.asarray(ids)
-        self.keys: NDArray[Any] | None = _packed_keys(self.ids) if packed else None
-        base: NDArray[Any] = self.ids if self.keys is None else self.keys
-        if base.shape[0] < 2 or bool((base[1:] >= base[:-1]).all()):
-            self.order: NDArray[np.intp] | None = None
-            self.sorted = base
-        else:
-            self.order = np.argsort(base, kind="stable")
-            self.sorted = base[self.order]
-
-    def rows(self, ids: NDArray[np.str_]) -> tuple[NDArray[np.intp], NDArray[np.bool_]]:
-        """Row of each id and whether it is in the portfolio (row 0 where not)."""
-        ids = np.asarray(ids)
-        n = self.ids.shape[0]
-        if ids.size == 0 or n == 0:
-            return np.zeros(ids.size, np.intp), np.zeros(ids.size, bool)
-        wanted: NDArray[Any] | None = None if self.keys is None else _packed_keys(ids)
-        if wanted is None and self.keys is not None:  # longer or other ids: search as text
-            return _Lookup(self.ids, packed=False).rows(ids)
-        if wanted is None:
-            wanted = ids
-        by_id = np.argsort(wanted, kind="stable")
-        pos = np.searchsorted(self.sorted, wanted[by_id])
-        np.minimum(pos, n - 1, out=pos)
-        rows = np.empty(ids.size, np.intp)
-        rows[by_id] = pos if self.order is None else self.order[pos]
-        base = self.ids if self.keys is None else self.keys
-        return rows, np.asarray(base[rows] == wanted, dtype=bool)
-
-
 @attrs.frozen(eq=False)
 class _ContactIndex:
     """A contact history mapped once onto the portfolio: row, campaign code and day of each contact."""
@@ -335,7 +274,7 @@ class _ContactIndex:
         end = int(np.datetime64(run_date, "D").astype(np.int64))
         day = contacts.dates.astype("datetime64[D]").astype(np.int64)
         window = (day <= end) & (day > end - days)
-        rows, keep = _Lookup(ids).rows(contacts.customer_ids[window])
+        rows, keep = IdLookup(ids).rows(contacts.customer_ids[window])
         # other customers' contacts do not count here
         return cls(rows=rows[keep], campaign_ids=contacts.campaign_ids[window][keep], days=day[window][keep])
 

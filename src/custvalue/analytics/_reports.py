@@ -25,7 +25,7 @@ from ..policy import CompiledPolicy, Policy, PolicySet, compile_policy, default_
 from ..portfolio import Portfolio
 from ..tiering import MigrationMatrix, TierPath, TierResult, evaluate_tiers, migration_matrix, tier_migration
 from ._errors import AnalyticsError
-from ._memo import memo_on
+from .._memo import memo_on
 from ._monitor import AssetMonitor, as_month, month_index
 from ._table import Report, group_codes, make_columns, ratio_bp
 

@@ -27,7 +27,7 @@ from .._arrays import INT64_MAX, is_sealed, readonly
 from .._optional import import_optional
 from ..io import atomic_write, file_format
 from ..money import format_yuan
-from ._memo import memo_on
+from .._memo import memo_on
 from ._plot import plot_report
 
 __all__ = [
