@@ -420,3 +420,47 @@ def test_vectorised_expressions_equal_the_reference(
         assert (expected is None and actual is None) or (
             type(expected) is type(actual) and expected == actual
         ), (text, rows[i], expected, actual)
+
+
+def test_a_knowledge_model_with_several_outputs_called_from_feel_gives_a_context() -> None:
+    """DMN 1.5 8.3.5: a table with several outputs gives a context; a multi-hit one a list of them."""
+    from custvalue.rules import BusinessKnowledgeModel, Parameter
+
+    first = DecisionTable("Offer", "FIRST", ["a"], ["rate", "label"], [("r", ["> 1"], ["a / 2", '"big"'])])
+    order = DecisionTable(
+        "Fees",
+        "RULE ORDER",
+        ["a"],
+        ["fee", "label"],
+        [("r1", ["> 1"], ["a", '"x"']), ("r2", ["-"], ["2", '"y"'])],
+    )
+    knowledge = [
+        BusinessKnowledgeModel("Offer", [Parameter("a", "number")], first),
+        BusinessKnowledgeModel("Fees", [Parameter("a", "number")], order),
+    ]
+    texts = {"O": "Offer(x)", "R": "Offer(x).rate + 1", "F": "Fees(x)", "C": "count(Fees(x))"}
+    m = DmnModel(
+        "m",
+        [
+            DmnDecision(k, None, ["x"], literal=LiteralExpression(t), required_knowledge=["Offer", "Fees"])
+            for k, t in texts.items()
+        ],
+        {"x": "number"},
+        knowledge,
+    )
+    expected = [
+        {
+            "O": {"rate": D("1.5"), "label": "big"},
+            "R": D("2.5"),
+            "F": [{"fee": D(3), "label": "x"}, {"fee": D(2), "label": "y"}],
+            "C": D(2),
+        },
+        {"O": None, "R": None, "F": [{"fee": D(2), "label": "y"}], "C": D(1)},
+        {"O": None, "R": None, "F": [{"fee": D(2), "label": "y"}], "C": D(1)},  # null matches only "-"
+    ]
+    xs = [3, 0, None]
+    result = m.compile().evaluate(columns([{"x": x} for x in xs]))
+    for i, x in enumerate(xs):
+        scalar = m.evaluate_scalar({"x": x})
+        for k, want in expected[i].items():
+            assert scalar[k] == want and result.value(k, i) == want, (k, i, scalar[k], result.value(k, i))

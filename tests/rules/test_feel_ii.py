@@ -6,6 +6,7 @@ not from custvalue)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal as D
 from typing import Any
 
@@ -24,7 +25,7 @@ from custvalue.rules import (
     parse_unary_tests,
 )
 from custvalue.rules._vexpr import evaluate_vector
-from custvalue.rules.ast import Call, EqualTest, If, In, IntervalTest, ListLit, Name, NumberLit
+from custvalue.rules.ast import BinOp, Call, EqualTest, If, In, IntervalTest, ListLit, Name, NumberLit
 
 
 def feel(text: str, **env: Any) -> Any:
@@ -179,3 +180,47 @@ def test_tests_on_ordered_categories_cannot_read_other_inputs() -> None:
     card = CodedColumn(np.array([0, 1]), ("none", "gold"), ordered=True)
     with pytest.raises(TableError, match="ordered categories cannot read another input"):
         compile_table(t).evaluate({"card": card, "floor": np.array(["gold", "gold"], dtype=object)})
+
+
+def test_weekday_and_time_offset_properties() -> None:
+    # DMN 1.5 table 65 (10.3.2.15): weekday is 1 (Monday) to 7; time offset a days and time duration
+    days = np.arange(np.datetime64("2023-12-25"), np.datetime64("2024-03-10"))  # across a leap day
+    want = [D(x.astype(object).isoweekday()) for x in days]
+    assert evaluate_vector(parse_expression("d.weekday"), {"d": days}, len(days)).to_values().tolist() == want
+    assert [evaluate_expression(parse_expression("d.weekday"), {"d": x.astype(object)}) for x in days] == want
+    assert feel('date("2026-03-01").weekday') == D(7)  # a Sunday
+    assert feel('date and time("2026-03-02T10:00:00").weekday') == D(1)
+    assert feel('time("10:30:00+01:00").time offset') == dt.timedelta(hours=1)
+    assert feel('date and time("2026-03-01T10:00:00-05:30").time offset') == -dt.timedelta(
+        hours=5, minutes=30
+    )
+    assert feel('time("10:30:00").time offset') is None  # a local time has no offset
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("some v in L satisfies v > 1", "quantified expressions"),
+        ("every v in [1, 2] satisfies v > 1", "quantified expressions"),
+        ("for v in L return v * 2", "for expressions"),
+        ("count(for v in L return v)", "for expressions"),
+        ("{a: 1}", "contexts ({key: value}) are not supported"),
+        ("L[1]", "filters and list indexing"),
+        ("x instance of number", "'instance of' is not supported"),
+        ("function(a) a + 1", "function definitions are not supported"),
+        ('@"2026-01-01"', "temporal literals"),
+        ("2e3", "exponent notation"),
+        ("[1..5]", "a range ([a..b]) is only supported as a unary test or after 'in'"),
+    ],
+)
+def test_unsupported_feel_is_named(text: str, fragment: str) -> None:
+    with pytest.raises(FeelSyntaxError, match=re.escape(fragment)):
+        parse_expression(text)
+
+
+def test_words_of_unsupported_forms_still_make_names() -> None:
+    # "return", "satisfies" and "instance" are ordinary words of names elsewhere
+    assert parse_expression("Expected return * 2") == BinOp("*", Name("Expected return"), NumberLit(D(2)))
+    assert parse_expression("for each customer") == Name("for each customer")
+    assert parse_expression("instance count") == Name("instance count")
+    assert match_unary_tests(parse_unary_tests("]1..5["), 3)  # an outward bracket is not a filter

@@ -136,7 +136,8 @@ def test_deep_nesting_is_a_syntax_error() -> None:
         ("[1..2", 1, 6, "expected ']', ')' or '['"),
         (">= ", 1, 4, "expected a literal or a name"),
         ('"abc', 1, 1, "unterminated string"),
-        ("1,\n  >= @", 2, 6, "unexpected character"),
+        ("1,\n  >= #", 2, 6, "unexpected character"),
+        ("1,\n  >= @", 2, 6, "temporal literals"),
         ("not(1", 1, 6, "expected ')'"),
     ],
 )

@@ -58,6 +58,7 @@ from ._vexpr import (
     select,
     to_vector,
     unary_tests_vector,
+    unique_objects,
 )
 from .ast import (
     BinOp,
@@ -168,7 +169,7 @@ def _prepare(name: str, raw: ColumnLike, scale: int | None) -> tuple[_Col, int]:
             kinds = {feel_kind(_sample(t)) for t in types}
             if len(kinds) == 1 and kinds <= {"string", "number", "date", "days and time duration"}:
                 try:
-                    cats, inverse = np.unique(present, return_inverse=True)
+                    cats, inverse = unique_objects(present)
                 except TypeError:
                     cats = None
                 if cats is not None:
@@ -365,8 +366,8 @@ def scalar_functions(functions: Mapping[str, VectorFunction]) -> dict[str, Funct
                 one = np.empty(1, dtype=object)
                 one[0] = a
                 arrays.append(one)
-            out = np.asarray(fn(arrays))
-            return to_vector(out).item(0)
+            out = fn(arrays)
+            return to_vector(out if isinstance(out, FeelVector) else np.asarray(out)).item(0)
 
         return call
 

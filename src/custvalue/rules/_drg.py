@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, cast
 
 import attrs
 import numpy as np
@@ -42,7 +42,7 @@ from ._model import (
 )
 from ._reference import evaluate_table_scalar
 from ._table import DecisionTable, HitPolicy, InputClause, TableError, format_value
-from ._vexpr import FeelVector, evaluate_vector, to_vector
+from ._vexpr import TAKES_FEEL_VECTORS, FeelVector, evaluate_vector, to_vector
 from .ast import Expr, Name
 
 __all__ = [
@@ -532,11 +532,18 @@ def _multi_hit_vector(res: TableResult, n: int) -> FeelVector:
         mo = res.matches[order] if order else np.zeros((0, n), dtype=bool)
         counts = mo.sum(axis=0)
         _, pos = np.nonzero(mo.T)
-        pieces = np.split(values[pos], np.cumsum(counts)[:-1]) if n else []
+        flat = values[pos].tolist()
+        ends = np.cumsum(counts).tolist()
         default = table.default_result()
-        for i, piece in enumerate(pieces):
-            out[i] = piece.tolist() if counts[i] else default
-    return to_vector(out, n)
+        start = 0
+        for i, end in enumerate(ends):
+            out[i] = flat[start:end] if end > start else default
+            start = end
+    if list not in set(map(type, out.tolist())):
+        return to_vector(out, n)  # no row matched more than the default: classify as usual
+    # a column of lists of FEEL values (table outputs, defaults): no per-row normalisation
+    present = np.asarray(cast(Any, np.not_equal)(out, None), dtype=bool)
+    return FeelVector("mixed", out, None if bool(present.all()) else present)
 
 
 def _table_vector(res: TableResult, n: int) -> FeelVector:
@@ -1044,7 +1051,10 @@ class CompiledModel:
             ) from None
 
     def _vector_function(self, bkm: BusinessKnowledgeModel) -> Callable[[Sequence[AnyArray]], AnyArray]:
-        def call(arrays: Sequence[AnyArray]) -> AnyArray:
+        """The knowledge model as a vectorised function: FeelVector (or array) arguments, a FeelVector
+        result (marked with ``TAKES_FEEL_VECTORS``, so calls from FEEL pass columns as they are)."""
+
+        def call(arrays: Sequence[Any]) -> Any:
             if len(arrays) > len(bkm.parameters):
                 raise DmnError(
                     f"business knowledge model {bkm.name!r} takes {len(bkm.parameters)} arguments, "
@@ -1061,8 +1071,9 @@ class CompiledModel:
             if isinstance(body, DecisionTable):
                 res = self._run_table("bkm:" + bkm.name, bkm.name, body, bound, {}, n, functions)
                 if res.aggregate is not None:
-                    return self._aggregate_vector(bkm.name, res).to_values()
-                return _table_vector(res, n).to_values()
-            return self._vexpr(body.expression, bound, n, {}, functions, bkm.name).to_array()
+                    return self._aggregate_vector(bkm.name, res)
+                return _table_vector(res, n)
+            return self._vexpr(body.expression, bound, n, {}, functions, bkm.name)
 
+        setattr(call, TAKES_FEEL_VECTORS, True)
         return call

@@ -116,6 +116,17 @@ _MAX_TREE: Final = 128
 _MAX_DIGITS: Final = 34
 _KEYWORDS: Final = frozenset({"true", "false", "null", "and", "or", "not", "between"})
 _CMP_OPS: Final = ("<=", ">=", "!=", "<", ">", "=")
+#: Characters that start FEEL forms custvalue does not support, and the error they give.
+_UNSUPPORTED_CHARS: Final = {
+    "{": "contexts ({key: value}) are not supported",
+    "@": 'temporal literals (@"...") are not supported; use date(...), time(...), '
+    "date and time(...) or duration(...)",
+}
+#: Words that only occur in FEEL forms custvalue does not support, and the error they give.
+_UNSUPPORTED_WORDS: Final = {
+    "satisfies": "quantified expressions (some/every ... satisfies ...) are not supported",
+    "return": "for expressions (for ... in ... return ...) are not supported",
+}
 
 
 class CategoryError(CustvalueError, ValueError):
@@ -218,6 +229,8 @@ def _tokenize(text: str) -> list[_Tok]:
                     text,
                     i,
                 )
+            if j + 1 < n and text[j] in "eE" and (text[j + 1].isdigit() or text[j + 1] in "+-"):
+                raise FeelSyntaxError("exponent notation (1e5) is not supported; write the digits", text, i)
             toks.append(_Tok(_NUM, text[i:j], i, Decimal(text[i:j])))
             i = j
             continue
@@ -256,7 +269,7 @@ def _tokenize(text: str) -> list[_Tok]:
                 i += len(p)
                 break
         else:
-            raise FeelSyntaxError(f"unexpected character {c!r}", text, i)
+            raise FeelSyntaxError(_UNSUPPORTED_CHARS.get(c, f"unexpected character {c!r}"), text, i)
     toks.append(_Tok(_EOF, "", n))
     return toks
 
@@ -297,6 +310,8 @@ class _Parser:
 
     def error(self, message: str, tok: _Tok | None = None) -> FeelSyntaxError:
         t = tok or self.tok
+        if t.kind == _NAME and t.text in _UNSUPPORTED_WORDS:
+            return FeelSyntaxError(_UNSUPPORTED_WORDS[t.text], self.text, t.pos)
         found = "end of input" if t.kind == _EOF else repr(t.text)
         return FeelSyntaxError(f"{message}, found {found}", self.text, t.pos)
 
@@ -324,6 +339,10 @@ class _Parser:
         return made
 
     def end(self) -> None:
+        if self.is_op("["):
+            raise FeelSyntaxError(
+                "filters and list indexing (L[...]) are not supported", self.text, self.tok.pos
+            )
         if self.tok.kind != _EOF:
             raise self.error("unexpected trailing text")
 
@@ -335,7 +354,13 @@ class _Parser:
         """
         parts = [self.advance().text]
         while self.name_part():
+            if parts[-1] == "instance" and self.tok.text == "of":
+                raise FeelSyntaxError("'instance of' is not supported", self.text, self.toks[self.i - 1].pos)
             parts.append(self.advance().text)
+        # "some v in L satisfies v > 1" would otherwise read as a name up to ">"
+        ends = {"some": "satisfies", "every": "satisfies", "for": "return"}.get(parts[0])
+        if ends is not None and "in" in parts and ends in parts:
+            raise FeelSyntaxError(_UNSUPPORTED_WORDS[ends], self.text, self.toks[self.i - len(parts)].pos)
         text = " ".join(parts)
         # a qualified name: applicant.age (one dotted key)
         while self.is_op(".") and self.peek().kind == _NAME and self.peek().text not in _KEYWORDS:
@@ -374,6 +399,8 @@ class _Parser:
 
     def call(self, function: str, start: _Tok) -> Call:
         """The arguments of a function call; the name is parsed, ``(`` is next."""
+        if function == "function":
+            raise FeelSyntaxError("function definitions are not supported", self.text, start.pos)
         self.expect_op("(")
         args: list[Expr] = []
         if not self.is_op(")"):
@@ -447,6 +474,12 @@ class _Parser:
         items: list[Expr] = []
         if not self.is_op("]"):
             items.append(self.expression())
+            if self.is_op(".."):
+                raise FeelSyntaxError(
+                    "a range ([a..b]) is only supported as a unary test or after 'in'",
+                    self.text,
+                    self.tok.pos,
+                )
             while self.is_op(","):
                 self.advance()
                 items.append(self.expression())
@@ -1421,7 +1454,7 @@ def call_builtin(name: str, args: Sequence[object]) -> Value:
 
 # lookup ------------------------------------------------------------------------------------
 
-_DATE_PROPS: Final = ("year", "month", "day")
+_DATE_PROPS: Final = ("year", "month", "day", "weekday")
 _TIME_PROPS: Final = ("hour", "minute", "second")
 
 
@@ -1430,9 +1463,12 @@ def property_value(v: object, prop: str) -> Value:
     if isinstance(v, Mapping):
         return normalize_value(v.get(prop))
     if isinstance(v, dt.date) and prop in _DATE_PROPS:
-        return Decimal(getattr(v, prop))
+        return Decimal(v.isoweekday() if prop == "weekday" else getattr(v, prop))
     if isinstance(v, dt.datetime | dt.time) and prop in _TIME_PROPS:
         return Decimal(getattr(v, prop))
+    if isinstance(v, dt.datetime | dt.time) and prop == "time offset":
+        offset = v.utcoffset()
+        return None if offset is None else offset
     if isinstance(v, YearsMonthsDuration) and prop in ("years", "months"):
         sign = -1 if v.months < 0 else 1
         y, m = divmod(abs(v.months), 12)
@@ -1559,7 +1595,9 @@ def _eval(expr: Expr, get: Callable[[str], object], functions: Mapping[str, Func
         args: list[object] = [_eval(a, get, functions) for a in expr.args]
         user = functions.get(expr.function)
         if user is not None:
-            return normalize_value(user(*args))
+            out = user(*args)
+            # a knowledge model whose table has several outputs returns a context (a mapping)
+            return out if isinstance(out, Mapping) else normalize_value(out)
         if expr.function in _ARITY:
             return call_builtin(expr.function, args)
         raise KeyError(f"{expr.function}()")

@@ -287,7 +287,7 @@ def null_mask(raw: Any) -> npt.NDArray[np.bool_]:
 
 
 def _dtype_kinds(raw: Any) -> tuple[set[str], npt.NDArray[Any] | None]:
-    """The FEEL kinds a column can hold, and for object columns the per-row kinds."""
+    """The FEEL kinds a column can hold, and for object columns the values (to find a bad row)."""
     if isinstance(raw, CodedColumn):
         return {feel_kind(c) for c in raw.categories}, None
     values = raw.values if isinstance(raw, NullableColumn) else np.ma.getdata(raw)
@@ -305,8 +305,9 @@ def _dtype_kinds(raw: Any) -> tuple[set[str], npt.NDArray[Any] | None]:
     if k == "m":
         return {"days and time duration"}, None
     if k == "O":
-        kinds = np.frompyfunc(feel_kind, 1, 1)(arr) if len(arr) else np.array([], dtype=object)
-        return set(kinds.tolist()) - {"null"}, kinds
+        # a FEEL kind depends on the Python type only: one value per distinct type decides
+        one_of_each = {type(v): v for v in arr.tolist()}
+        return {feel_kind(v) for v in one_of_each.values()} - {"null"}, arr
     return {"other"}, None
 
 
@@ -355,7 +356,8 @@ def check_column(
         if bad:
             nulls = null_mask(raw)
             if per_row is not None:
-                wrong = np.frompyfunc(lambda k: not _conforms(str(k), target), 1, 1)(per_row).astype(bool)
+                wrong = np.frompyfunc(lambda v: not _conforms(feel_kind(v), target), 1, 1)(per_row)
+                wrong = np.asarray(wrong, dtype=bool)
                 row = int(np.flatnonzero(wrong & ~nulls)[0])
             else:
                 cand = np.flatnonzero(~nulls)

@@ -114,6 +114,9 @@ BoolArray: TypeAlias = npt.NDArray[np.bool_]
 ColumnLike: TypeAlias = Any
 #: A user function (a business knowledge model), vectorised: argument arrays to a result array.
 VectorFunction: TypeAlias = Callable[[Sequence[AnyArray]], AnyArray]
+#: Attribute marking a user function that takes and returns :class:`FeelVector` columns
+#: (the knowledge models of a compiled DMN model), so that calls skip the array round trip.
+TAKES_FEEL_VECTORS: Final = "_takes_feel_vectors"
 
 _I64_MAX: Final = int(np.iinfo(np.int64).max)
 _SAFE: Final = float(2**62)
@@ -971,6 +974,12 @@ def _call(name: str, args: list[FeelVector | list[FeelVector]], n: int) -> FeelV
             n,
         )
     flat = [a for a in args if isinstance(a, FeelVector)]
+    if name == "count" and len(flat) == 1 and flat[0].kind == _MIXED:
+        # a column of lists (a multi-hit decision): lengths, without a Decimal per row
+        data = flat[0].data
+        valid = flat[0].valid_mask & ~_is_none(data)
+        lens = np.fromiter((len(x) if isinstance(x, list) else 1 for x in data.tolist()), np.int64, len(data))
+        return FeelVector(_NUMBER, lens, None if bool(valid.all()) else valid)
     try:
         fast = _fast_builtin(name, flat, n)
     except _Overflow:
@@ -1199,7 +1208,7 @@ class _Env:
         raise KeyError(name)
 
 
-_DATE_FIELDS: Final = ("year", "month", "day")
+_DATE_FIELDS: Final = ("year", "month", "day", "weekday")
 
 
 def _properties(v: FeelVector, props: Sequence[str], n: int) -> FeelVector:
@@ -1210,6 +1219,8 @@ def _properties(v: FeelVector, props: Sequence[str], n: int) -> FeelVector:
             out = days.astype("datetime64[Y]").astype(np.int64) + 1970
         elif props[0] == "month":
             out = days.astype("datetime64[M]").astype(np.int64) % 12 + 1
+        elif props[0] == "weekday":  # 1970-01-01 was a Thursday (ISO weekday 4)
+            out = (days.astype(np.int64) + 3) % 7 + 1
         else:
             out = (days - days.astype("datetime64[M]")).astype(np.int64) + 1
         return FeelVector(_NUMBER, out, v.valid)
@@ -1271,6 +1282,9 @@ def _eval(expr: Expr, env: _Env) -> FeelVector:
     if isinstance(expr, Call):
         user = env.functions.get(expr.function)
         if user is not None:
+            if getattr(user, TAKES_FEEL_VECTORS, False):
+                vectors: list[Any] = [_eval(a, env) for a in expr.args]
+                return to_vector(user(vectors), n)
             arrays = [_eval(a, env).to_array() for a in expr.args]
             result = user(arrays)
             return to_vector(result, n)
@@ -1520,6 +1534,20 @@ def same_mask(a: FeelVector, b: FeelVector) -> BoolArray:
     return t
 
 
+def unique_objects(values: AnyArray) -> tuple[list[Any], npt.NDArray[np.intp]]:
+    """``np.unique(values, return_inverse=True)`` for an object array of one hashable type:
+    the sorted distinct values and each value's index among them.  A dict codes the values
+    in one pass and only the distinct values are sorted, instead of argsorting every row
+    through Python comparisons."""
+    index: dict[Any, int] = {}
+    first = np.fromiter((index.setdefault(v, len(index)) for v in values.tolist()), np.intp, len(values))
+    seen = list(index)
+    order = sorted(range(len(seen)), key=seen.__getitem__)
+    rank = np.empty(len(seen), dtype=np.intp)
+    rank[order] = np.arange(len(seen), dtype=np.intp)
+    return [seen[i] for i in order], rank[first]
+
+
 def factorize(vec: FeelVector) -> CodedColumn:
     """Code a vector as a :class:`CodedColumn` (categories sorted within a type)."""
     valid = vec.valid_mask
@@ -1532,6 +1560,10 @@ def factorize(vec: FeelVector) -> CodedColumn:
         codes[valid] = inverse
         return CodedColumn(codes, tuple(cats))
     objs = vec.to_values()[valid]
+    if vec.kind == _STRING:  # one type: no need to key on the FEEL kind
+        cats_s, inv_s = unique_objects(objs)
+        codes[valid] = inv_s
+        return CodedColumn(codes, tuple(cats_s))
     index: dict[tuple[str, object], int] = {}
     cats_o: list[Value] = []
     inv = np.empty(len(objs), dtype=np.int32)
