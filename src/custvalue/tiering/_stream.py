@@ -13,16 +13,18 @@ every customer's result is the one an in-memory run gives.
   tell up front whether the file is sorted; the order is verified while
   streaming either way.
 * **Any other file** is first partitioned by a hash of the customer id into
-  temporary Parquet files (an external sort, one pass over the file), each
+  temporary Arrow IPC files (an external sort, one pass over the file), each
   partition is evaluated, and the partitions' results are merged back into
   file order.  When a file thought sorted turns out not to be (the check
   fails mid-stream), the run starts over partitioned: nothing was written.
 
-Each batch goes through :func:`~custvalue.read_balances` (written to a
-temporary Parquet file with the input's own column types, or, for CSV, as
-text columns), so a batch is validated exactly as a whole file is.  An error
-names the input file, its line (CSV: the physical line; Parquet: the 1-based
-row, and its row group) and the customer.
+Each batch is built from its Arrow pieces (the input's own column types,
+or, for CSV, text columns) by the code :func:`~custvalue.read_balances` uses
+for a whole file (``custvalue.io.read_arrow_table``: the fast path, then the
+exact builder for anything it declines), so a batch is validated exactly as
+a whole file is.  An error names the input file, its line (CSV: the
+physical line; Parquet: the 1-based row, and its row group) and the
+customer.
 
 The results are in the **order of the in-memory run**: customers in order of
 first appearance in the file.  The result file, the events file and the
