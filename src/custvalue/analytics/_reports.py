@@ -19,13 +19,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._arrays import exact_group_sums, exact_sum, readonly
+from .._memo import memo_on
 from ..allocation import Attribution, SalesLedger
 from ..months import Month
 from ..policy import CompiledPolicy, Policy, PolicySet, compile_policy, default_policy
 from ..portfolio import Portfolio
 from ..tiering import MigrationMatrix, TierPath, TierResult, evaluate_tiers, migration_matrix, tier_migration
 from ._errors import AnalyticsError
-from .._memo import memo_on
 from ._monitor import AssetMonitor, as_month, month_index
 from ._table import Report, group_codes, make_columns, ratio_bp
 

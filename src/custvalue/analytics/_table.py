@@ -24,10 +24,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._arrays import INT64_MAX, is_sealed, readonly
+from .._memo import memo_on
 from .._optional import import_optional
 from ..io import atomic_write, file_format
 from ..money import format_yuan
-from .._memo import memo_on
 from ._plot import plot_report
 
 __all__ = [
