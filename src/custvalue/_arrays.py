@@ -63,8 +63,13 @@ def check_memory(nbytes: int, what: str) -> None:
         )
 
 
-def _sealed(a: NDArray[Any]) -> bool:
-    """Whether ``a`` is read-only down to a buffer that cannot be written."""
+def is_sealed(a: NDArray[Any]) -> bool:
+    """Whether ``a`` is read-only down to a buffer that cannot be written (as :func:`readonly` makes it).
+
+    >>> import numpy as np
+    >>> is_sealed(readonly(np.zeros(2))), is_sealed(np.zeros(2))
+    (True, False)
+    """
     if a.flags.writeable:
         return False
     base: Any = a
@@ -75,16 +80,6 @@ def _sealed(a: NDArray[Any]) -> bool:
             return False  # owns its memory: the flag could be set again
         base = base.base
     return isinstance(base, bytes) or (isinstance(base, memoryview) and base.readonly)
-
-
-def is_sealed(a: NDArray[Any]) -> bool:
-    """Whether ``a`` is read-only for good (as :func:`readonly` makes it): nothing can write to it.
-
-    >>> import numpy as np
-    >>> is_sealed(readonly(np.zeros(2))), is_sealed(np.zeros(2))
-    (True, False)
-    """
-    return _sealed(a)
 
 
 def readonly(a: A) -> A:
@@ -104,7 +99,7 @@ def readonly(a: A) -> A:
     ...
     ValueError: cannot set WRITEABLE flag to True of this array
     """
-    if _sealed(a):
+    if is_sealed(a):
         return a
     if a.dtype.hasobject:  # pragma: no cover - custvalue keeps no object arrays
         raise TypeError("object arrays cannot be sealed read-only")

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["IdLookup", "packed_keys"]
+__all__ = ["IdLookup", "packed_keys", "search_sorted"]
 
 
 def packed_keys(ids: NDArray[Any]) -> NDArray[np.uint64] | None:
@@ -26,6 +26,26 @@ def packed_keys(ids: NDArray[Any]) -> NDArray[np.uint64] | None:
     wide = np.zeros((ids.size, 8), np.uint8)
     wide[:, :w] = codes
     return wide.view(">u8").reshape(ids.size).astype(np.uint64)
+
+
+def search_sorted(
+    sorted_keys: NDArray[Any], order: NDArray[Any] | None, wanted: NDArray[Any]
+) -> NDArray[np.intp]:
+    """Row of each wanted key: its position in ``sorted_keys`` mapped through ``order`` (``None``: as is).
+
+    The wanted keys are sorted first, so the binary search walks the sorted
+    keys in order.  A key that is not there gets some row: compare to find out.
+
+    >>> import numpy as np
+    >>> search_sorted(np.array([10, 20, 30]), np.array([2, 0, 1]), np.array([30, 10])).tolist()
+    [1, 2]
+    """
+    by_id = np.argsort(wanted, kind="stable")
+    pos = np.searchsorted(sorted_keys, wanted[by_id])
+    np.minimum(pos, sorted_keys.shape[0] - 1, out=pos)
+    rows = np.empty(wanted.shape[0], np.intp)
+    rows[by_id] = pos if order is None else order[pos]
+    return rows
 
 
 class IdLookup:
@@ -63,10 +83,6 @@ class IdLookup:
             return IdLookup(self.ids, packed=False).rows(ids)
         if wanted is None:
             wanted = ids
-        by_id = np.argsort(wanted, kind="stable")
-        pos = np.searchsorted(self.sorted, wanted[by_id])
-        np.minimum(pos, n - 1, out=pos)
-        rows = np.empty(ids.size, np.intp)
-        rows[by_id] = pos if self.order is None else self.order[pos]
+        rows = search_sorted(self.sorted, self.order, wanted)
         base = self.ids if self.keys is None else self.keys
         return rows, np.asarray(base[rows] == wanted, dtype=bool)

@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._arrays import readonly
-from .._ids import packed_keys
+from .._ids import packed_keys, search_sorted
 from ._coerce import day_of, text
 from ._delta import compact, customer_rows, customer_spells, has_changes
 from ._errors import UnknownBranchError, UnknownCustomerError, UnknownManagerError
@@ -54,12 +54,8 @@ def lookup(book: BookState, ids: IdArray) -> tuple[NDArray[np.int64], NDArray[np
         keys = packed_keys(book.customer_ids)
         wanted = packed_keys(ids) if keys is not None else None
         if keys is not None and wanted is not None:
-            by_id = np.argsort(wanted, kind="stable")
-            pos = np.searchsorted(keys[book._sorter], wanted[by_id])
-            np.minimum(pos, n - 1, out=pos)
-            out = np.empty(ids.size, np.int64)
-            out[by_id] = book._sorter[pos]
-            return out, np.asarray(keys[out] == wanted, dtype=np.bool_)
+            rows = search_sorted(keys[book._sorter], book._sorter, wanted)
+            return rows.astype(np.int64), np.asarray(keys[rows] == wanted, dtype=np.bool_)
     pos = np.searchsorted(book.customer_ids, ids, sorter=book._sorter)
     np.minimum(pos, n - 1, out=pos)
     idx = book._sorter[pos]

@@ -245,21 +245,19 @@ def asset_monitor(
         else np.full(n, "", "<U1"),
         "has_data": hs_all <= a,
     }
-    money = ["aum", "deposit_total", "investment_total", "loan_total"]
-    for tag, short in (("month", "mom"), ("year", "yoy")):
-        money += [f"aum_prev_{tag}", f"aum_change_{short}", f"aum_change_{short}_pct_bp"]
-    for c in money:
+    # the columns, in report order, filled block by block
+    valid: dict[str, Any] = {}
+    codes: dict[str, NDArray[np.int64]] = {}
+    for c in ("aum", "deposit_total", "investment_total", "loan_total"):
         cols[c] = np.empty(n, np.int64)
+    for tag, short in (("month", "mom"), ("year", "yoy")):
+        for c in (f"aum_prev_{tag}", f"aum_change_{short}", f"aum_change_{short}_pct_bp"):
+            cols[c] = np.empty(n, np.int64)
+            valid[c] = np.empty(n, np.bool_)
+        codes[f"aum_change_{short}_pct"] = np.empty(n, np.int64)
     for w in AVERAGE_WINDOWS:
         cols[f"aum_avg_{w}m"] = np.empty(n, np.int64)
         cols[f"aum_avg_{w}m_complete"] = np.empty(n, np.bool_)
-    valid: dict[str, Any] = {}
-    codes: dict[str, NDArray[np.int64]] = {}
-    for short in ("mom", "yoy"):
-        codes[f"aum_change_{short}_pct"] = np.empty(n, np.int64)
-    for tag, short in (("month", "mom"), ("year", "yoy")):
-        for c in (f"aum_prev_{tag}", f"aum_change_{short}", f"aum_change_{short}_pct_bp"):
-            valid[c] = np.empty(n, np.bool_)
     # row blocks: a block's months of AUM stay in cache while every measure is taken from them
     for start in range(0, n, _MONITOR_CHUNK):
         rows = slice(start, min(n, start + _MONITOR_CHUNK))

@@ -353,11 +353,9 @@ def _section_trend(
     result: TierResult,
     path: TierPath | None,
 ) -> ReportSection:
-    if isinstance(months, bool) or not isinstance(months, int) or months < 1:
-        raise AnalyticsError(f"months must be a whole number >= 1, got {months!r}")
-    if path is not None and isinstance(path, TierPath) and path.policy != plan.policy:
+    if isinstance(path, TierPath) and path.policy != plan.policy:
         raise AnalyticsError("path was evaluated under another policy than the report's")
-    t = trend_of(portfolio, plan, months, as_of, path, None if path is not None else result)
+    t = trend_of(portfolio, plan, months, as_of, path, result)
     month_ids, tiers, cells = _pivot(t, "month", "tier", "customers")
     _, _, aum = _pivot(t, "month", "tier", "aum")
     return ReportSection(

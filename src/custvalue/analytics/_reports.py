@@ -156,8 +156,6 @@ def tier_trend(
     >>> [(r["month"], r["tier"]) for r in t.records() if r["customers"]]
     [('2026-09', 'potential'), ('2026-10', 'gold')]
     """
-    if isinstance(months, bool) or not isinstance(months, int) or months < 1:
-        raise AnalyticsError(f"months must be a whole number >= 1, got {months!r}")
     plan: CompiledPolicy | PolicySet = (
         policy
         if isinstance(policy, CompiledPolicy | PolicySet)
@@ -199,6 +197,8 @@ def trend_of(
     previous tiers (:func:`~custvalue.evaluate` computes both, under the same
     versions), so only the earlier months are tiered.
     """
+    if isinstance(months, bool) or not isinstance(months, int) or months < 1:
+        raise AnalyticsError(f"months must be a whole number >= 1, got {months!r}")
     last, a = month_index(portfolio, as_of)
     i0 = max(0, a - months + 1)
     if result is not None and (
@@ -208,8 +208,8 @@ def trend_of(
         or not isinstance(plan, CompiledPolicy)
         or result.compiled is not plan
     ):
-        result = None  # not the same evaluation: compute every month
-    if result is not None and path is None:
+        result = None  # not the same evaluation (or the tiers come from the path): compute every month
+    if result is not None:
         assert isinstance(plan, CompiledPolicy)
         wanted = [portfolio.months[j] for j in range(i0, a + 1)]
         k = len(plan.policy.tier_order)
@@ -604,7 +604,7 @@ def concentration(
     >>> import numpy as np
     >>> from custvalue import Portfolio
     >>> from custvalue.analytics import asset_monitor
-    >>> p = Portfolio.from_arrays(customer_ids=list("ABCD"), branch_ids=list("XXXX"), start="2026-10",
+    >>> p = Portfolio.from_arrays(customer_ids=list("ABCD"), branch_ids=["X"] * 4, start="2026-10",
     ...                           deposits=np.array([[0], [0], [0], [100]]))
     >>> c = concentration(asset_monitor(p), top=(25, 50), points=4)
     >>> c.gini_exact, c.column("aum_share_bp").tolist()

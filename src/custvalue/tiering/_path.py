@@ -279,7 +279,6 @@ def evaluate_tiers(
     for start in range(0, n, chunk_size):
         rows = slice(start, min(n, start + chunk_size))
         hs = portfolio.history_start[rows].astype(np.int64)
-        size = rows.stop - rows.start
         for cp, r0, r1 in runs:
             lo = max(0, r0 - cp.history_needed)
             block = Block(portfolio, rows, lo, r1, cp.policy.aum, cp.policy.scale)
@@ -296,13 +295,7 @@ def evaluate_tiers(
             flat = cell.reshape(-1)
             counts[j0 : j0 + m] += np.bincount(flat, minlength=m * (k + 1)).reshape(m, k + 1)
             month_aum = block.column("aum")[r0 - lo : r1 - lo + 1].reshape(-1)
-            # int64 adds are exact when no cell's partial sum can overflow: at most `size` values a cell
-            peak = max(abs(int(month_aum.max())), abs(int(month_aum.min()))) if month_aum.size else 0
-            if peak * size <= INT64_MAX:
-                part = np.zeros(m * (k + 1), np.int64)
-                np.add.at(part, flat, month_aum)
-            else:
-                part = exact_group_sums(flat, month_aum, m * (k + 1), what="AUM of a tier and month")
+            part = exact_group_sums(flat, month_aum, m * (k + 1), what="AUM of a tier and month")
             for j, row_part in enumerate(part.reshape(m, k + 1).tolist()):
                 row = sums[j0 + j]
                 for t, v in enumerate(row_part):
