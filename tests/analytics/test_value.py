@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from custvalue import AmountOverflowError, Portfolio, default_policy
@@ -306,6 +306,9 @@ def test_clv_monotone(m1: int, m2: int, r1: Decimal, r2: Decimal, d1: Decimal, d
     lo_m, hi_m = sorted((m1, m2))
     lo_r, hi_r = sorted((r1, r2))
     lo_d, hi_d = sorted((d1, d2))
+    # the largest of the values compared must be fen that fit int64 (beyond, the result is an
+    # AmountOverflowError, not a value: a negative discount rate with full retention grows fast)
+    assume(abs(reference_clv(hi_m, hi_r, lo_d, h)) < 2**62)
 
     def clv(m: int, r: Decimal, d: Decimal) -> int:
         return int(round_fen(geometric_clv(np.array([float(m)]), float(r), float(d), h))[0])
@@ -316,6 +319,12 @@ def test_clv_monotone(m1: int, m2: int, r1: Decimal, r2: Decimal, d1: Decimal, d
     assert clv(hi_m, hi_r, hi_d) <= clv(hi_m, hi_r, lo_d)
     # and the exact reference agrees on the order
     assert reference_clv(hi_m, hi_r, hi_d, h) <= reference_clv(hi_m, hi_r, lo_d, h)
+
+
+def test_a_clv_beyond_int64_fen_is_an_overflow_error_not_a_value() -> None:
+    """Full retention at a -50% discount rate doubles the margin each period: 2**60 times over."""
+    with pytest.raises(AmountOverflowError, match="overflows int64 fen"):
+        round_fen(geometric_clv(np.array([105_270.0]), 1.0, -0.5, 60))
 
 
 # --------------------------------------------------------------------------- value formula
