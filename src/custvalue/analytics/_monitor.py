@@ -12,10 +12,11 @@ from .._arrays import exact_group_sums, readonly
 from ..months import Month
 from ..policy import MONITOR_MEASURES, CompiledPolicy, Policy, default_policy
 from ..portfolio import Portfolio
+from ..tiering import Block
 from ._errors import AnalyticsError
 from ._table import Report, group_codes, half_even_div, make_columns, ratio_bp, ratio_bp_code
 
-__all__ = ["AVERAGE_WINDOWS", "MEASURE_COLUMNS", "AssetMonitor", "as_month", "asset_monitor"]
+__all__ = ["AVERAGE_WINDOWS", "MEASURE_COLUMNS", "AssetMonitor", "MonitorBuild", "as_month", "asset_monitor"]
 
 #: Months averaged by ``aum_avg_3m``, ``aum_avg_6m``, ``aum_avg_12m`` (the as-of month and the ones before).
 AVERAGE_WINDOWS = (3, 6, 12)
@@ -160,38 +161,40 @@ class AssetMonitor(Report):
 
 
 def _window_means(
-    month_aum: Any,
-    aum: NDArray[np.int64],
-    prev_month: NDArray[np.int64] | None,
+    aum_months: NDArray[np.int64],
+    lo: int,
     hs: NDArray[np.int64],
     latest: int,
     a: int,
-) -> dict[int, tuple[NDArray[np.int64], NDArray[np.bool_]]]:
-    """Mean AUM over each of :data:`AVERAGE_WINDOWS` ending at ``a`` and whether the window is complete.
+    cols: dict[str, Any],
+    rows: slice,
+) -> None:
+    """Mean AUM over each of :data:`AVERAGE_WINDOWS` ending at ``a``, and whether the window is complete.
 
-    ``month_aum(j)``: every customer's AUM at month ``j`` (``aum`` and
-    ``prev_month`` are months ``a`` and ``a - 1``, already summed).  The
-    windows are nested: each longer sum extends the shorter one by the
-    months it adds.  Within a customer the sums cannot overflow (each cell is
-    bounded by the portfolio's checks).  A history starting inside a window:
-    only its months count; no data at ``a``: mean 0.
+    ``aum_months[j - lo]``: the block's AUM at month ``j``.  The windows are
+    nested: each longer sum extends the shorter one by the months it adds.
+    Within a customer the sums cannot overflow (each cell is bounded by the
+    portfolio's checks).  A history starting inside a window: only its
+    months count; no data at ``a``: mean 0.  Written into ``cols`` at ``rows``.
     """
-    n = aum.shape[0]
-    out: dict[int, tuple[NDArray[np.int64], NDArray[np.bool_]]] = {}
-    total = aum.copy()
+    total = aum_months[a - lo].copy()
     done = a  # months done..a are summed
     for w in AVERAGE_WINDOWS:
         first = max(0, a - w + 1)
         for j in range(done - 1, first - 1, -1):
-            total += prev_month if j == a - 1 and prev_month is not None else month_aum(j)
+            total += aum_months[j - lo]
         done = min(done, first)
         count = a + 1 - first
         mean = half_even_div(total, np.int64(count))  # type: ignore[arg-type]  # one divisor: the fast division
         if latest > first:  # histories starting inside the window: only their months count
             short = np.flatnonzero(hs > first)
             mean[short] = half_even_div(total[short], np.maximum(a + 1 - hs[short], 0))
-        out[w] = mean, (hs <= a - w + 1) if a - w + 1 >= 0 else np.zeros(n, np.bool_)
-    return out
+        cols[f"aum_avg_{w}m"][rows] = mean
+        complete = cols[f"aum_avg_{w}m_complete"][rows]
+        if a - w + 1 >= 0:
+            np.less_equal(hs, a - w + 1, out=complete)
+        else:
+            complete[...] = False
 
 
 def asset_monitor(
@@ -232,103 +235,108 @@ def asset_monitor(
     if not isinstance(portfolio, Portfolio):
         raise AnalyticsError(f"portfolio must be a Portfolio, got {type(portfolio).__name__}")
     m, a = month_index(portfolio, portfolio.months.stop if as_of is None else as_of)
-    n = portfolio.n_customers
-    hs_all = portfolio.history_start.astype(np.int64)
-    latest = int(hs_all.max()) if n else 0  # the latest history start
-    # cells before a history start are zero (the portfolio checks it): no masking of amounts
-    classes = [portfolio.column(c) for c in pol.aum]
-    cols: dict[str, Any] = {
-        "customer_id": portfolio.customer_ids,
-        "branch_id": portfolio.branch_ids,
-        "household_id": portfolio.household_ids
-        if portfolio.household_ids is not None
-        else np.full(n, "", "<U1"),
-        "has_data": hs_all <= a,
-    }
-    # the columns, in report order, filled block by block
-    valid: dict[str, Any] = {}
-    codes: dict[str, NDArray[np.int64]] = {}
-    for c in ("aum", "deposit_total", "investment_total", "loan_total"):
-        cols[c] = np.empty(n, np.int64)
-    for tag, short in (("month", "mom"), ("year", "yoy")):
-        for c in (f"aum_prev_{tag}", f"aum_change_{short}", f"aum_change_{short}_pct_bp"):
-            cols[c] = np.empty(n, np.int64)
-            valid[c] = np.empty(n, np.bool_)
-        codes[f"aum_change_{short}_pct"] = np.empty(n, np.int64)
-    for w in AVERAGE_WINDOWS:
-        cols[f"aum_avg_{w}m"] = np.empty(n, np.int64)
-        cols[f"aum_avg_{w}m_complete"] = np.empty(n, np.bool_)
+    build = MonitorBuild(portfolio, pol, m, a)
     # row blocks: a block's months of AUM stay in cache while every measure is taken from them
+    n = portfolio.n_customers
     for start in range(0, n, _MONITOR_CHUNK):
         rows = slice(start, min(n, start + _MONITOR_CHUNK))
-        _monitor_block(portfolio, classes, rows, a, hs_all[rows], latest, cols, valid, codes)
-    return AssetMonitor(
-        title=f"asset monitoring as of {m}",
-        columns=make_columns(cols),
-        valid={k: readonly(np.asarray(v, np.bool_)) for k, v in valid.items()},
-        money=_MONEY,
-        as_of=m,
-        policy=pol,
-        portfolio=portfolio,
-        pct_codes={k: readonly(v) for k, v in codes.items()},
-    )
+        build.block(Block(portfolio, rows, build.first_month, a, pol.aum, pol.scale))
+    return build.result()
 
 
 #: Customers per row block of :func:`asset_monitor`.
 _MONITOR_CHUNK = 32768
 
 
-def _monitor_block(
-    portfolio: Portfolio,
-    classes: list[NDArray[np.int64]],
-    rows: slice,
-    a: int,
-    hs: NDArray[np.int64],
-    latest: int,
-    cols: dict[str, Any],
-    valid: dict[str, Any],
-    codes: dict[str, NDArray[np.int64]],
-) -> None:
-    """The measures of one row block, written into the monitor's columns at ``rows``."""
-    size = rows.stop - rows.start
+class MonitorBuild:
+    """An :class:`AssetMonitor` filled row block by row block (:meth:`block`), then sealed (:meth:`result`).
 
-    def month_aum(j: int) -> NDArray[np.int64]:
-        total = np.zeros(size, np.int64)
-        for col in classes:  # per customer: bounded by the portfolio's checks, no overflow
-            total += col[rows, j]
-        return total
+    A block is a :class:`~custvalue.tiering.Block` of the policy's AUM
+    classes from :attr:`first_month` (or earlier) to the as-of month: the
+    report set shares the evaluation's blocks, whose AUM is computed once.
+    """
 
-    aum = month_aum(a)
-    cols["aum"][rows] = aum
-    cols["deposit_total"][rows] = portfolio.deposits[rows, a]
-    np.add(portfolio.wealth[rows, a], portfolio.investments[rows, a], out=cols["investment_total"][rows])
-    np.add(portfolio.mortgage_loan[rows, a], portfolio.credit_loan[rows, a], out=cols["loan_total"][rows])
-    prev_month = month_aum(a - 1) if a >= 1 else None
-    for tag, lag in (("month", 1), ("year", 12)):
-        short = "mom" if lag == 1 else "yoy"
-        b = a - lag
-        if b >= 0:
-            ok = hs <= b
-            base = prev_month if lag == 1 and prev_month is not None else month_aum(b)
-            change = aum - base
-            if latest > b:  # a customer without data at b has no change (its base is 0 already)
-                change[~ok] = 0
-        else:
-            ok = np.zeros(size, np.bool_)
-            base = np.zeros(size, np.int64)
-            change = np.zeros(size, np.int64)
-        # a positive base has data at b, so the percent is defined exactly where it is positive
-        bp, defined, code = ratio_bp_code(change, base)
-        cols[f"aum_prev_{tag}"][rows] = base
-        cols[f"aum_change_{short}"][rows] = change
-        cols[f"aum_change_{short}_pct_bp"][rows] = bp
-        codes[f"aum_change_{short}_pct"][rows] = code
-        valid[f"aum_prev_{tag}"][rows] = ok
-        valid[f"aum_change_{short}"][rows] = ok
-        valid[f"aum_change_{short}_pct_bp"][rows] = defined
-    for w, (mean, complete) in _window_means(month_aum, aum, prev_month, hs, latest, a).items():
-        cols[f"aum_avg_{w}m"][rows] = mean
-        cols[f"aum_avg_{w}m_complete"][rows] = complete
+    def __init__(self, portfolio: Portfolio, policy: Policy, month: Month, a: int) -> None:
+        n = portfolio.n_customers
+        self.portfolio, self.policy, self.month, self.a = portfolio, policy, month, a
+        #: The first month a block must hold: the year-over-year base.
+        self.first_month = max(0, min(a - 12, a - max(AVERAGE_WINDOWS) + 1))
+        self.hs_all = portfolio.history_start.astype(np.int64)
+        self.latest = int(self.hs_all.max()) if n else 0  # the latest history start
+        self.aum_classes = tuple(policy.aum)
+        cols: dict[str, Any] = {
+            "customer_id": portfolio.customer_ids,
+            "branch_id": portfolio.branch_ids,
+            "household_id": portfolio.household_ids
+            if portfolio.household_ids is not None
+            else np.full(n, "", "<U1"),
+            "has_data": self.hs_all <= a,
+        }
+        # the columns, in report order
+        valid: dict[str, Any] = {}
+        codes: dict[str, NDArray[np.int64]] = {}
+        for c in ("aum", "deposit_total", "investment_total", "loan_total"):
+            cols[c] = np.empty(n, np.int64)
+        for tag, short in (("month", "mom"), ("year", "yoy")):
+            for c in (f"aum_prev_{tag}", f"aum_change_{short}", f"aum_change_{short}_pct_bp"):
+                cols[c] = np.empty(n, np.int64)
+                valid[c] = np.empty(n, np.bool_)
+            codes[f"aum_change_{short}_pct"] = np.empty(n, np.int64)
+        for w in AVERAGE_WINDOWS:
+            cols[f"aum_avg_{w}m"] = np.empty(n, np.int64)
+            cols[f"aum_avg_{w}m_complete"] = np.empty(n, np.bool_)
+        self.cols, self.valid, self.codes = cols, valid, codes
+
+    def block(self, block: Block) -> None:
+        """The measures of one row block, written into the monitor's columns at its rows."""
+        if block.lo > self.first_month or block.hi != self.a or tuple(block.aum_cols) != self.aum_classes:
+            raise ValueError("the block does not hold the months and AUM classes the monitor reads")
+        portfolio, a, rows = self.portfolio, self.a, block.rows
+        cols, valid, codes = self.cols, self.valid, self.codes
+        hs, lo = block.hs, block.lo
+        size = rows.stop - rows.start
+        aum_months = block.column("aum")  # (months lo..a, rows): cells before a history start are 0
+        aum = aum_months[a - lo]
+        cols["aum"][rows] = aum
+        cols["deposit_total"][rows] = portfolio.deposits[rows, a]
+        np.add(portfolio.wealth[rows, a], portfolio.investments[rows, a], out=cols["investment_total"][rows])
+        np.add(portfolio.mortgage_loan[rows, a], portfolio.credit_loan[rows, a], out=cols["loan_total"][rows])
+        for tag, lag in (("month", 1), ("year", 12)):
+            short = "mom" if lag == 1 else "yoy"
+            b = a - lag
+            ok = valid[f"aum_prev_{tag}"][rows]
+            change = cols[f"aum_change_{short}"][rows]
+            if b >= 0:
+                np.less_equal(hs, b, out=ok)
+                base = aum_months[b - lo]
+                np.subtract(aum, base, out=change)
+                if self.latest > b:  # a customer without data at b has no change (its base is 0 already)
+                    change[~ok] = 0
+            else:
+                ok[...] = False
+                base = np.zeros(size, np.int64)
+                change[...] = 0
+            # a positive base has data at b, so the percent is defined exactly where it is positive
+            bp, defined, code = ratio_bp_code(change, base)
+            cols[f"aum_prev_{tag}"][rows] = base
+            cols[f"aum_change_{short}_pct_bp"][rows] = bp
+            codes[f"aum_change_{short}_pct"][rows] = code
+            valid[f"aum_change_{short}"][rows] = ok
+            valid[f"aum_change_{short}_pct_bp"][rows] = defined
+        _window_means(aum_months, lo, hs, self.latest, a, cols, rows)
+
+    def result(self) -> AssetMonitor:
+        """The monitor (every block written)."""
+        return AssetMonitor(
+            title=f"asset monitoring as of {self.month}",
+            columns=make_columns(self.cols),
+            valid={k: readonly(np.asarray(v, np.bool_)) for k, v in self.valid.items()},
+            money=_MONEY,
+            as_of=self.month,
+            policy=self.policy,
+            portfolio=self.portfolio,
+            pct_codes={k: readonly(v) for k, v in self.codes.items()},
+        )
 
 
 def _rollup(mon: AssetMonitor, keys: NDArray[np.str_], key: str, title: str) -> Report:

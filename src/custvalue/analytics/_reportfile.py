@@ -41,12 +41,12 @@ from ..io import atomic_write, check_output
 from ..months import Month
 from ..policy import CompiledPolicy, Policy, compile_policy, default_policy
 from ..portfolio import Portfolio
-from ..tiering import TierPath, TierResult, evaluate
+from ..tiering import Block, TierPath, TierResult, add_tally, evaluate_visiting, tally_block, tally_totals
 from ._alerts import evaluate_alerts
 from ._errors import AnalyticsError
 from ._html import html_page
 from ._large import LargeTransactionAlerts, large_transactions
-from ._monitor import asset_monitor, month_index
+from ._monitor import AssetMonitor, MonitorBuild, month_index
 from ._reports import (
     churn_report,
     concentration,
@@ -352,10 +352,11 @@ def _section_trend(
     as_of: Month,
     result: TierResult,
     path: TierPath | None,
+    tallied: tuple[NDArray[np.int64], NDArray[np.int64]] | None = None,
 ) -> ReportSection:
     if isinstance(path, TierPath) and path.policy != plan.policy:
         raise AnalyticsError("path was evaluated under another policy than the report's")
-    t = trend_of(portfolio, plan, months, as_of, path, result)
+    t = trend_of(portfolio, plan, months, as_of, path, result, tallied)
     month_ids, tiers, cells = _pivot(t, "month", "tier", "customers")
     _, _, aum = _pivot(t, "month", "tier", "aum")
     return ReportSection(
@@ -695,6 +696,61 @@ def _on_book(
     return out
 
 
+def _one_pass(
+    portfolio: Portfolio, plan: CompiledPolicy, month: Month, a: int, months: int, path: TierPath | None
+) -> tuple[TierResult, AssetMonitor, tuple[NDArray[np.int64], NDArray[np.int64]] | None]:
+    """The evaluation, the asset monitor and the trend's tally, in one pass over the row blocks.
+
+    Each block's months are read (and its AUM summed) once, while they are
+    in cache, by the evaluation (:func:`~custvalue.evaluate`), the monitor
+    (:class:`MonitorBuild`) and the trend's tally (customers and AUM per tier
+    and month, :func:`~custvalue.tiering.tally_block`): the months before
+    the last two tiered here, the last two from the evaluation's tiers and
+    previous tiers.  Each equals its own call (the tests compare them).  The
+    reasons are computed on first use.  No tally when the trend reads
+    ``path``.
+    """
+    if isinstance(months, bool) or not isinstance(months, int) or months < 1:
+        raise AnalyticsError(f"months must be a whole number >= 1, got {months!r}")
+    build = MonitorBuild(portfolio, plan.policy, month, a)
+    i0 = max(0, a - months + 1)
+    tally = path is None
+    earlier = a - 2 >= i0  # months tiered in the pass
+    last_two = max(i0, a - 1)  # the evaluation's months
+    first = build.first_month
+    if tally and earlier:
+        first = min(first, max(0, i0 - plan.history_needed))
+    k = len(plan.policy.tier_order)
+
+    def visit(
+        rows: slice, block: Block, res: dict[str, NDArray[Any]]
+    ) -> list[tuple[NDArray[np.int64], NDArray[np.int64]]]:
+        build.block(block)
+        if not tally:
+            return []
+        parts = [tally_block(block, i0, a - 2, k, cp=plan)] if earlier else []
+        codes = np.stack([res["previous_tier"], res["tier"]] if last_two < a else [res["tier"]])
+        parts.append(tally_block(block, last_two, a, k, codes=codes))
+        return parts
+
+    result, seen = evaluate_visiting(
+        portfolio, plan, as_of=month, visit=visit, first_month=first, defer_reasons=True
+    )
+    if not tally:
+        return result, build.result(), None
+    m = a + 1 - i0
+    counts = np.zeros((m, k + 1), np.int64)
+    sums = [[0] * (k + 1) for _ in range(m)]
+    for parts in seen:
+        j0 = 0
+        for c, s in parts:
+            counts[j0 : j0 + c.shape[0]] += c
+            add_tally(sums, j0, s)
+            j0 += c.shape[0]
+    wanted = [portfolio.months[j] for j in range(i0, a + 1)]
+    return result, build.result(), (counts[:, :k], tally_totals(sums, plan.policy.tier_order, wanted).T)
+
+
 def report_set(
     portfolio: Portfolio,
     as_of: Month | str | None = None,
@@ -764,8 +820,7 @@ def report_set(
     plan = policy if isinstance(policy, CompiledPolicy) else compile_policy(policy or default_policy())
     pol = plan.policy
     month, a = month_index(portfolio, portfolio.months.stop if as_of is None else as_of)
-    result = evaluate(portfolio, plan, as_of=month)
-    monitor = asset_monitor(portfolio, month, pol)
+    result, monitor, tallied = _one_pass(portfolio, plan, month, a, months, path)
     day = month.last_day
     summary: list[tuple[str, Any, str]] = [
         ("as-of month", str(month), "text"),
@@ -785,7 +840,7 @@ def report_set(
     ]
     sections = [
         _section_distribution(result),
-        _section_trend(portfolio, plan, months, month, result, path),
+        _section_trend(portfolio, plan, months, month, result, path, tallied),
         _section_migration(result),
         _section_churn(result),
         _section_concentration(result),

@@ -189,18 +189,29 @@ def trend_of(
     as_of: Month | str,
     path: TierPath | None = None,
     result: TierResult | None = None,
+    tallied: tuple[NDArray[np.int64], NDArray[np.int64]] | None = None,
 ) -> Report:
     """:func:`tier_trend` of a compiled plan; ``result``: an evaluation of the plan at ``as_of``.
 
     With ``result`` (what :func:`~custvalue.analytics.report_set` has), the
     as-of month's tiers and the month before's are the result's tiers and
     previous tiers (:func:`~custvalue.evaluate` computes both, under the same
-    versions), so only the earlier months are tiered.
+    versions), so only the earlier months are tiered.  ``tallied``: the
+    customers and AUM per tier of every month of the trend, shape
+    ``(months, tiers)``, when the caller has them already (the report set
+    tallies them in the evaluation's pass over the row blocks).
     """
     if isinstance(months, bool) or not isinstance(months, int) or months < 1:
         raise AnalyticsError(f"months must be a whole number >= 1, got {months!r}")
     last, a = month_index(portfolio, as_of)
     i0 = max(0, a - months + 1)
+    if tallied is not None:
+        tiers = (plan.versions[0][1] if isinstance(plan, PolicySet) else plan.policy).tier_order
+        shape = (a + 1 - i0, len(tiers))
+        if tallied[0].shape != shape or tallied[1].shape != shape:
+            raise ValueError("the tally does not match the trend's months and tiers")
+        wanted = [portfolio.months[j] for j in range(i0, a + 1)]
+        return _trend_report(wanted, tiers, tallied[0].reshape(-1), tallied[1].reshape(-1))
     if result is not None and (
         path is not None
         or result.as_of != last

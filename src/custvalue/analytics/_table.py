@@ -42,17 +42,13 @@ __all__ = [
 ]
 
 
-#: Below this quotient and divisor a float64 quotient is within one of the exact one.
-_FLOAT_Q = 2.0**50
-
-
 def floor_divmod(
     num: NDArray[np.int64], den: NDArray[np.int64]
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Exact ``(num // den, num % den)`` for int64 ``num`` and positive int64 ``den``.
 
     A constant divisor (every ``den`` equal) uses numpy's much faster
-    division by a scalar.
+    division by a scalar; otherwise :func:`numpy.divmod` (one pass, exact).
 
     >>> import numpy as np
     >>> [a.tolist() for a in floor_divmod(np.array([7, -7, 2**62 + 1]), np.array([2, 2, 3]))]
@@ -64,25 +60,8 @@ def floor_divmod(
         k = int(d.flat[0])
         q = np.floor_divide(n, k)
         return q, n - q * k
-    if n.size < 64:
-        q, r = np.divmod(n, d)
-        return q, r
-    # a float quotient off by less than one, corrected exactly in integers: many times faster than
-    # int64 division; elements outside the bounds that make it exact take np.divmod
-    est = np.floor(n / d)
-    inside = (np.abs(est) < _FLOAT_Q) & (d < _FLOAT_Q)
-    q = np.where(inside, est, 0).astype(np.int64)
-    r = n - q * d  # wraps at most where the exact remainder is small: exact
-    low = r < 0
-    q -= low
-    r += np.where(low, d, 0)
-    high = r >= d
-    q += high
-    r -= np.where(high, d, 0)
-    if not bool(inside.all()):
-        out = ~inside
-        q[out], r[out] = np.divmod(n[out], d[out])
-    return q, r  # type: ignore[return-value]  # int64 by construction
+    q, r = np.divmod(n, d)
+    return q, r
 
 
 def half_even_div(num: NDArray[np.int64], den: NDArray[np.int64]) -> NDArray[np.int64]:

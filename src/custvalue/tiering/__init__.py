@@ -23,8 +23,11 @@ from __future__ import annotations
 
 from ..policy import STATUSES
 from ._codes import MOVEMENTS, RESULT_COLUMNS
+from ._evaluate import BlockVisitor as BlockVisitor
 from ._evaluate import evaluate, evaluate_chunks
+from ._evaluate import evaluate_visiting as evaluate_visiting
 from ._explain import RuleCheck, RuleTrace, TierExplanation
+from ._features import Block as Block
 from ._features import FeatureFrame, compute_features, reference_feature
 from ._path import (
     MigrationMatrix,
@@ -35,6 +38,15 @@ from ._path import (
     migration_matrix,
     tier_migration,
     what_if,
+)
+from ._path import (
+    add_tally as add_tally,
+)
+from ._path import (
+    tally_block as tally_block,
+)
+from ._path import (
+    tally_totals as tally_totals,
 )
 from ._reference import reference_evaluate
 from ._result import TierResult
@@ -47,6 +59,9 @@ from ._stream import (
     evaluate_file,
     write_events,
 )
+
+# Shared with custvalue.analytics (the report set's one pass over the row blocks); not public API:
+# Block, BlockVisitor, evaluate_visiting, tally_block, add_tally, tally_totals (not in __all__).
 
 __all__ = [
     "DEFAULT_BATCH",

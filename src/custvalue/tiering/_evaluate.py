@@ -15,11 +15,12 @@ from ..months import Month, MonthLike
 from ..policy import CompiledPolicy, Policy, PolicySet
 from ..portfolio import Portfolio
 from ._codes import DEFAULT_CHUNK
-from ._kernel import as_compiled, compiled_at, evaluate_block, events_of, reason_bits
+from ._features import Block
+from ._kernel import as_compiled, block_lo, compiled_at, evaluate_block, events_of, reason_bits
 from ._result import TierResult
 from ._state import EventTable
 
-__all__ = ["evaluate", "evaluate_chunks"]
+__all__ = ["BlockVisitor", "evaluate", "evaluate_chunks", "evaluate_visiting"]
 
 #: Kernel column -> TierResult field (codes are named as codes).
 _FIELD = {
@@ -90,6 +91,44 @@ def evaluate(
     >>> r.reasons("A")
     ('platinum.aum',)
     """
+    return evaluate_visiting(
+        portfolio,
+        policy,
+        as_of=as_of,
+        chunk_size=chunk_size,
+        progress=progress,
+        previous=previous,
+        threads=threads,
+    )[0]
+
+
+#: ``visit(rows, block, columns)``: more work on a row block while it is in cache (see
+#: :func:`evaluate_visiting`); ``columns``: the block's evaluated columns (``tier``, ``previous_tier``, ...).
+BlockVisitor = Callable[[slice, Block, dict[str, NDArray[Any]]], Any]
+
+
+def evaluate_visiting(
+    portfolio: Portfolio,
+    policy: Policy | CompiledPolicy | PolicySet | None = None,
+    *,
+    as_of: MonthLike | None = None,
+    chunk_size: int = DEFAULT_CHUNK,
+    progress: Callable[[int, int], None] | None = None,
+    previous: bool = True,
+    threads: int | None = None,
+    visit: BlockVisitor | None = None,
+    first_month: int | None = None,
+    defer_reasons: bool = False,
+) -> tuple[TierResult, list[Any]]:
+    """:func:`evaluate`, and ``visit(rows, block, columns)`` on each row block's shared :class:`Block`.
+
+    The block starts at absolute month ``first_month`` (or earlier, when the
+    evaluation reads earlier months) and ends at the as-of month; its AUM is
+    computed once for the evaluation and the visitor, which reads the block
+    while it is still in cache.  Returns the result and the visitor's
+    returns, in block order.  ``defer_reasons``: the reasons are computed on
+    first use (identical to an evaluation's).
+    """
     month = portfolio.months.stop if as_of is None else Month.coerce(as_of)
     cp = compiled_at(policy, month)
     prev_cp: CompiledPolicy | None = None
@@ -110,20 +149,26 @@ def evaluate(
         "churned_tier": np.empty(n, np.int8),
         "history_complete": np.empty(n, bool),
     }
-    if previous:  # a tier + status evaluation computes its reasons on first use
+    reasons = previous and not defer_reasons
+    if reasons:  # a tier + status evaluation computes its reasons on first use
         out["reason_bits"] = np.empty(n, np.uint64)
     ev_c: list[NDArray[np.int64]] = []
     ev_t: list[NDArray[np.int8]] = []
+    visited: list[Any] = []
+    lo = block_lo(cp, a, previous, prev_cp)
+    if first_month is not None:
+        lo = min(lo, max(0, first_month))
 
-    def run(start: int) -> tuple[int, tuple[NDArray[np.int64], NDArray[np.int8]] | None]:
+    def run(start: int) -> tuple[int, tuple[NDArray[np.int64], NDArray[np.int8]] | None, Any]:
         stop = min(n, start + chunk_size)
-        res = evaluate_block(
-            cp, portfolio, slice(start, stop), a, previous, reasons=previous, prev_cp=prev_cp
-        )
+        rows = slice(start, stop)
+        block = None if visit is None else Block(portfolio, rows, lo, a, cp.policy.aum, cp.policy.scale)
+        res = evaluate_block(cp, portfolio, rows, a, previous, reasons=reasons, prev_cp=prev_cp, block=block)
         for key, arr in out.items():
             arr[start:stop] = res[key]
+        seen = None if visit is None or block is None else visit(rows, block, res)
         # events compare with the month before
-        return stop, (events_of(res, start) if previous else None)
+        return stop, (events_of(res, start) if previous else None), seen
 
     starts = range(0, n, chunk_size)
     if threads is not None and threads < 1:
@@ -131,7 +176,9 @@ def evaluate(
     pool = ThreadPoolExecutor(threads) if threads is not None and threads > 1 and len(starts) > 1 else None
     try:
         done = pool.map(run, starts) if pool is not None else map(run, starts)
-        for stop, ev in done:  # in block order: events stay sorted by customer
+        for stop, ev, seen in done:  # in block order: events stay sorted by customer
+            if visit is not None:
+                visited.append(seen)
             if ev is not None:
                 ev_c.append(ev[0])
                 ev_t.append(ev[1])
@@ -147,9 +194,9 @@ def evaluate(
         customer_ids=portfolio.customer_ids,
     )
     columns: dict[str, Any] = {_FIELD.get(k, k): _ro(v) for k, v in out.items()}
-    if not previous:  # deferred: computed on first use, identical to a full evaluation's
+    if not reasons:  # deferred: computed on first use, identical to a full evaluation's
         columns["reason_bits"] = functools.partial(reason_bits, cp, portfolio, a, chunk_size)
-    return TierResult(
+    result = TierResult(
         compiled=cp,
         portfolio=portfolio,
         as_of=month,
@@ -157,6 +204,7 @@ def evaluate(
         events=events,
         **columns,
     )
+    return result, visited
 
 
 def evaluate_chunks(

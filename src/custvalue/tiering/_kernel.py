@@ -28,11 +28,13 @@ from ._features import Block, compute, compute_months, window_maxima
 __all__ = [
     "MonthState",
     "as_compiled",
+    "block_lo",
     "compiled_at",
     "evaluate_block",
     "events_of",
     "month_state",
     "month_tiers",
+    "path_index",
     "path_tiers",
     "reason_bits",
     "tier_lut",
@@ -304,11 +306,16 @@ def _levels(x: NDArray[Any], b: NDArray[np.int64] | None, out: NDArray[np.int8])
     if b is None:
         np.copyto(out, x, casting="unsafe")
         return out
-    out[...] = 0
-    hit = np.empty(x.shape, np.bool_)
-    for c in b.tolist():
-        np.greater_equal(x, c, out=hit)
-        out += hit.view(np.int8)
+    cuts = b.tolist()
+    if not cuts:
+        out[...] = 0
+        return out
+    np.greater_equal(x, cuts[0], out=out.view(np.bool_))  # 0 or 1, written as the int8 level
+    if len(cuts) > 1:
+        hit = np.empty(x.shape, np.bool_)
+        for c in cuts[1:]:
+            np.greater_equal(x, c, out=hit)
+            out += hit.view(np.int8)
     return out
 
 
@@ -326,10 +333,30 @@ def path_tiers(cp: CompiledPolicy, block: Block, a0: int, a1: int) -> NDArray[np
     caller's).
     """
     m, rows = a1 - a0 + 1, block.hs.shape[0]
-    plan = tier_lut(cp)
-    if plan is None:
+    got = path_index(cp, block, a0, a1)
+    if got is None:
         values = {k: v.reshape(-1) for k, v in compute_months(block, cp.features, a0, a1).items()}
         return month_tiers(cp, values, m * rows).reshape(m, rows)
+    idx, lut = got
+    out = np.empty((m, rows), np.int8)
+    for j in range(m):
+        np.take(lut, idx[j], out=out[j])
+    return out
+
+
+def path_index(
+    cp: CompiledPolicy, block: Block, a0: int, a1: int
+) -> tuple[NDArray[np.integer[Any]], NDArray[np.int8]] | None:
+    """The :func:`tier_lut` cell of a block's rows at months ``a0..a1`` and the table, or ``None``.
+
+    ``lut[idx[j, i]]`` is the tier code of row ``i`` at month ``a0 + j``
+    (what :func:`path_tiers` returns); ``None`` when the policy has no
+    lookup table.
+    """
+    m, rows = a1 - a0 + 1, block.hs.shape[0]
+    plan = tier_lut(cp)
+    if plan is None:
+        return None
     feats = {f.name: f for f in cp.features}
     lo = block.lo
     idx = np.zeros((m, rows), np.int16 if plan.lut.size <= np.iinfo(np.int16).max else np.int32)
@@ -371,10 +398,7 @@ def path_tiers(cp: CompiledPolicy, block: Block, a0: int, a1: int) -> NDArray[np
             _levels(compute_months(block, [f], a0, a1)[name], b, lev)
         idx *= radix
         idx += lev
-    out = np.empty((m, rows), np.int8)
-    for j in range(m):
-        np.take(plan.lut, idx[j], out=out[j])
-    return out
+    return idx, plan.lut
 
 
 def month_state(
@@ -432,6 +456,13 @@ def month_state(
     return MonthState(tier, held, k, status, bits)
 
 
+def block_lo(cp: CompiledPolicy, a: int, previous: bool, prev_cp: CompiledPolicy | None = None) -> int:
+    """The first month :func:`evaluate_block` reads for as-of month ``a``."""
+    other = prev_cp is not None and prev_cp is not cp
+    # the month before needs one month more than the as-of month alone
+    return max(0, a - cp.history_needed + (0 if previous and not other else 1))
+
+
 def evaluate_block(
     cp: CompiledPolicy,
     portfolio: Portfolio,
@@ -440,13 +471,20 @@ def evaluate_block(
     previous: bool,
     reasons: bool = True,
     prev_cp: CompiledPolicy | None = None,
+    block: Block | None = None,
 ) -> dict[str, NDArray[Any]]:
-    """Evaluate month ``a`` (and with ``previous`` the month before, under ``prev_cp`` when given)."""
+    """Evaluate month ``a`` (and with ``previous`` the month before, under ``prev_cp`` when given).
+
+    ``block``: the rows' :class:`Block` when the caller shares it with other
+    work (:func:`block_lo` months or more, ending at ``a``, under ``cp``'s AUM
+    classes); a block of its own otherwise.
+    """
     hs = portfolio.history_start[rows].astype(np.int64)
     other = prev_cp is not None and prev_cp is not cp
-    # the month before needs one month more than the as-of month alone
-    lo = max(0, a - cp.history_needed + (0 if previous and not other else 1))
-    block = Block(portfolio, rows, lo, a, cp.policy.aum, cp.policy.scale)
+    if block is None:
+        block = Block(portfolio, rows, block_lo(cp, a, previous, prev_cp), a, cp.policy.aum, cp.policy.scale)
+    elif block.lo > block_lo(cp, a, previous, prev_cp) or block.hi != a or block.rows != rows:
+        raise ValueError("the shared block does not cover the months the evaluation reads")
     cur = month_state(cp, block, a, hs, reasons=reasons)
     n = hs.shape[0]
     out: dict[str, NDArray[Any]] = {}

@@ -21,15 +21,18 @@ from ..portfolio import Portfolio
 from ._codes import DEFAULT_CHUNK, NO_TIER
 from ._evaluate import evaluate
 from ._features import Block, compute_path
-from ._kernel import as_compiled, compiled_at, month_state, path_tiers
+from ._kernel import as_compiled, compiled_at, month_state, path_index, path_tiers
 
 __all__ = [
     "MigrationMatrix",
     "TierCounts",
     "TierPath",
+    "add_tally",
     "evaluate_path",
     "evaluate_tiers",
     "migration_matrix",
+    "tally_block",
+    "tally_totals",
     "tier_migration",
     "what_if",
 ]
@@ -288,27 +291,10 @@ def evaluate_tiers(
                 codes[hs[None, :] > np.arange(r0, r1 + 1)[:, None]] = NO_TIER
             j0 = r0 - i0
             tier[rows, j0 : j0 + m] = codes.T
-            # one tally of the block's months: cell = month × (k + 1) + tier (bucket k: no tier)
-            cell = codes.astype(np.intp)
-            cell[codes < 0] = k
-            cell += (np.arange(m, dtype=np.intp) * (k + 1))[:, None]
-            flat = cell.reshape(-1)
-            counts[j0 : j0 + m] += np.bincount(flat, minlength=m * (k + 1)).reshape(m, k + 1)
-            month_aum = block.column("aum")[r0 - lo : r1 - lo + 1].reshape(-1)
-            part = exact_group_sums(flat, month_aum, m * (k + 1), what="AUM of a tier and month")
-            for j, row_part in enumerate(part.reshape(m, k + 1).tolist()):
-                row = sums[j0 + j]
-                for t, v in enumerate(row_part):
-                    row[t] += v
-    total = np.zeros((k, n_months), np.int64)
-    for j in range(n_months):
-        for t in range(k):
-            v = sums[j][t]
-            if not INT64_MIN <= v <= INT64_MAX:
-                raise AmountOverflowError(
-                    f"AUM of tier {base.tier_order[t]!r} in {months[j]} overflows int64 fen: {v}"
-                )
-            total[t, j] = v
+            c, part = tally_block(block, r0, r1, k, codes=codes)
+            counts[j0 : j0 + m] += c
+            add_tally(sums, j0, part)
+    total = tally_totals(sums, base.tier_order, months)
     return TierCounts(
         base,
         portfolio.customer_ids,
@@ -317,6 +303,80 @@ def evaluate_tiers(
         _ro(np.ascontiguousarray(counts[:, :k].T)),
         _ro(total),
     )
+
+
+def tally_block(
+    block: Block,
+    r0: int,
+    r1: int,
+    k: int,
+    *,
+    codes: NDArray[np.int8] | None = None,
+    cp: CompiledPolicy | None = None,
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Customers and exact AUM per tier of a block's rows in months ``r0..r1``, shape ``(months, k + 1)``.
+
+    Bucket ``k``: no tier (no data yet).  From the block's tier ``codes``
+    (``(months, rows)``, ``NO_TIER`` where a customer has no data), or, with
+    ``cp`` instead, from :func:`~custvalue.tiering._kernel.path_index`: the
+    customers are tallied per lookup-table cell and the cells folded into
+    their tiers, so no tier code is written.  A block's total that leaves
+    int64 is an :class:`~custvalue.AmountOverflowError` (amounts are
+    non-negative: the whole total would too).
+    """
+    m = r1 - r0 + 1
+    month_aum = block.column("aum")[r0 - block.lo : r1 - block.lo + 1].reshape(-1)
+    got = None if codes is not None or cp is None else path_index(cp, block, r0, r1)
+    if got is None:
+        if codes is None:
+            if cp is None:
+                raise ValueError("tally_block needs the tier codes or the compiled policy")
+            codes = path_tiers(cp, block, r0, r1)
+            if block.hs_max > r0:
+                codes[block.hs[None, :] > np.arange(r0, r1 + 1)[:, None]] = NO_TIER
+        # one tally of the block's months: cell = month × (k + 1) + tier (bucket k: no tier)
+        cell = codes.astype(np.intp)
+        cell[codes < 0] = k
+        cell += (np.arange(m, dtype=np.intp) * (k + 1))[:, None]
+        flat = cell.reshape(-1)
+        counts = np.bincount(flat, minlength=m * (k + 1)).reshape(m, k + 1).astype(np.int64)
+        part = exact_group_sums(flat, month_aum, m * (k + 1), what="AUM of a tier and month")
+        return counts, part.reshape(m, k + 1)
+    idx, lut = got
+    width = lut.size + 1  # the table's cells, and one for no tier
+    cell = idx.astype(np.intp)
+    if block.hs_max > r0:
+        cell[block.hs[None, :] > np.arange(r0, r1 + 1)[:, None]] = lut.size
+    cell += (np.arange(m, dtype=np.intp) * width)[:, None]
+    flat = cell.reshape(-1)
+    c = np.bincount(flat, minlength=m * width).astype(np.int64)
+    s = exact_group_sums(flat, month_aum, m * width, what="AUM of a tier and month")
+    # each cell into its tier: cell c of month j is tier lut[c] (the last: bucket k)
+    fold = np.append(lut.astype(np.intp), k)[None, :] + (np.arange(m, dtype=np.intp) * (k + 1))[:, None]
+    folded = np.zeros(m * (k + 1), np.int64)
+    np.add.at(folded, fold.reshape(-1), c)
+    part = exact_group_sums(fold.reshape(-1), s, m * (k + 1), what="AUM of a tier and month")
+    return folded.reshape(m, k + 1), part.reshape(m, k + 1)
+
+
+def add_tally(sums: list[list[int]], j0: int, part: NDArray[np.int64]) -> None:
+    """Add a block's AUM tally (months from ``j0``) to the exact Python-integer ``sums``."""
+    for j, row_part in enumerate(part.tolist()):
+        row = sums[j0 + j]
+        for t, v in enumerate(row_part):
+            row[t] += v
+
+
+def tally_totals(sums: list[list[int]], tiers: Sequence[str], months: Sequence[Month]) -> NDArray[np.int64]:
+    """The exact totals, shape ``(tiers, months)``; :class:`AmountOverflowError` past int64."""
+    total = np.zeros((len(tiers), len(months)), np.int64)
+    for j in range(len(months)):
+        for t in range(len(tiers)):
+            v = sums[j][t]
+            if not INT64_MIN <= v <= INT64_MAX:
+                raise AmountOverflowError(f"AUM of tier {tiers[t]!r} in {months[j]} overflows int64 fen: {v}")
+            total[t, j] = v
+    return total
 
 
 @attrs.frozen(eq=False, repr=False)
