@@ -21,8 +21,10 @@ the whole set to ``evaluate()`` (target: at most 3).
 
 The headline is one :func:`custvalue.analytics.report_set` call (every
 section above, with the book and the ledger: what ``custvalue report``
-computes before it writes files), timed in the same loop as ``evaluate()``;
-the parts are also timed one by one, as a caller composing them would.
+computes before it writes files), timed in the same loop as ``evaluate()``.
+The set evaluates, fills the monitor and tallies the trend in one pass over
+the row blocks, so its parts cannot be timed inside it; they are also timed
+one by one, as a caller composing them would (the ``full set`` line).
 A second headline gives the set with the trend months' tiers read from a
 stored :func:`custvalue.evaluate_path` (``path=``), as a bank that keeps
 each month's tiers would run it.

@@ -41,7 +41,16 @@ from ..io import atomic_write, check_output
 from ..months import Month
 from ..policy import CompiledPolicy, Policy, compile_policy, default_policy
 from ..portfolio import Portfolio
-from ..tiering import Block, TierPath, TierResult, add_tally, evaluate_visiting, tally_block, tally_totals
+from ..tiering import (
+    DEFAULT_CHUNK,
+    Block,
+    TierPath,
+    TierResult,
+    add_tally,
+    evaluate_visiting,
+    tally_block,
+    tally_totals,
+)
 from ._alerts import evaluate_alerts
 from ._errors import AnalyticsError
 from ._html import html_page
@@ -697,7 +706,13 @@ def _on_book(
 
 
 def _one_pass(
-    portfolio: Portfolio, plan: CompiledPolicy, month: Month, a: int, months: int, path: TierPath | None
+    portfolio: Portfolio,
+    plan: CompiledPolicy,
+    month: Month,
+    a: int,
+    months: int,
+    path: TierPath | None,
+    chunk_size: int = DEFAULT_CHUNK,
 ) -> tuple[TierResult, AssetMonitor, tuple[NDArray[np.int64], NDArray[np.int64]] | None]:
     """The evaluation, the asset monitor and the trend's tally, in one pass over the row blocks.
 
@@ -734,7 +749,13 @@ def _one_pass(
         return parts
 
     result, seen = evaluate_visiting(
-        portfolio, plan, as_of=month, visit=visit, first_month=first, defer_reasons=True
+        portfolio,
+        plan,
+        as_of=month,
+        visit=visit,
+        first_month=first,
+        defer_reasons=True,
+        chunk_size=chunk_size,
     )
     if not tally:
         return result, build.result(), None

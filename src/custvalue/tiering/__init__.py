@@ -22,6 +22,7 @@ compare against).
 from __future__ import annotations
 
 from ..policy import STATUSES
+from ._codes import DEFAULT_CHUNK as DEFAULT_CHUNK
 from ._codes import MOVEMENTS, RESULT_COLUMNS
 from ._evaluate import BlockVisitor as BlockVisitor
 from ._evaluate import evaluate, evaluate_chunks
@@ -61,7 +62,8 @@ from ._stream import (
 )
 
 # Shared with custvalue.analytics (the report set's one pass over the row blocks); not public API:
-# Block, BlockVisitor, evaluate_visiting, tally_block, add_tally, tally_totals (not in __all__).
+# Block, BlockVisitor, DEFAULT_CHUNK, evaluate_visiting, tally_block, add_tally, tally_totals
+# (not in __all__).
 
 __all__ = [
     "DEFAULT_BATCH",

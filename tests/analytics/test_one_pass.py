@@ -1,0 +1,145 @@
+"""The report set's one pass over the row blocks equals the evaluation, the monitor and the trend alone.
+
+:func:`custvalue.analytics.report_set` evaluates, fills the asset monitor and
+tallies the tier trend in one pass (``_one_pass``), sharing each row block's
+AUM.  Each part must equal its own call, for any block size (the tallies of
+many blocks are added exactly), any as-of month and any trend length.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from custvalue import AmountOverflowError, Portfolio, default_policy, evaluate, evaluate_path
+from custvalue.analytics import asset_monitor, tier_trend
+from custvalue.analytics._reportfile import _one_pass
+from custvalue.policy import compile_policy
+from custvalue.synthetic import generate
+from custvalue.tiering import Block, tally_block
+from custvalue.tiering import _kernel as kernel
+
+CP = compile_policy(default_policy())
+RESULT = (
+    "tier_codes",
+    "status_codes",
+    "months_below",
+    "previous_tier_codes",
+    "movement_codes",
+    "churned_tier_codes",
+    "history_complete",
+    "reason_bits",
+)
+
+
+def _hand_tally(p: Portfolio, first: int, last: int) -> tuple[list[list[int]], list[list[int]]]:
+    """Customers and AUM per tier and month from the path's tiers, one customer at a time."""
+    path = evaluate_path(p, CP, first=p.months[first], last=p.months[last])
+    aum = p.aum(CP.policy.aum)
+    k = len(CP.policy.tier_order)
+    counts = [[0] * k for _ in range(last + 1 - first)]
+    sums = [[0] * k for _ in range(last + 1 - first)]
+    for i in range(p.n_customers):
+        for j in range(last + 1 - first):
+            t = int(path.tier_codes[i, j])
+            if t >= 0:
+                counts[j][t] += 1
+                sums[j][t] += int(aum[i, first + j])
+    return counts, sums
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.integers(1, 70),
+    st.integers(0, 10_000),
+    st.integers(1, 40),
+    st.integers(0, 13),
+    st.integers(1, 15),
+)
+def test_the_pass_equals_evaluate_the_monitor_and_the_trend(
+    n: int, seed: int, chunk: int, back: int, months: int
+) -> None:
+    p = generate(n, seed=seed, n_branches=2)
+    month = p.months.stop - back
+    a = p.months.index(month)
+    result, monitor, tallied = _one_pass(p, CP, month, a, months, None, chunk_size=chunk)
+    alone = evaluate(p, CP, as_of=month)
+    for name in RESULT:
+        assert np.asarray(getattr(result, name)).tolist() == np.asarray(getattr(alone, name)).tolist(), name
+    assert result.events.customer_index.tolist() == alone.events.customer_index.tolist()
+    assert result.events.event_codes.tolist() == alone.events.event_codes.tolist()
+    mon = asset_monitor(p, month, CP.policy)
+    assert list(monitor.columns) == list(mon.columns)
+    for name, col in mon.columns.items():
+        assert np.asarray(monitor.columns[name]).tolist() == np.asarray(col).tolist(), name
+    assert {k: v.tolist() for k, v in monitor.valid.items()} == {k: v.tolist() for k, v in mon.valid.items()}
+    assert {k: v.tolist() for k, v in monitor.pct_codes.items()} == {
+        k: v.tolist() for k, v in mon.pct_codes.items()
+    }
+    assert tallied is not None
+    counts, sums = _hand_tally(p, max(0, a - months + 1), a)
+    assert tallied[0].tolist() == counts
+    assert tallied[1].tolist() == sums
+    trend = tier_trend(p, CP, months=months, as_of=month)
+    assert np.asarray(trend.column("customers")).tolist() == [c for row in counts for c in row]
+
+
+def test_with_a_stored_path_the_pass_tallies_nothing() -> None:
+    p = generate(30, seed=2, n_branches=2)
+    a = len(p.months) - 1
+    _, _, tallied = _one_pass(p, CP, p.months.stop, a, 12, evaluate_path(p, CP))
+    assert tallied is None
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 60), st.integers(0, 10_000), st.integers(0, 12), st.integers(0, 12), st.booleans())
+def test_a_blocks_tally_by_table_cell_equals_the_tally_of_its_tiers(
+    n: int, seed: int, i: int, j: int, no_table: bool
+) -> None:
+    """The lookup-table tally (and, without a table, the tiers' own) equals tallying the tier codes."""
+    p = generate(n, seed=seed, n_branches=2)
+    r0, r1 = min(i, j), max(i, j)
+    block = Block(p, slice(0, n), 0, r1, CP.policy.aum, CP.policy.scale)
+    codes = kernel.path_tiers(CP, block, r0, r1)
+    codes[block.hs[None, :] > np.arange(r0, r1 + 1)[:, None]] = -1
+    k = len(CP.policy.tier_order)
+    want = tally_block(block, r0, r1, k, codes=codes)
+    if no_table:  # the policy's tiers without a lookup table: path_tiers' rules-engine path
+        saved = kernel.tier_lut
+        kernel.tier_lut = lambda cp: None  # type: ignore[assignment]
+        try:
+            got = tally_block(block, r0, r1, k, cp=CP)
+        finally:
+            kernel.tier_lut = saved
+    else:
+        got = tally_block(block, r0, r1, k, cp=CP)
+    assert got[0].tolist() == want[0].tolist()
+    assert got[1].tolist() == want[1].tolist()
+    # every customer is counted once a month: a tier or the no-tier bucket
+    assert got[0].sum(axis=1).tolist() == [n] * (r1 - r0 + 1)
+
+
+def test_a_tally_needs_the_codes_or_the_policy() -> None:
+    p = generate(5, seed=1)
+    block = Block(p, slice(0, 5), 0, 13, CP.policy.aum, CP.policy.scale)
+    with pytest.raises(ValueError, match="needs the tier codes"):
+        tally_block(block, 0, 13, 5)
+
+
+@pytest.mark.parametrize("chunk", [1000, 65536])
+def test_a_tier_total_past_int64_is_an_error_not_a_wrapped_sum(chunk: int) -> None:
+    """4,000 customers at 3 × 10**15 fen: one tier's total passes int64, in a block or across blocks."""
+    n = 4000
+    big = np.full((n, 14), 10**15, np.int64)
+    p = Portfolio.from_arrays(
+        customer_ids=[f"C{i}" for i in range(n)],
+        branch_ids=["B"] * n,
+        start="2025-09",
+        deposits=big,
+        wealth=big,
+        investments=big,
+    )
+    with pytest.raises(AmountOverflowError, match="overflows int64"):
+        _one_pass(p, CP, p.months.stop, 13, 12, None, chunk_size=chunk)
