@@ -237,14 +237,78 @@ def test_floor_divmod_is_exact(pairs: list[tuple[int, int]]) -> None:
         max_size=200,
     )
 )
-def test_floor_divmod_float_path_is_exact(pairs: list[tuple[int, int]]) -> None:
-    """Long arrays take the float-estimate path: exact at every magnitude, bounds included."""
+def test_floor_divmod_of_long_arrays_is_exact(pairs: list[tuple[int, int]]) -> None:
+    """Long arrays of varying divisors: exact at every magnitude, bounds included."""
     from custvalue.analytics._table import floor_divmod
 
     n = np.array([a for a, _ in pairs], np.int64)
     d = np.array([b for _, b in pairs], np.int64)
     q, r = floor_divmod(n, d)
     assert [(int(x), int(y)) for x, y in zip(q, r, strict=True)] == [divmod(a, b) for a, b in pairs]
+
+
+def _half_even(a: int, b: int) -> int:
+    q, r = divmod(a, b)
+    return q + (1 if 2 * r > b or (2 * r == b and q % 2) else 0)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.integers(-50, 50), st.integers(-(2**63), 2**63 - 1)),
+            st.one_of(st.integers(1, 8), st.integers(1, 2**63 - 1)),
+        ),
+        min_size=1,
+        max_size=80,
+    ),
+    st.integers(1, 12),
+)
+def test_half_even_division_is_exact_with_ties(pairs: list[tuple[int, int]], k: int) -> None:
+    """Varying and constant divisors; small values make ties (x.5) frequent, large ones test overflow."""
+    n = np.array([a for a, _ in pairs], np.int64)
+    d = np.array([b for _, b in pairs], np.int64)
+    assert half_even_div(n, d).tolist() == [_half_even(a, b) for a, b in pairs]
+    assert half_even_div(n, np.int64(k)).tolist() == [_half_even(a, k) for a, _ in pairs]  # type: ignore[arg-type]
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.integers(-(10**6), 10**6), st.integers(-(2**63), 2**63 - 1)),
+            st.one_of(st.integers(-3, 3), st.integers(1, 10**6), st.integers(-(2**63), 2**63 - 1)),
+        ),
+        min_size=1,
+        max_size=80,
+    )
+)
+def test_percent_and_its_comparison_code_are_exact(pairs: list[tuple[int, int]]) -> None:
+    from custvalue.analytics._table import ratio_bp_code, ratio_code
+
+    n = np.array([a for a, _ in pairs], np.int64)
+    d = np.array([b for _, b in pairs], np.int64)
+    want_bp = [_half_even(a * 10_000, b) if b > 0 else 0 for a, b in pairs]
+    floors = [(a * 10_000) // b if b > 0 else 0 for a, b in pairs]
+    want_code = [
+        2 * f + ((a * 10_000) % b != 0) if b > 0 else 0 for f, (a, b) in zip(floors, pairs, strict=True)
+    ]
+    bp_fits = all(-(2**63) <= v < 2**63 for v in want_bp)
+    if not bp_fits:  # overflow is an error, never a wrapped value
+        with pytest.raises(AmountOverflowError, match="beyond"):
+            ratio_bp(n, d)
+    else:
+        bp, ok = ratio_bp(n, d)
+        assert ok.tolist() == [b > 0 for _, b in pairs]
+        assert bp.tolist() == want_bp
+    if not bp_fits or not all(-(2**62) <= f < 2**62 for f in floors):
+        with pytest.raises(AmountOverflowError, match="beyond"):
+            ratio_bp_code(n, d)
+        with pytest.raises(AmountOverflowError, match="beyond"):
+            ratio_code(n, d)
+        return
+    bp, ok, code = ratio_bp_code(n, d)
+    assert bp.tolist() == want_bp and ok.tolist() == [b > 0 for _, b in pairs]
+    assert code.tolist() == want_code
+    assert ratio_code(n, d).tolist() == want_code
 
 
 def test_group_codes_of_a_sealed_array_are_computed_once_and_read_only() -> None:

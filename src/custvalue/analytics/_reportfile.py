@@ -57,6 +57,7 @@ from ._html import html_page
 from ._large import LargeTransactionAlerts, large_transactions
 from ._monitor import AssetMonitor, MonitorBuild, month_index
 from ._reports import (
+    as_of_aum,
     churn_report,
     concentration,
     migration_report,
@@ -757,8 +758,10 @@ def _one_pass(
         defer_reasons=True,
         chunk_size=chunk_size,
     )
+    monitor = build.result()
+    as_of_aum(result, monitor.columns["aum"])  # the reports of the result read it: the same amounts
     if not tally:
-        return result, build.result(), None
+        return result, monitor, None
     m = a + 1 - i0
     counts = np.zeros((m, k + 1), np.int64)
     sums = [[0] * (k + 1) for _ in range(m)]
@@ -769,7 +772,7 @@ def _one_pass(
             add_tally(sums, j0, s)
             j0 += c.shape[0]
     wanted = [portfolio.months[j] for j in range(i0, a + 1)]
-    return result, build.result(), (counts[:, :k], tally_totals(sums, plan.policy.tier_order, wanted).T)
+    return result, monitor, (counts[:, :k], tally_totals(sums, plan.policy.tier_order, wanted).T)
 
 
 def report_set(

@@ -64,8 +64,15 @@ def _branches(
     return ids, np.searchsorted(ids, own).astype(np.intp)
 
 
-def _as_of_aum(result: TierResult) -> NDArray[np.int64]:
-    """Each customer's AUM at the result's month (0 without data), computed once per result."""
+def as_of_aum(result: TierResult, known: NDArray[np.int64] | None = None) -> NDArray[np.int64]:
+    """Each customer's AUM at the result's month (0 without data), computed once per result.
+
+    ``known``: those amounts when the caller has them already (the report
+    set's asset monitor, whose ``aum`` column is exactly this), kept for the
+    result's other reports.
+    """
+    if known is not None:
+        return memo_on(result, "as_of_aum", lambda: readonly(np.asarray(known, np.int64)))
     return memo_on(result, "as_of_aum", lambda: readonly(_compute_as_of_aum(result)))
 
 
@@ -101,13 +108,20 @@ def tier_distribution(result: TierResult, *, branches: Iterable[str] | None = No
     ids, b = _branches(res, branches)
     tiers = res.policy.tier_order
     k = len(tiers)
-    has = res.tier_codes >= 0
-    cell = (b * k + res.tier_codes.astype(np.intp))[has]
-    aum = _as_of_aum(res)[has]
-    counts = np.bincount(cell, minlength=ids.size * k).astype(np.int64)
-    sums = exact_group_sums(cell, aum, ids.size * k, what="AUM of a branch and tier")
+    # cell = branch × (k + 1) + tier; bucket k: no tier (no data at the month: its AUM is 0)
+    codes = res.tier_codes.astype(np.intp)
+    codes[codes < 0] = k
+    cell = b * (k + 1)
+    cell += codes
+    width = ids.size * (k + 1)
+    every = np.bincount(cell, minlength=width).reshape(-1, k + 1)
+    cells = exact_group_sums(cell, as_of_aum(res), width, what="AUM of a branch and tier").reshape(-1, k + 1)
+    counts = np.ascontiguousarray(every[:, :k]).reshape(-1).astype(np.int64)
+    sums = np.ascontiguousarray(cells[:, :k]).reshape(-1)
     branch_counts = counts.reshape(-1, k).sum(axis=1) if ids.size else np.zeros(0, np.int64)
-    branch_aum = exact_group_sums(b[has], aum, ids.size, what="AUM of a branch")
+    branch_aum = exact_group_sums(
+        np.repeat(np.arange(ids.size, dtype=np.intp), k), sums, ids.size, what="AUM of a branch"
+    )
     cs, cv = ratio_bp(counts, np.repeat(branch_counts, k))
     as_, av = ratio_bp(sums, np.repeat(branch_aum, k))
     cols = {
@@ -235,7 +249,7 @@ def trend_of(
             c1, s1 = _tally_month(result.previous_tier_codes, before, k)
             parts_c.append(c1)
             parts_s.append(s1)
-        c0, s0 = _tally_month(result.tier_codes, _as_of_aum(result), k)
+        c0, s0 = _tally_month(result.tier_codes, as_of_aum(result), k)
         parts_c.append(c0)
         parts_s.append(s0)
         return _trend_report(wanted, plan.policy.tier_order, np.concatenate(parts_c), np.concatenate(parts_s))
@@ -355,7 +369,7 @@ def migration_report(
         mm = migration_matrix(
             res.previous_tier_codes,
             res.tier_codes,
-            _as_of_aum(res),
+            as_of_aum(res),
             res.policy.tier_order,
             from_label=str(before),
             to_label=str(now),
@@ -411,7 +425,7 @@ def churn_report(result: TierResult, *, branches: Iterable[str] | None = None) -
     pol = res.policy
     lapsing = [i for i, t in enumerate(pol.tiers) if t.aum_floor is not None]
     k = len(pol.tiers)
-    aum = _as_of_aum(res)
+    aum = as_of_aum(res)
     prev = res.previous_tier_codes.astype(np.intp)
     ch = res.churned_tier_codes.astype(np.intp)
     held = np.bincount((b * k + prev)[prev >= 0], minlength=ids.size * k).astype(np.int64)
@@ -624,7 +638,7 @@ def concentration(
     [0.0, 0.0, 0.0, 0.0, 1.0]
     """
     if isinstance(source, TierResult):
-        values = _as_of_aum(source)[source.tier_codes >= 0]
+        values = as_of_aum(source)[source.tier_codes >= 0]
         as_of = source.as_of
     elif isinstance(source, AssetMonitor):
         values = np.asarray(source.columns["aum"])[source.columns["has_data"]]

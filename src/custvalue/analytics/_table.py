@@ -24,6 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._arrays import INT64_MAX, is_sealed, readonly
+from .._errors import AmountOverflowError
 from .._memo import memo_on
 from .._optional import import_optional
 from ..io import atomic_write, file_format
@@ -76,15 +77,22 @@ def half_even_div(num: NDArray[np.int64], den: NDArray[np.int64]) -> NDArray[np.
     positive = bool(dd.size == 0 or int(dd.min()) > 0)
     c = dd if positive else np.maximum(dd, 1)
     q, r = floor_divmod(n, c)
-    rest = c - r  # r > c - r is 2r > c without overflow
-    up = np.greater(r, rest)
-    tie = np.equal(r, rest)
-    tie &= (q & 1).astype(np.bool_)
-    up |= tie
-    q += up
+    _round_half_even(q, r, c)
     if not positive:
         q[dd <= 0] = 0
     return q
+
+
+def _round_half_even(q: NDArray[np.int64], r: NDArray[np.int64], c: Any) -> None:
+    """``q`` (a floor quotient, remainder ``r`` of divisor ``c > 0``) rounded half-to-even, in place.
+
+    Up when ``r > c - r``, or ``r == c - r`` and ``q`` is odd: when
+    ``r - (c - r) + (q & 1) > 0``.  No step overflows (``0 <= r < c``).
+    """
+    d = np.subtract(c, r)  # c - r
+    np.subtract(r, d, out=d)  # r - (c - r), in (-c, c)
+    d += q & 1
+    q += d > 0
 
 
 def ratio_bp(num: Any, den: Any) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
@@ -92,7 +100,8 @@ def ratio_bp(num: Any, den: Any) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
 
     A ratio over a zero (or negative) base is undefined: its value is 0 and
     its validity ``False``.  Products beyond int64 are computed with Python
-    integers, so the rounding is exact for every int64 input.
+    integers, so the rounding is exact for every int64 input; a ratio whose
+    basis points leave int64 is an :class:`~custvalue.AmountOverflowError`.
 
     Examples
     --------
@@ -101,15 +110,8 @@ def ratio_bp(num: Any, den: Any) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
     >>> bp.tolist(), ok.tolist()
     ([-3000, 3333, 0], [True, True, False])
     """
-    n = np.asarray(num, dtype=np.int64).reshape(-1)
-    d = np.asarray(den, dtype=np.int64).reshape(-1)
-    valid = d > 0
-    big = np.abs(n) > INT64_MAX // 10_000
-    out = half_even_div(np.where(big, 0, n) * 10_000, d)
-    for i in np.flatnonzero(big & valid).tolist():
-        q, r = divmod(int(n[i]) * 10_000, int(d[i]))
-        out[i] = q + (1 if 2 * r > int(d[i]) or (2 * r == int(d[i]) and q % 2) else 0)
-    return readonly(out), readonly(valid)
+    bp, valid, _ = _ratio(num, den, code=False)
+    return bp, valid
 
 
 def ratio_code(num: Any, den: Any) -> NDArray[np.int64]:
@@ -118,23 +120,15 @@ def ratio_code(num: Any, den: Any) -> NDArray[np.int64]:
     For every whole number of basis points ``t``, ``q <= t`` exactly when
     ``code <= 2 t`` (and likewise for ``<``, ``>=``, ``>``, ``=``), so a rule
     over the codes (scale 200 per percent) decides percentage thresholds with
-    up to two decimals exactly, with no rounding.  0 where ``den <= 0``.
+    up to two decimals exactly, with no rounding.  0 where ``den <= 0``.  A
+    ratio beyond ±2**62 basis points has no code: an
+    :class:`~custvalue.AmountOverflowError`.
 
     >>> import numpy as np
     >>> ratio_code(np.array([-29_999, -30_000, 1]), np.array([100_000, 100_000, 3])).tolist()
     [-5999, -6000, 6667]
     """
-    n = np.asarray(num, dtype=np.int64).reshape(-1)
-    d = np.asarray(den, dtype=np.int64).reshape(-1)
-    valid = d > 0
-    big = np.abs(n) > INT64_MAX // 10_000
-    c = np.maximum(d, 1)
-    q, r = floor_divmod(np.where(big, 0, n) * 10_000, c)
-    out = np.where(valid, 2 * q + (r != 0), 0).astype(np.int64)
-    for i in np.flatnonzero(big & valid).tolist():
-        qq, rr = divmod(int(n[i]) * 10_000, int(d[i]))
-        out[i] = 2 * qq + (1 if rr else 0)
-    return readonly(out)
+    return _ratio(num, den, code=True)[2]
 
 
 def ratio_bp_code(num: Any, den: Any) -> tuple[NDArray[np.int64], NDArray[np.bool_], NDArray[np.int64]]:
@@ -145,31 +139,59 @@ def ratio_bp_code(num: Any, den: Any) -> tuple[NDArray[np.int64], NDArray[np.boo
     >>> bp.tolist(), ok.tolist(), code.tolist()
     ([-3000, 3333, 0], [True, True, False], [-5999, 6667, 0])
     """
+    bp, valid, code = _ratio(num, den, code=True)
+    return bp, valid, code
+
+
+_CODE_LIMIT = 2**62  # |floor(q)| below this: 2 × floor(q) + 1 fits int64
+
+
+def _ratio(
+    num: Any, den: Any, *, code: bool
+) -> tuple[NDArray[np.int64], NDArray[np.bool_], NDArray[np.int64]]:
+    """Basis points, validity and (with ``code``) the comparison code, from one exact division."""
     n = np.asarray(num, dtype=np.int64).reshape(-1)
     d = np.asarray(den, dtype=np.int64).reshape(-1)
     valid = d > 0
-    big = np.abs(n) > INT64_MAX // 10_000
+    lim = INT64_MAX // 10_000
+    big: NDArray[np.bool_] | None = None
+    if n.size and (int(n.max()) > lim or int(n.min()) < -lim):
+        big = (n > lim) | (n < -lim)  # not np.abs: it wraps at the int64 minimum
+        scaled = np.where(big, 0, n)
+        scaled *= 10_000
+    else:
+        scaled = n * 10_000
+    every = bool(valid.all())
+    if not every:
+        scaled[~valid] = 0  # no ratio: 0, whatever the numerator
     c = np.maximum(d, 1)
-    scaled = np.where(big, 0, n) if big.any() else n.copy()
-    scaled *= 10_000
-    q, r = floor_divmod(scaled, c)
-    code = q * 2
-    code += r != 0
-    rest = c - r  # r > c - r is 2r > c without overflow
-    up = np.greater(r, rest)
-    tie = np.equal(r, rest)
-    tie &= (q & 1).astype(np.bool_)
-    up |= tie
-    q += up
-    invalid = ~valid
-    if invalid.any():
-        q[invalid] = 0
-        code[invalid] = 0
-    for i in np.flatnonzero(big & valid).tolist():
+    q, r = np.divmod(scaled, c)
+    cd = np.zeros(0, np.int64)
+    if code:
+        if q.size and (int(q.max()) >= _CODE_LIMIT or int(q.min()) < -_CODE_LIMIT):
+            i = int(np.flatnonzero((q >= _CODE_LIMIT) | (q < -_CODE_LIMIT))[0])
+            raise AmountOverflowError(
+                f"the ratio {int(n[i])} / {int(d[i])} at row {i} is beyond ±2**62 basis points: "
+                "no exact comparison code"
+            )
+        cd = q * 2
+        cd += r != 0
+    _round_half_even(q, r, c)
+    for i in np.flatnonzero(big & valid).tolist() if big is not None else ():
         qq, rr = divmod(int(n[i]) * 10_000, int(d[i]))
-        q[i] = qq + (1 if 2 * rr > int(d[i]) or (2 * rr == int(d[i]) and qq % 2) else 0)
-        code[i] = 2 * qq + (1 if rr else 0)
-    return readonly(q), readonly(valid), readonly(code)
+        v = _half_even_int(qq, rr, int(d[i]))
+        if not -INT64_MAX - 1 <= v <= INT64_MAX or (code and not -_CODE_LIMIT <= qq < _CODE_LIMIT):
+            raise AmountOverflowError(
+                f"the ratio {int(n[i])} / {int(d[i])} at row {i} is beyond int64 basis points"
+            )
+        q[i] = v
+        if code:
+            cd[i] = 2 * qq + (1 if rr else 0)
+    return readonly(q), readonly(valid), readonly(cd)
+
+
+def _half_even_int(q: int, r: int, d: int) -> int:
+    return q + (1 if 2 * r > d or (2 * r == d and q % 2) else 0)
 
 
 #: Up to this many distinct keys, each key's group is found by binary search.
