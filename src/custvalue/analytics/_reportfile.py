@@ -846,6 +846,7 @@ def report_set(
     month, a = month_index(portfolio, portfolio.months.stop if as_of is None else as_of)
     result, monitor, tallied = _one_pass(portfolio, plan, month, a, months, path)
     day = month.last_day
+    assets = _section_assets(monitor)
     summary: list[tuple[str, Any, str]] = [
         ("as-of month", str(month), "text"),
         ("policy", pol.name, "text"),
@@ -857,10 +858,11 @@ def report_set(
             "count",
         ),
         ("branches", int(group_codes(portfolio.branch_ids)[0].size), "count"),
-        ("AUM", _exact_total(monitor.columns["aum"]), "money"),
-        ("deposits", _exact_total(monitor.columns["deposit_total"]), "money"),
-        ("investments", _exact_total(monitor.columns["investment_total"]), "money"),
-        ("loans", _exact_total(monitor.columns["loan_total"]), "money"),
+        # the branch roll-up's exact sums, added up (Python integers: no bound)
+        ("AUM", sum(assets.table.column("aum").tolist()), "money"),
+        ("deposits", sum(assets.table.column("deposit_total").tolist()), "money"),
+        ("investments", sum(assets.table.column("investment_total").tolist()), "money"),
+        ("loans", sum(assets.table.column("loan_total").tolist()), "money"),
     ]
     sections = [
         _section_distribution(result),
@@ -868,7 +870,7 @@ def report_set(
         _section_migration(result),
         _section_churn(result),
         _section_concentration(result),
-        _section_assets(monitor),
+        assets,
     ]
     perf: list[ReportSection] = []
     if book is not None:
