@@ -143,3 +143,14 @@ def test_a_tier_total_past_int64_is_an_error_not_a_wrapped_sum(chunk: int) -> No
     )
     with pytest.raises(AmountOverflowError, match="overflows int64"):
         _one_pass(p, CP, p.months.stop, 13, 12, None, chunk_size=chunk)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(0, 4), st.integers(0, 40), st.integers(0, 2**32 - 1))
+def test_fired_rows_are_the_customer_major_pairs(k: int, n: int, seed: int) -> None:
+    from custvalue.analytics._alerts import fired_rows
+
+    fired = np.random.default_rng(seed).random((k, n)) < 0.2
+    cust, alert = fired_rows(fired)
+    want_c, want_k = np.nonzero(fired.T)
+    assert cust.tolist() == want_c.tolist() and alert.tolist() == want_k.tolist()

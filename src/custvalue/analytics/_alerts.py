@@ -170,11 +170,22 @@ def evaluate_alerts(monitor: AssetMonitor, policy: Policy | None = None) -> Aler
     return _result(monitor, pol, table, fired)
 
 
+def fired_rows(fired: NDArray[np.bool_]) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """The (customer, alert) pairs of a fired matrix ``(alerts, customers)``, customer-major.
+
+    Equal to ``np.nonzero(fired.T)``, but only the customers with an alert
+    are transposed (a few, against every customer).
+    """
+    hit = np.flatnonzero(fired.any(axis=0))
+    local, k = np.nonzero(fired[:, hit].T)
+    return hit[local], k
+
+
 def _result(
     monitor: AssetMonitor, pol: Policy, table: DecisionTable, fired: NDArray[np.bool_]
 ) -> AlertResult:
     ids = tuple(a.id for a in pol.monitoring)
-    cust, k = np.nonzero(fired.T)  # customer-major order
+    cust, k = fired_rows(fired)
     pick = monitor.columns
     cols = {
         "customer_id": pick["customer_id"][cust],

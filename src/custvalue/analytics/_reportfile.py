@@ -51,7 +51,7 @@ from ..tiering import (
     tally_block,
     tally_totals,
 )
-from ._alerts import evaluate_alerts
+from ._alerts import evaluate_alerts, fired_rows
 from ._errors import AnalyticsError
 from ._html import html_page
 from ._large import LargeTransactionAlerts, large_transactions
@@ -549,7 +549,7 @@ def _section_alerts(monitor: Any, policy: Policy, book: AllocationBook | None, d
     alerts = evaluate_alerts(monitor, policy)
     table: Report = alerts
     if book is not None:
-        rows = np.nonzero(np.asarray(alerts.fired).T)[0]  # the alert rows: customer-major, as evaluate_alerts
+        rows = fired_rows(np.asarray(alerts.fired))[0]  # the alert rows: customer-major, as evaluate_alerts
         if not np.array_equal(monitor.columns["customer_id"][rows], alerts.column("customer_id")):
             raise AnalyticsError("internal: the alert rows do not follow the monitor's customers")
         cols = dict(alerts.columns)

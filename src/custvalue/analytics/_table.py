@@ -321,7 +321,7 @@ def make_columns(cols: Mapping[str, Any]) -> dict[str, NDArray[Any]]:
         a = np.asarray(v)
         if a.dtype.kind == "U" and a.size == 0:
             a = a.astype("<U1")
-        out[k] = readonly(a.reshape(-1))
+        out[k] = readonly(a if a.ndim == 1 else a.reshape(-1))  # a sealed column stays the same object
     return out
 
 
