@@ -35,7 +35,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from .._arrays import readonly
+from .._arrays import python_sum, readonly
 from ..allocation import AllocationBook, SalesLedger, attribute
 from ..io import atomic_write, check_output
 from ..months import Month
@@ -58,6 +58,7 @@ from ._large import LargeTransactionAlerts, large_transactions
 from ._monitor import AssetMonitor, MonitorBuild, month_index
 from ._reports import (
     as_of_aum,
+    check_months,
     churn_report,
     concentration,
     migration_report,
@@ -176,7 +177,7 @@ class ReportSection:
             if not bool(np.any(valid)):
                 return None
             values = values[np.asarray(valid, np.bool_)]
-        return _exact_total(values)
+        return python_sum(values)
 
 
 @attrs.frozen(eq=False, repr=False)
@@ -243,15 +244,6 @@ class ReportSet:
 
     def __repr__(self) -> str:
         return f"<ReportSet as of {self.as_of}: {', '.join(self.keys)}>"
-
-
-def _exact_total(values: Any) -> int:
-    a = np.asarray(values, np.int64)
-    if a.size == 0:
-        return 0
-    return (int(np.add.reduce(a >> 32, dtype=np.int64)) << 32) + int(
-        np.add.reduce(a & 0xFFFFFFFF, dtype=np.int64)
-    )
 
 
 # ------------------------------------------------------------------ building
@@ -360,13 +352,12 @@ def _section_trend(
     plan: CompiledPolicy,
     months: int,
     as_of: Month,
-    result: TierResult,
     path: TierPath | None,
     tallied: tuple[NDArray[np.int64], NDArray[np.int64]] | None = None,
 ) -> ReportSection:
     if isinstance(path, TierPath) and path.policy != plan.policy:
         raise AnalyticsError("path was evaluated under another policy than the report's")
-    t = trend_of(portfolio, plan, months, as_of, path, result, tallied)
+    t = trend_of(portfolio, plan, months, as_of, path, tallied)
     month_ids, tiers, cells = _pivot(t, "month", "tier", "customers")
     _, _, aum = _pivot(t, "month", "tier", "aum")
     return ReportSection(
@@ -726,8 +717,7 @@ def _one_pass(
     reasons are computed on first use.  No tally when the trend reads
     ``path``.
     """
-    if isinstance(months, bool) or not isinstance(months, int) or months < 1:
-        raise AnalyticsError(f"months must be a whole number >= 1, got {months!r}")
+    check_months(months)
     build = MonitorBuild(portfolio, plan.policy, month, a)
     i0 = max(0, a - months + 1)
     tally = path is None
@@ -866,7 +856,7 @@ def report_set(
     ]
     sections = [
         _section_distribution(result),
-        _section_trend(portfolio, plan, months, month, result, path, tallied),
+        _section_trend(portfolio, plan, months, month, path, tallied),
         _section_migration(result),
         _section_churn(result),
         _section_concentration(result),
@@ -902,7 +892,7 @@ def report_set(
                 int(np.count_nonzero(outside)),
                 "count",
             ),
-            ("their AUM (not attributed)", _exact_total(aum_now[outside]), "money"),
+            ("their AUM (not attributed)", python_sum(aum_now[outside]), "money"),
         ]
         for by in ("manager", "branch"):
             perf.append(_section_performance(by, att, previous, ledger, month.first_day, day, book))

@@ -196,27 +196,28 @@ def _tally_month(
     return counts, exact_group_sums(cell, aum, k + 1, what="AUM of a tier and month")[:k]
 
 
+def check_months(months: object) -> int:
+    """``months`` of a trend: a whole number >= 1; :class:`AnalyticsError` otherwise."""
+    if isinstance(months, bool) or not isinstance(months, int) or months < 1:
+        raise AnalyticsError(f"months must be a whole number >= 1, got {months!r}")
+    return months
+
+
 def trend_of(
     portfolio: Portfolio,
     plan: CompiledPolicy | PolicySet,
     months: int,
     as_of: Month | str,
     path: TierPath | None = None,
-    result: TierResult | None = None,
     tallied: tuple[NDArray[np.int64], NDArray[np.int64]] | None = None,
 ) -> Report:
-    """:func:`tier_trend` of a compiled plan; ``result``: an evaluation of the plan at ``as_of``.
+    """:func:`tier_trend` of a compiled plan.
 
-    With ``result`` (what :func:`~custvalue.analytics.report_set` has), the
-    as-of month's tiers and the month before's are the result's tiers and
-    previous tiers (:func:`~custvalue.evaluate` computes both, under the same
-    versions), so only the earlier months are tiered.  ``tallied``: the
-    customers and AUM per tier of every month of the trend, shape
-    ``(months, tiers)``, when the caller has them already (the report set
-    tallies them in the evaluation's pass over the row blocks).
+    ``tallied``: the customers and AUM per tier of every month of the trend,
+    shape ``(months, tiers)``, when the caller has them already (the report
+    set tallies them in the evaluation's pass over the row blocks).
     """
-    if isinstance(months, bool) or not isinstance(months, int) or months < 1:
-        raise AnalyticsError(f"months must be a whole number >= 1, got {months!r}")
+    check_months(months)
     last, a = month_index(portfolio, as_of)
     i0 = max(0, a - months + 1)
     if tallied is not None:
@@ -226,33 +227,6 @@ def trend_of(
             raise ValueError("the tally does not match the trend's months and tiers")
         wanted = [portfolio.months[j] for j in range(i0, a + 1)]
         return _trend_report(wanted, tiers, tallied[0].reshape(-1), tallied[1].reshape(-1))
-    if result is not None and (
-        path is not None
-        or result.as_of != last
-        or result.portfolio is not portfolio
-        or not isinstance(plan, CompiledPolicy)
-        or result.compiled is not plan
-    ):
-        result = None  # not the same evaluation (or the tiers come from the path): compute every month
-    if result is not None:
-        assert isinstance(plan, CompiledPolicy)
-        wanted = [portfolio.months[j] for j in range(i0, a + 1)]
-        k = len(plan.policy.tier_order)
-        parts_c: list[NDArray[np.int64]] = []
-        parts_s: list[NDArray[np.int64]] = []
-        if a - 2 >= i0:  # the earlier months: tiers only
-            tally = evaluate_tiers(portfolio, plan, first=wanted[0], last=portfolio.months[a - 2])
-            parts_c += list(np.asarray(tally.counts).T)
-            parts_s += list(np.asarray(tally.aum).T)
-        if a - 1 >= i0:
-            before = _month_aum(portfolio, plan.policy.aum, a - 1)
-            c1, s1 = _tally_month(result.previous_tier_codes, before, k)
-            parts_c.append(c1)
-            parts_s.append(s1)
-        c0, s0 = _tally_month(result.tier_codes, as_of_aum(result), k)
-        parts_c.append(c0)
-        parts_s.append(s0)
-        return _trend_report(wanted, plan.policy.tier_order, np.concatenate(parts_c), np.concatenate(parts_s))
     return _trend_computed(portfolio, plan, last, a, i0, path)
 
 

@@ -326,37 +326,36 @@ def tally_block(
     """
     m = r1 - r0 + 1
     month_aum = block.column("aum")[r0 - block.lo : r1 - block.lo + 1].reshape(-1)
-    got = None if codes is not None or cp is None else path_index(cp, block, r0, r1)
-    if got is None:
-        if codes is None:
-            if cp is None:
-                raise ValueError("tally_block needs the tier codes or the compiled policy")
+    got = None
+    given = codes is not None  # the caller's codes mark no data already
+    if codes is None:
+        if cp is None:
+            raise ValueError("tally_block needs the tier codes or the compiled policy")
+        got = path_index(cp, block, r0, r1)
+        if got is None:  # no lookup table: the tiers themselves
             codes = path_tiers(cp, block, r0, r1)
-            if block.hs_max > r0:
-                codes[block.hs[None, :] > np.arange(r0, r1 + 1)[:, None]] = NO_TIER
-        # one tally of the block's months: cell = month × (k + 1) + tier (bucket k: no tier)
-        cell = codes.astype(np.intp)
-        cell[codes < 0] = k
-        cell += (np.arange(m, dtype=np.intp) * (k + 1))[:, None]
-        flat = cell.reshape(-1)
-        counts = np.bincount(flat, minlength=m * (k + 1)).reshape(m, k + 1).astype(np.int64)
-        part = exact_group_sums(flat, month_aum, m * (k + 1), what="AUM of a tier and month")
-        return counts, part.reshape(m, k + 1)
-    idx, lut = got
-    width = lut.size + 1  # the table's cells, and one for no tier
-    cell = idx.astype(np.intp)
-    if block.hs_max > r0:
-        cell[block.hs[None, :] > np.arange(r0, r1 + 1)[:, None]] = lut.size
+    # cell of each row and month: a tier code, or a lookup-table cell folded into its tier below
+    if got is None:
+        assert codes is not None
+        cell, width, none = codes.astype(np.intp), k + 1, k
+        cell[codes < 0] = none
+    else:
+        cell, width, none = got[0].astype(np.intp), got[1].size + 1, got[1].size
+    if not given and block.hs_max > r0:  # no data yet: no tier
+        cell[block.hs[None, :] > np.arange(r0, r1 + 1)[:, None]] = none
     cell += (np.arange(m, dtype=np.intp) * width)[:, None]
     flat = cell.reshape(-1)
-    c = np.bincount(flat, minlength=m * width).astype(np.int64)
-    s = exact_group_sums(flat, month_aum, m * width, what="AUM of a tier and month")
-    # each cell into its tier: cell c of month j is tier lut[c] (the last: bucket k)
-    fold = np.append(lut.astype(np.intp), k)[None, :] + (np.arange(m, dtype=np.intp) * (k + 1))[:, None]
-    folded = np.zeros(m * (k + 1), np.int64)
-    np.add.at(folded, fold.reshape(-1), c)
-    part = exact_group_sums(fold.reshape(-1), s, m * (k + 1), what="AUM of a tier and month")
-    return folded.reshape(m, k + 1), part.reshape(m, k + 1)
+    counts = np.bincount(flat, minlength=m * width).astype(np.int64)
+    part = exact_group_sums(flat, month_aum, m * width, what="AUM of a tier and month")
+    if got is not None:  # cell c of month j is tier lut[c] (the last: bucket k)
+        fold = (
+            np.append(got[1].astype(np.intp), k)[None, :] + (np.arange(m, dtype=np.intp) * (k + 1))[:, None]
+        )
+        folded = np.zeros(m * (k + 1), np.int64)
+        np.add.at(folded, fold.reshape(-1), counts)
+        part = exact_group_sums(fold.reshape(-1), part, m * (k + 1), what="AUM of a tier and month")
+        counts = folded
+    return counts.reshape(m, k + 1), part.reshape(m, k + 1)
 
 
 def add_tally(sums: list[list[int]], j0: int, part: NDArray[np.int64]) -> None:
