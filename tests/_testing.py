@@ -6,6 +6,7 @@ import contextlib
 import sys
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
 
 
@@ -17,3 +18,16 @@ def without_pyarrow(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
             m.setitem(sys.modules, name, None)
         m.setitem(sys.modules, "pyarrow", None)
         yield
+
+
+def tier_tally(codes: np.ndarray, aum: np.ndarray, k: int) -> tuple[list[list[int]], list[list[int]]]:
+    """Customers and AUM per tier (rows) and month (columns), one customer at a time; codes < 0 skipped."""
+    counts = [[0] * codes.shape[1] for _ in range(k)]
+    sums = [[0] * codes.shape[1] for _ in range(k)]
+    for i in range(codes.shape[0]):
+        for j in range(codes.shape[1]):
+            t = int(codes[i, j])
+            if t >= 0:
+                counts[t][j] += 1
+                sums[t][j] += int(aum[i, j])
+    return counts, sums

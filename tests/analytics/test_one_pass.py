@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from _testing import tier_tally
 from custvalue import AmountOverflowError, Portfolio, default_policy, evaluate, evaluate_path
 from custvalue.analytics import asset_monitor, tier_trend
 from custvalue.analytics._reportfile import _one_pass
@@ -35,19 +36,11 @@ RESULT = (
 
 
 def _hand_tally(p: Portfolio, first: int, last: int) -> tuple[list[list[int]], list[list[int]]]:
-    """Customers and AUM per tier and month from the path's tiers, one customer at a time."""
+    """Customers and AUM per month (rows) and tier from the path's tiers, one customer at a time."""
     path = evaluate_path(p, CP, first=p.months[first], last=p.months[last])
-    aum = p.aum(CP.policy.aum)
-    k = len(CP.policy.tier_order)
-    counts = [[0] * k for _ in range(last + 1 - first)]
-    sums = [[0] * k for _ in range(last + 1 - first)]
-    for i in range(p.n_customers):
-        for j in range(last + 1 - first):
-            t = int(path.tier_codes[i, j])
-            if t >= 0:
-                counts[j][t] += 1
-                sums[j][t] += int(aum[i, first + j])
-    return counts, sums
+    aum = p.aum(CP.policy.aum)[:, first : last + 1]
+    counts, sums = tier_tally(np.asarray(path.tier_codes), aum, len(CP.policy.tier_order))
+    return [list(r) for r in zip(*counts, strict=True)], [list(r) for r in zip(*sums, strict=True)]
 
 
 @settings(max_examples=30, deadline=None)

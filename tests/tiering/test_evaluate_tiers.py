@@ -6,22 +6,11 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from _testing import tier_tally
 from custvalue import default_policy, evaluate_path
 from custvalue.policy import PolicySet
 from custvalue.synthetic import generate
 from custvalue.tiering import evaluate_tiers
-
-
-def _tally(codes: np.ndarray, aum: np.ndarray, k: int) -> tuple[list[list[int]], list[list[int]]]:
-    counts = [[0] * codes.shape[1] for _ in range(k)]
-    sums = [[0] * codes.shape[1] for _ in range(k)]
-    for i in range(codes.shape[0]):
-        for j in range(codes.shape[1]):
-            t = int(codes[i, j])
-            if t >= 0:
-                counts[t][j] += 1
-                sums[t][j] += int(aum[i, j])
-    return counts, sums
 
 
 @settings(max_examples=25, deadline=None)
@@ -48,6 +37,6 @@ def test_tiers_only_equal_the_path_and_an_exact_tally(
     assert got.months == path.months
     a0 = p.months.index(first)
     aum = p.aum(default_policy().aum)[:, a0 : a0 + len(got.months)]
-    counts, sums = _tally(np.asarray(got.tier_codes), aum, len(default_policy().tier_order))
+    counts, sums = tier_tally(np.asarray(got.tier_codes), aum, len(default_policy().tier_order))
     assert got.counts.tolist() == counts
     assert got.aum.tolist() == sums
