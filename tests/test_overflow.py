@@ -151,3 +151,20 @@ def test_read_only_arrays_cannot_be_made_writeable_again() -> None:
     assert readonly(sealed) is sealed
     strided = readonly(src[:, ::2])
     assert strided.tolist() == [[0, 2], [3, 5]] and not strided.flags.writeable
+
+
+@given(
+    st.lists(st.integers(-(2**63), 2**63 - 1), min_size=1, max_size=80),
+    st.one_of(st.integers(1, 10_000), st.integers(1, 2**63 - 1)),
+    st.booleans(),
+)
+def test_floor_divmod_by_a_constant_is_exact(nums: list[int], k: int, as_array: bool) -> None:
+    """A constant divisor (a scalar or an array of one value) takes numpy's division by a constant:
+    still exact, the int64 minimum included (where ``q * k`` wraps)."""
+    from custvalue._arrays import floor_divmod
+
+    n = np.array([*nums, -(2**63)], np.int64)
+    d: object = np.full(n.size, k, np.int64) if as_array else k
+    q, r = floor_divmod(n, d)
+    assert q.dtype == np.int64 and r.dtype == np.int64
+    assert [(int(x), int(y)) for x, y in zip(q, r, strict=True)] == [divmod(int(a), k) for a in n]

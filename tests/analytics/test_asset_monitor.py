@@ -219,7 +219,7 @@ def test_group_codes_equal_numpy_unique(keys: list[str]) -> None:
     st.lists(st.tuples(st.integers(-(2**63), 2**63 - 1), st.integers(1, 2**63 - 1)), min_size=1, max_size=30)
 )
 def test_floor_divmod_is_exact(pairs: list[tuple[int, int]]) -> None:
-    from custvalue.analytics._table import floor_divmod
+    from custvalue._arrays import floor_divmod
 
     n = np.array([a for a, _ in pairs], np.int64)
     d = np.array([b for _, b in pairs], np.int64)
@@ -239,7 +239,7 @@ def test_floor_divmod_is_exact(pairs: list[tuple[int, int]]) -> None:
 )
 def test_floor_divmod_of_long_arrays_is_exact(pairs: list[tuple[int, int]]) -> None:
     """Long arrays of varying divisors: exact at every magnitude, bounds included."""
-    from custvalue.analytics._table import floor_divmod
+    from custvalue._arrays import floor_divmod
 
     n = np.array([a for a, _ in pairs], np.int64)
     d = np.array([b for _, b in pairs], np.int64)

@@ -34,7 +34,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from .._arrays import exact_group_sums, readonly
+from .._arrays import exact_group_sums, floor_divmod, readonly
 from .._optional import import_optional
 from ..money import INT64_MAX, INT64_MIN
 from ._errors import AllocationError, DocumentError, InvalidShareError, NoChangeError, SalesError
@@ -265,13 +265,11 @@ def _split_two(
     The same parts as :func:`~custvalue.allocation.split_amounts` with tie
     keys ``(0, 1)``, without its general grouping.
     """
-    q, r = np.divmod(amounts, BP_WHOLE)
-    ra = r * first_bp
-    rb = r * second_bp
-    a = q * first_bp + ra // BP_WHOLE
-    b = q * second_bp + rb // BP_WHOLE
-    ra %= BP_WHOLE
-    rb %= BP_WHOLE
+    q, r = floor_divmod(amounts, BP_WHOLE)
+    wa, ra = floor_divmod(r * first_bp, BP_WHOLE)
+    wb, rb = floor_divmod(r * second_bp, BP_WHOLE)
+    a = q * first_bp + wa
+    b = q * second_bp + wb
     extra = (ra + rb) >= BP_WHOLE  # the deficit is 0 or 1 fen
     to_first = extra & (ra >= rb)
     a += to_first

@@ -51,6 +51,7 @@ from typing import TypeAlias
 import numpy as np
 from numpy.typing import NDArray
 
+from .._arrays import floor_divmod
 from ._errors import InvalidShareError
 
 __all__ = ["BP_WHOLE", "ShareLike", "SharesLike", "parse_share", "split_amounts"]
@@ -211,10 +212,10 @@ def split_amounts(
     """
     amounts = np.asarray(amounts, dtype=np.int64)
     bp64 = np.asarray(bp, dtype=np.int64)
-    q, r = np.divmod(amounts, BP_WHOLE)
+    q, r = floor_divmod(amounts, BP_WHOLE)
     rbp = r * bp64
-    parts: NDArray[np.int64] = q * bp64 + rbp // BP_WHOLE
-    rem = rbp % BP_WHOLE
+    whole, rem = floor_divmod(rbp, BP_WHOLE)
+    parts: NDArray[np.int64] = q * bp64 + whole
     sizes = np.asarray(sizes, dtype=np.int64)
     starts = np.asarray(starts, dtype=np.int64)
     if sizes.size == 0:

@@ -23,7 +23,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from .._arrays import INT64_MAX, is_sealed, readonly
+from .._arrays import INT64_MAX, floor_divmod, is_sealed, readonly
 from .._errors import AmountOverflowError
 from .._memo import memo_on
 from .._optional import import_optional
@@ -41,28 +41,6 @@ __all__ = [
     "ratio_bp_code",
     "ratio_code",
 ]
-
-
-def floor_divmod(
-    num: NDArray[np.int64], den: NDArray[np.int64]
-) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """Exact ``(num // den, num % den)`` for int64 ``num`` and positive int64 ``den``.
-
-    A constant divisor (every ``den`` equal) uses numpy's much faster
-    division by a scalar; otherwise :func:`numpy.divmod` (one pass, exact).
-
-    >>> import numpy as np
-    >>> [a.tolist() for a in floor_divmod(np.array([7, -7, 2**62 + 1]), np.array([2, 2, 3]))]
-    [[3, -4, 1537228672809129301], [1, 1, 2]]
-    """
-    n = np.asarray(num, np.int64)
-    d = np.asarray(den, np.int64)
-    if d.size and int(d.min()) == int(d.max()):
-        k = int(d.flat[0])
-        q = np.floor_divide(n, k)
-        return q, n - q * k
-    q, r = np.divmod(n, d)
-    return q, r
 
 
 def half_even_div(num: NDArray[np.int64], den: NDArray[np.int64]) -> NDArray[np.int64]:
@@ -165,7 +143,7 @@ def _ratio(
     if not every:
         scaled[~valid] = 0  # no ratio: 0, whatever the numerator
     c = np.maximum(d, 1)
-    q, r = np.divmod(scaled, c)
+    q, r = floor_divmod(scaled, c)
     cd = np.zeros(0, np.int64)
     if code:
         if q.size and (int(q.max()) >= _CODE_LIMIT or int(q.min()) < -_CODE_LIMIT):

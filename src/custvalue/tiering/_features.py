@@ -30,6 +30,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from .._arrays import floor_divmod
 from .._arrays import readonly as _ro
 from ..months import Month, MonthLike
 from ..policy import FEATURE_OPS, FeatureSpec
@@ -483,7 +484,7 @@ def _reduce(
 def _mean_half_even(total: NDArray[np.int64], count: NDArray[np.int64]) -> NDArray[np.int64]:
     """``total / count`` rounded half-to-even, in integers (0 where count is 0)."""
     c = np.maximum(count, 1)
-    q, r = np.divmod(total, c)
+    q, r = floor_divmod(total, c)
     twice = 2 * r
     up = (twice > c) | ((twice == c) & (q % 2 == 1))
     return np.where(count > 0, q + up, 0)
