@@ -15,6 +15,7 @@ checked sums here.
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any, TypeVar
 
 import numpy as np
@@ -25,6 +26,7 @@ from ._errors import AmountOverflowError, InsufficientMemoryError
 __all__ = [
     "INT64_MAX",
     "INT64_MIN",
+    "Scratch",
     "check_memory",
     "exact_group_sums",
     "exact_sum",
@@ -113,7 +115,40 @@ def readonly(a: A) -> A:
     return out  # type: ignore[return-value]
 
 
-def floor_divmod(num: Any, den: Any) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+class Scratch:
+    """Work arrays kept from one row block to the next, one set per thread.
+
+    A fresh large temporary costs a page fault per 4 KiB on first touch (the
+    allocator returns big blocks to the system when they are freed), which on
+    a virtual machine can cost more than the arithmetic done in it.  Code that
+    walks a portfolio block by block asks for its temporaries here by name:
+    the same memory each block, uninitialised (``numpy.empty``).
+
+    >>> import numpy as np
+    >>> s = Scratch()
+    >>> a = s.array("x", (2, 3), np.int16)
+    >>> b = s.array("x", (3,), np.int16)
+    >>> np.shares_memory(a, b), b.shape
+    (True, (3,))
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def array(self, key: str, shape: tuple[int, ...], dtype: Any) -> NDArray[Any]:
+        """An uninitialised ``shape`` array of ``dtype``: the one given before under ``key`` when it fits."""
+        arrays: dict[str, NDArray[Any]] = self._local.__dict__.setdefault("arrays", {})
+        dt = np.dtype(dtype)
+        size = int(np.prod(shape, dtype=np.int64))
+        got = arrays.get(key)
+        if got is None or got.dtype != dt or got.size < size:
+            got = arrays[key] = np.empty(size, dt)
+        return got[:size].reshape(shape)
+
+
+def floor_divmod(
+    num: Any, den: Any, out: tuple[NDArray[np.int64], NDArray[np.int64]] | None = None
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Exact ``(num // den, num % den)`` for int64 ``num`` and positive int64 ``den`` (a scalar or an array).
 
     One :func:`numpy.floor_divide` and ``r = num - q * den``: about four times
@@ -122,6 +157,7 @@ def floor_divmod(num: Any, den: Any) -> tuple[NDArray[np.int64], NDArray[np.int6
     ``q * den`` can leave int64 only when ``num`` is within ``den`` of the
     int64 minimum; numpy's integer arithmetic then wraps, and the remainder,
     which is in ``0..den-1``, is still exact (the arithmetic is modulo 2**64).
+    ``out``: the quotient and remainder arrays to write (``num``'s shape).
 
     >>> import numpy as np
     >>> [a.tolist() for a in floor_divmod(np.array([7, -7, 2**62 + 1]), np.array([2, 2, 3]))]
@@ -131,13 +167,12 @@ def floor_divmod(num: Any, den: Any) -> tuple[NDArray[np.int64], NDArray[np.int6
     """
     n = np.asarray(num, np.int64)
     d = np.asarray(den, np.int64)
+    q_out, r_out = (None, None) if out is None else out
+    divisor: Any = d
     if d.ndim == 0 or (d.size and int(d.min()) == int(d.max())):
-        k = int(d.flat[0]) if d.size else 1
-        q = np.floor_divide(n, k)  # a Python int divisor: numpy's fast division by a constant
-        r = q * k
-    else:
-        q = np.floor_divide(n, d)
-        r = q * d
+        divisor = int(d.flat[0]) if d.size else 1  # a Python int: numpy's fast division by a constant
+    q = np.floor_divide(n, divisor, out=q_out)
+    r = np.multiply(q, divisor, out=r_out)
     np.subtract(n, r, out=r)
     return q, r
 

@@ -8,13 +8,13 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from .._arrays import exact_group_sums, readonly
+from .._arrays import Scratch, exact_group_sums, readonly
 from ..months import Month
 from ..policy import MONITOR_MEASURES, CompiledPolicy, Policy, default_policy
 from ..portfolio import Portfolio
 from ..tiering import Block
 from ._errors import AnalyticsError
-from ._table import Report, group_codes, half_even_div, make_columns, ratio_bp, ratio_bp_code
+from ._table import Report, _ratio, group_codes, half_even_div, make_columns, ratio_bp
 
 __all__ = ["AVERAGE_WINDOWS", "MEASURE_COLUMNS", "AssetMonitor", "MonitorBuild", "as_month", "asset_monitor"]
 
@@ -168,6 +168,7 @@ def _window_means(
     a: int,
     cols: dict[str, Any],
     rows: slice,
+    scratch: Scratch | None = None,
 ) -> None:
     """Mean AUM over each of :data:`AVERAGE_WINDOWS` ending at ``a``, and whether the window is complete.
 
@@ -177,7 +178,9 @@ def _window_means(
     portfolio's checks).  A history starting inside a window: only its
     months count; no data at ``a``: mean 0.  Written into ``cols`` at ``rows``.
     """
-    total = aum_months[a - lo].copy()
+    ws = Scratch() if scratch is None else scratch
+    total = ws.array("means_total", aum_months[a - lo].shape, np.int64)
+    np.copyto(total, aum_months[a - lo])
     done = a  # months done..a are summed
     for w in AVERAGE_WINDOWS:
         first = max(0, a - w + 1)
@@ -185,11 +188,11 @@ def _window_means(
             total += aum_months[j - lo]
         done = min(done, first)
         count = a + 1 - first
-        mean = half_even_div(total, np.int64(count))  # type: ignore[arg-type]  # one divisor: the fast division
+        mean = cols[f"aum_avg_{w}m"][rows]
+        half_even_div(total, np.int64(count), out=mean, scratch=ws)  # type: ignore[arg-type]  # one divisor: the fast division
         if latest > first:  # histories starting inside the window: only their months count
             short = np.flatnonzero(hs > first)
             mean[short] = half_even_div(total[short], np.maximum(a + 1 - hs[short], 0))
-        cols[f"aum_avg_{w}m"][rows] = mean
         complete = cols[f"aum_avg_{w}m_complete"][rows]
         if a - w + 1 >= 0:
             np.less_equal(hs, a - w + 1, out=complete)
@@ -286,6 +289,7 @@ class MonitorBuild:
             cols[f"aum_avg_{w}m"] = np.empty(n, np.int64)
             cols[f"aum_avg_{w}m_complete"] = np.empty(n, np.bool_)
         self.cols, self.valid, self.codes = cols, valid, codes
+        self.scratch = Scratch()  # the blocks' work arrays, the same memory every block
 
     def block(self, block: Block) -> None:
         """The measures of one row block, written into the monitor's columns at its rows."""
@@ -317,13 +321,15 @@ class MonitorBuild:
                 base = np.zeros(size, np.int64)
                 change[...] = 0
             # a positive base has data at b, so the percent is defined exactly where it is positive
-            bp, defined, code = ratio_bp_code(change, base)
+            out = (
+                cols[f"aum_change_{short}_pct_bp"][rows],
+                valid[f"aum_change_{short}_pct_bp"][rows],
+                codes[f"aum_change_{short}_pct"][rows],
+            )
+            _ratio(change, base, code=True, out=out, scratch=self.scratch)
             cols[f"aum_prev_{tag}"][rows] = base
-            cols[f"aum_change_{short}_pct_bp"][rows] = bp
-            codes[f"aum_change_{short}_pct"][rows] = code
             valid[f"aum_change_{short}"][rows] = ok
-            valid[f"aum_change_{short}_pct_bp"][rows] = defined
-        _window_means(aum_months, lo, hs, self.latest, a, cols, rows)
+        _window_means(aum_months, lo, hs, self.latest, a, cols, rows, self.scratch)
 
     def result(self) -> AssetMonitor:
         """The monitor (every block written)."""

@@ -35,7 +35,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from .._arrays import python_sum, readonly
+from .._arrays import Scratch, python_sum, readonly
 from ..allocation import AllocationBook, SalesLedger, attribute
 from ..io import atomic_write, check_output
 from ..months import Month
@@ -727,6 +727,7 @@ def _one_pass(
     if tally and earlier:
         first = min(first, max(0, i0 - plan.history_needed))
     k = len(plan.policy.tier_order)
+    scratch = Scratch()  # the tally's work arrays, the same memory every block
 
     def visit(
         rows: slice, block: Block, res: dict[str, NDArray[Any]]
@@ -734,9 +735,9 @@ def _one_pass(
         build.block(block)
         if not tally:
             return []
-        parts = [tally_block(block, i0, a - 2, k, cp=plan)] if earlier else []
+        parts = [tally_block(block, i0, a - 2, k, cp=plan, scratch=scratch)] if earlier else []
         codes = np.stack([res["previous_tier"], res["tier"]] if last_two < a else [res["tier"]])
-        parts.append(tally_block(block, last_two, a, k, codes=codes))
+        parts.append(tally_block(block, last_two, a, k, codes=codes, scratch=scratch))
         return parts
 
     result, seen = evaluate_visiting(

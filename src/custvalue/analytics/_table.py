@@ -23,7 +23,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from .._arrays import INT64_MAX, floor_divmod, is_sealed, readonly
+from .._arrays import INT64_MAX, Scratch, floor_divmod, is_sealed, readonly
 from .._errors import AmountOverflowError
 from .._memo import memo_on
 from .._optional import import_optional
@@ -43,8 +43,15 @@ __all__ = [
 ]
 
 
-def half_even_div(num: NDArray[np.int64], den: NDArray[np.int64]) -> NDArray[np.int64]:
+def half_even_div(
+    num: NDArray[np.int64],
+    den: NDArray[np.int64],
+    out: NDArray[np.int64] | None = None,
+    scratch: Scratch | None = None,
+) -> NDArray[np.int64]:
     """``num / den`` rounded half-to-even, in integers (``den > 0``; 0 where ``den <= 0``).
+
+    ``out``: where to write the result; ``scratch``: the work arrays.
 
     >>> import numpy as np
     >>> half_even_div(np.array([5, 7, -5, 3]), np.array([2, 2, 2, 0])).tolist()
@@ -54,20 +61,24 @@ def half_even_div(num: NDArray[np.int64], den: NDArray[np.int64]) -> NDArray[np.
     dd = np.broadcast_to(np.asarray(den, np.int64), n.shape)
     positive = bool(dd.size == 0 or int(dd.min()) > 0)
     c = dd if positive else np.maximum(dd, 1)
-    q, r = floor_divmod(n, c)
-    _round_half_even(q, r, c)
+    r = None if scratch is None else scratch.array("half_even_r", n.shape, np.int64)
+    q, r = floor_divmod(n, c, out=None if out is None else (out, r))  # type: ignore[arg-type]
+    _round_half_even(q, r, c, None if scratch is None else scratch.array("half_even_t", n.shape, np.int64))
     if not positive:
         q[dd <= 0] = 0
     return q
 
 
-def _round_half_even(q: NDArray[np.int64], r: NDArray[np.int64], c: Any) -> None:
+def _round_half_even(
+    q: NDArray[np.int64], r: NDArray[np.int64], c: Any, tmp: NDArray[np.int64] | None = None
+) -> None:
     """``q`` (a floor quotient, remainder ``r`` of divisor ``c > 0``) rounded half-to-even, in place.
 
     Up when ``r > c - r``, or ``r == c - r`` and ``q`` is odd: when
     ``r - (c - r) + (q & 1) > 0``.  No step overflows (``0 <= r < c``).
+    ``tmp``: a work array of ``q``'s shape.
     """
-    d = np.subtract(c, r)  # c - r
+    d = np.subtract(c, r, out=tmp)  # c - r
     np.subtract(r, d, out=d)  # r - (c - r), in (-c, c)
     d += q & 1
     q += d > 0
@@ -125,25 +136,40 @@ _CODE_LIMIT = 2**62  # |floor(q)| below this: 2 × floor(q) + 1 fits int64
 
 
 def _ratio(
-    num: Any, den: Any, *, code: bool
+    num: Any,
+    den: Any,
+    *,
+    code: bool,
+    out: tuple[NDArray[np.int64], NDArray[np.bool_], NDArray[np.int64]] | None = None,
+    scratch: Scratch | None = None,
 ) -> tuple[NDArray[np.int64], NDArray[np.bool_], NDArray[np.int64]]:
-    """Basis points, validity and (with ``code``) the comparison code, from one exact division."""
+    """Basis points, validity and (with ``code``) the comparison code, from one exact division.
+
+    ``out``: the three arrays to write (``num``'s size; returned as they
+    are); read-only fresh arrays otherwise.  ``scratch``: the work arrays.
+    """
     n = np.asarray(num, dtype=np.int64).reshape(-1)
     d = np.asarray(den, dtype=np.int64).reshape(-1)
-    valid = d > 0
+    ws = Scratch() if scratch is None else scratch
+    valid = np.greater(d, 0, out=None if out is None else out[1])
     lim = INT64_MAX // 10_000
     big: NDArray[np.bool_] | None = None
+    scaled = ws.array("ratio_scaled", n.shape, np.int64)
     if n.size and (int(n.max()) > lim or int(n.min()) < -lim):
         big = (n > lim) | (n < -lim)  # not np.abs: it wraps at the int64 minimum
-        scaled = np.where(big, 0, n)
+        np.copyto(scaled, np.where(big, 0, n))
         scaled *= 10_000
     else:
-        scaled = n * 10_000
+        np.multiply(n, 10_000, out=scaled)
     every = bool(valid.all())
     if not every:
         scaled[~valid] = 0  # no ratio: 0, whatever the numerator
-    c = np.maximum(d, 1)
-    q, r = floor_divmod(scaled, c)
+    c = np.maximum(d, 1, out=ws.array("ratio_c", d.shape, np.int64))
+    q, r = floor_divmod(
+        scaled,
+        c,
+        out=(np.empty(n.shape, np.int64) if out is None else out[0], ws.array("ratio_r", n.shape, np.int64)),
+    )
     cd = np.zeros(0, np.int64)
     if code:
         if q.size and (int(q.max()) >= _CODE_LIMIT or int(q.min()) < -_CODE_LIMIT):
@@ -152,9 +178,9 @@ def _ratio(
                 f"the ratio {int(n[i])} / {int(d[i])} at row {i} is beyond ±2**62 basis points: "
                 "no exact comparison code"
             )
-        cd = q * 2
-        cd += r != 0
-    _round_half_even(q, r, c)
+        cd = np.multiply(q, 2, out=None if out is None else out[2])
+        cd += np.not_equal(r, 0, out=ws.array("ratio_inexact", n.shape, np.bool_))
+    _round_half_even(q, r, c, ws.array("ratio_t", n.shape, np.int64))
     for i in np.flatnonzero(big & valid).tolist() if big is not None else ():
         qq, rr = divmod(int(n[i]) * 10_000, int(d[i]))
         v = _half_even_int(qq, rr, int(d[i]))
@@ -165,6 +191,8 @@ def _ratio(
         q[i] = v
         if code:
             cd[i] = 2 * qq + (1 if rr else 0)
+    if out is not None:
+        return q, valid, cd
     return readonly(q), readonly(valid), readonly(cd)
 
 

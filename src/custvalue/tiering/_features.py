@@ -30,7 +30,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from .._arrays import floor_divmod
+from .._arrays import Scratch, floor_divmod
 from .._arrays import readonly as _ro
 from ..months import Month, MonthLike
 from ..policy import FEATURE_OPS, FeatureSpec
@@ -401,7 +401,13 @@ def _window_sums(
 
 
 def window_maxima(
-    x: NDArray[Any], lo: int, length: int, firsts: list[int], lasts: list[int], out: NDArray[Any]
+    x: NDArray[Any],
+    lo: int,
+    length: int,
+    firsts: list[int],
+    lasts: list[int],
+    out: NDArray[Any],
+    scratch: Scratch | None = None,
 ) -> None:
     """``out[j] = x[firsts[j]..lasts[j]].max(axis=0)`` for windows of ``length`` months cut at month 0.
 

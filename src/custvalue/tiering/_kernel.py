@@ -16,7 +16,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from .._arrays import readonly
+from .._arrays import Scratch, readonly
 from ..months import Month
 from ..policy import CompiledPolicy, Policy, PolicySet, compile_policy, default_policy
 from ..portfolio import CARD_LEVELS, Portfolio
@@ -301,8 +301,13 @@ def tier_lut(cp: CompiledPolicy) -> TierLut | None:
     return TierLut(names, tuple(bounds), radix, readonly(np.ascontiguousarray(lut).reshape(-1)))
 
 
-def _levels(x: NDArray[Any], b: NDArray[np.int64] | None, out: NDArray[np.int8]) -> NDArray[np.int8]:
-    """Level of every value into ``out``: the number of boundaries ``<=`` it (coded values: the code)."""
+def _levels(
+    x: NDArray[Any], b: NDArray[np.int64] | None, out: NDArray[np.int8], hit: NDArray[np.bool_] | None = None
+) -> NDArray[np.int8]:
+    """Level of every value into ``out``: the number of boundaries ``<=`` it (coded values: the code).
+
+    ``hit``: a work array of ``x``'s shape (a fresh one when not given).
+    """
     if b is None:
         np.copyto(out, x, casting="unsafe")
         return out
@@ -312,7 +317,8 @@ def _levels(x: NDArray[Any], b: NDArray[np.int64] | None, out: NDArray[np.int8])
         return out
     np.greater_equal(x, cuts[0], out=out.view(np.bool_))  # 0 or 1, written as the int8 level
     if len(cuts) > 1:
-        hit = np.empty(x.shape, np.bool_)
+        if hit is None:
+            hit = np.empty(x.shape, np.bool_)
         for c in cuts[1:]:
             np.greater_equal(x, c, out=hit)
             out += hit.view(np.int8)
@@ -345,23 +351,27 @@ def path_tiers(cp: CompiledPolicy, block: Block, a0: int, a1: int) -> NDArray[np
 
 
 def path_index(
-    cp: CompiledPolicy, block: Block, a0: int, a1: int
+    cp: CompiledPolicy, block: Block, a0: int, a1: int, scratch: Scratch | None = None
 ) -> tuple[NDArray[np.integer[Any]], NDArray[np.int8]] | None:
     """The :func:`tier_lut` cell of a block's rows at months ``a0..a1`` and the table, or ``None``.
 
     ``lut[idx[j, i]]`` is the tier code of row ``i`` at month ``a0 + j``
     (what :func:`path_tiers` returns); ``None`` when the policy has no
-    lookup table.
+    lookup table.  ``scratch``: work arrays kept from block to block (the
+    returned ``idx`` is one of them: read it before the next block).
     """
     m, rows = a1 - a0 + 1, block.hs.shape[0]
     plan = tier_lut(cp)
     if plan is None:
         return None
+    ws = Scratch() if scratch is None else scratch
     feats = {f.name: f for f in cp.features}
     lo = block.lo
-    idx = np.zeros((m, rows), np.int16 if plan.lut.size <= np.iinfo(np.int16).max else np.int32)
-    lev = np.empty((m, rows), np.int8)
-    raw: dict[tuple[str, bytes | None], NDArray[np.int8]] = {}
+    idx = ws.array("path_idx", (m, rows), np.int16 if plan.lut.size <= np.iinfo(np.int16).max else np.int32)
+    idx[...] = 0
+    lev = ws.array("path_lev", (m, rows), np.int8)
+    hit = ws.array("path_hit", (m, rows), np.bool_)
+    raw: dict[tuple[str, bytes | None], tuple[int, NDArray[np.int8]]] = {}
     for name, b, radix in zip(plan.names, plan.bounds, plan.radix, strict=True):
         if radix == 1:
             continue  # one level: the tier does not depend on this feature
@@ -377,25 +387,29 @@ def path_index(
             _levels(np.zeros((j0, 1), np.int8 if b is None else np.int64), b, lev[:j0, :1])
             lev[:j0] = lev[:j0, :1]
         if f.op == "max" and live:
+            # the levels of the months the windows read (firsts rise with the month)
             key = (f.column, None if b is None else b.tobytes())
             got = raw.get(key)
-            if got is None:
-                x = block.column(f.column)
-                got = raw[key] = _levels(x, b, np.empty(x.shape, np.int8))
-            window_maxima(got, lo, f.window + 1, firsts[j0:], lasts[j0:], lev[j0:])
+            if got is None or got[0] > firsts[j0]:
+                x = block.column(f.column)[firsts[j0] - lo : lasts[-1] - lo + 1]
+                buf = ws.array(f"path_raw{len(raw) if got is None else name}", x.shape, np.int8)
+                wide = ws.array("path_rawhit", x.shape, np.bool_)
+                got = raw[key] = (firsts[j0], _levels(x, b, buf, wide))
+            window_maxima(got[1], got[0], f.window + 1, firsts[j0:], lasts[j0:], lev[j0:], scratch=ws)
         elif f.op == "value" and live:  # consecutive month rows of the column
-            _levels(block.column(f.column)[lasts[j0] - lo : lasts[-1] - lo + 1], b, lev[j0:])
+            _levels(block.column(f.column)[lasts[j0] - lo : lasts[-1] - lo + 1], b, lev[j0:], hit[j0:])
         elif f.op == "sum" and live:
             x = block.column(f.column)
-            total = np.add.reduce(x[firsts[j0] - lo : lasts[j0] - lo + 1], axis=0, dtype=np.int64)
-            _levels(total, b, lev[j0])
+            total = ws.array("path_sum", (rows,), np.int64)
+            np.add.reduce(x[firsts[j0] - lo : lasts[j0] - lo + 1], axis=0, dtype=np.int64, out=total)
+            _levels(total, b, lev[j0], hit[j0])
             for j in range(j0 + 1, m):  # cells are at most MAX_AMOUNT: window sums fit int64
                 total += x[lasts[j] - lo]  # the month entering the window
                 if firsts[j] > firsts[j - 1]:
                     total -= x[firsts[j - 1] - lo]  # the month leaving it
-                _levels(total, b, lev[j])
+                _levels(total, b, lev[j], hit[j])
         elif live:
-            _levels(compute_months(block, [f], a0, a1)[name], b, lev)
+            _levels(compute_months(block, [f], a0, a1)[name], b, lev, hit)
         idx *= radix
         idx += lev
     return idx, plan.lut

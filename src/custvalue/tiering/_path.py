@@ -10,7 +10,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from .._arrays import INT64_MAX, INT64_MIN, exact_group_sums
+from .._arrays import INT64_MAX, INT64_MIN, Scratch, exact_group_sums
 from .._arrays import readonly as _ro
 from .._errors import AmountOverflowError
 from .._optional import import_optional
@@ -313,6 +313,7 @@ def tally_block(
     *,
     codes: NDArray[np.int8] | None = None,
     cp: CompiledPolicy | None = None,
+    scratch: Scratch | None = None,
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Customers and exact AUM per tier of a block's rows in months ``r0..r1``, shape ``(months, k + 1)``.
 
@@ -322,28 +323,41 @@ def tally_block(
     customers are tallied per lookup-table cell and the cells folded into
     their tiers, so no tier code is written.  A block's total that leaves
     int64 is an :class:`~custvalue.AmountOverflowError` (amounts are
-    non-negative: the whole total would too).
+    non-negative: the whole total would too).  ``scratch``: work arrays kept
+    from block to block.
     """
     m = r1 - r0 + 1
+    rows = block.hs.shape[0]
+    ws = Scratch() if scratch is None else scratch
     month_aum = block.column("aum")[r0 - block.lo : r1 - block.lo + 1].reshape(-1)
     got = None
     given = codes is not None  # the caller's codes mark no data already
     if codes is None:
         if cp is None:
             raise ValueError("tally_block needs the tier codes or the compiled policy")
-        got = path_index(cp, block, r0, r1)
+        got = path_index(cp, block, r0, r1, ws)
         if got is None:  # no lookup table: the tiers themselves
             codes = path_tiers(cp, block, r0, r1)
-    # cell of each row and month: a tier code, or a lookup-table cell folded into its tier below
+    # cell of each row and month (offset by month): a tier code, or a lookup-table cell folded below
+    cell = ws.array("tally_cell", (m, rows), np.intp)
     if got is None:
         assert codes is not None
-        cell, width, none = codes.astype(np.intp), k + 1, k
+        width, none = k + 1, k
+        np.copyto(cell, codes, casting="unsafe")
         cell[codes < 0] = none
     else:
-        cell, width, none = got[0].astype(np.intp), got[1].size + 1, got[1].size
-    if not given and block.hs_max > r0:  # no data yet: no tier
-        cell[block.hs[None, :] > np.arange(r0, r1 + 1)[:, None]] = none
-    cell += (np.arange(m, dtype=np.intp) * width)[:, None]
+        width, none = got[1].size + 1, got[1].size
+    offsets = (np.arange(m, dtype=np.intp) * width)[:, None]
+    if got is None:
+        cell += offsets
+    else:
+        np.add(got[0], offsets, out=cell)
+    if not given and block.hs_max > r0:  # no data yet: no tier (the few rows starting late)
+        late = np.flatnonzero(block.hs > r0)
+        sub = cell[:, late]
+        lost = block.hs[late][None, :] > np.arange(r0, r1 + 1)[:, None]
+        sub[lost] = np.broadcast_to(offsets + none, sub.shape)[lost]
+        cell[:, late] = sub
     flat = cell.reshape(-1)
     counts = np.bincount(flat, minlength=m * width).astype(np.int64)
     part = exact_group_sums(flat, month_aum, m * width, what="AUM of a tier and month")
