@@ -421,8 +421,10 @@ class BookMachine(RuleBasedStateMachine):
             day = dt.date.fromordinal(day_ord)
             pools: dict[str, list[str]] = {b: [] for b in BRANCHES}
             per_manager: dict[str, dict[str, int]] = {m: {} for m in MANAGERS}
+            present = dict(zip(ids, book.in_book(day).tolist(), strict=True))
             for c in self.timeline:
                 snap = self.model_as_of(c, day_ord)
+                assert present[c] == (snap is not None), f"in_book of {c} on {day}"
                 if snap is None:
                     try:
                         book.shares_of(c, day)

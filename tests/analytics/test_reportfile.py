@@ -125,6 +125,22 @@ def test_performance_attributes_the_book_customers_aum_exactly(rs: ReportSet, in
     assert rs.section("managers").total("aum_growth") is not None  # against the month before
 
 
+def test_customers_added_to_the_book_after_the_day_are_not_attributed(inputs: dict[str, Any]) -> None:
+    """A customer the book lists only from a later day counts as not in the book (its AUM aside)."""
+    p = inputs["portfolio"]
+    late = p.customer_ids[-50:].tolist()
+    book = inputs["book"].add_customers(
+        late, p.branch_ids[-50:].tolist(), effective=dt.date(2026, 11, 15), operator="ops"
+    ).book
+    assert book.in_book(dt.date(2026, 10, 31)).tolist() == [c not in late for c in book.customer_ids.tolist()]
+    got = report_set(p, AS_OF, book=book)
+    summary = {label: value for label, value, _ in got.summary}
+    assert summary["customers not in the allocation book on 2026-10-31"] == 50
+    aum = np.asarray(p.deposits[:, -1] + p.wealth[:, -1] + p.investments[:, -1], np.int64)
+    assert summary["their AUM (not attributed)"] == int(aum[-50:].sum())
+    assert got.section("branches").total("aum") == int(aum[:-50].sum())
+
+
 # ------------------------------------------------------------------ workbook
 def _fen(value: float) -> int:
     """The exact fen of a yuan cell (the decimal it reads as, times 100)."""

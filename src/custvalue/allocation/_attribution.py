@@ -45,7 +45,7 @@ from ._state import BookState
 from ._types import IdsLike
 from ._views import html_table, text_table, yuan, yuan_series
 
-__all__ = ["Attribution", "attribute", "exact_group_sums"]
+__all__ = ["Attribution", "attribute", "exact_group_sums", "in_book"]
 
 
 def exact_group_sums(
@@ -567,6 +567,14 @@ def _sums_fit(amt: NDArray[np.int64]) -> bool:
         # |INT64_MIN| = 2**63 is exact as uint64
         total += float(np.abs(amt[lo : lo + _CHUNK]).view(np.uint64).sum(dtype=np.float64))
     return total < _SAFE_ABS_SUM
+
+
+def in_book(book: BookState, as_of: _dt.date) -> NDArray[np.bool_]:
+    """See :meth:`AllocationBook.in_book`: each book customer's presence on ``as_of``."""
+    lay = _layout(book, day_of(as_of, "as_of"))
+    present = np.ones(book.customer_ids.size, np.bool_)
+    present[lay.absent] = False
+    return readonly(present)
 
 
 def attribute(

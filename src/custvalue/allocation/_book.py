@@ -43,7 +43,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .._arrays import readonly
-from ._attribution import attribute
+from ._attribution import attribute, in_book
 from ._changes import add_rows, apply_change, log_only, make_entry
 from ._coerce import day_of, empty_ids, id_array, operation_ids, text
 from ._delta import compact, customer_state
@@ -699,6 +699,24 @@ class AllocationBook(BookState):
         ['add_customers']
         """
         return history(self, customer_id)
+
+    def in_book(self, as_of: _dt.date) -> NDArray[np.bool_]:
+        """Whether each of the book's customers (:attr:`customer_ids` order) is in the book on a date.
+
+        A customer is in the book from the day it was added until the day it
+        left; the same test :meth:`attribute` applies to its amounts.  One
+        read-only boolean array, from the date's cached layout.
+
+        Examples
+        --------
+        >>> import datetime
+        >>> book = AllocationBook.empty({"M1": "B1"})
+        >>> book, _ = book.add_customers(["C1"], "B1", effective=datetime.date(2026, 1, 1), operator="sys")
+        >>> book, _ = book.add_customers(["C2"], "B1", effective=datetime.date(2026, 3, 1), operator="sys")
+        >>> book.customer_ids.tolist(), book.in_book(datetime.date(2026, 2, 1)).tolist()
+        (['C1', 'C2'], [True, False])
+        """
+        return in_book(self, as_of)
 
     def attribute(
         self,

@@ -17,8 +17,9 @@ import datetime as _dt
 import numpy as np
 from numpy.typing import NDArray
 
-from .._arrays import readonly
+from .._arrays import is_sealed, readonly
 from .._ids import packed_keys, search_sorted
+from .._memo import memo_on_pair
 from ._coerce import day_of, text
 from ._delta import compact, customer_rows, customer_spells, has_changes
 from ._errors import UnknownBranchError, UnknownCustomerError, UnknownManagerError
@@ -51,16 +52,33 @@ def lookup(book: BookState, ids: IdArray) -> tuple[NDArray[np.int64], NDArray[np
     if n == 0 or ids.size == 0:
         return np.zeros(ids.size, np.int64), np.zeros(ids.size, np.bool_)
     if ids.size >= _PACKED_QUERY:  # many ids: packed integer keys, the queried ids searched in order
-        keys = packed_keys(book.customer_ids)
-        wanted = packed_keys(ids) if keys is not None else None
-        if keys is not None and wanted is not None:
-            rows = search_sorted(keys[book._sorter], book._sorter, wanted)
+        packed = _book_keys(book)
+        wanted = packed_keys(ids) if packed is not None else None
+        if packed is not None and wanted is not None:
+            keys, in_order = packed
+            rows = search_sorted(in_order, book._sorter, wanted)
             return rows.astype(np.int64), np.asarray(keys[rows] == wanted, dtype=np.bool_)
     pos = np.searchsorted(book.customer_ids, ids, sorter=book._sorter)
     np.minimum(pos, n - 1, out=pos)
     idx = book._sorter[pos]
     found = book.customer_ids[idx] == ids
     return idx.astype(np.int64), np.asarray(found, dtype=np.bool_)
+
+
+def _book_keys(book: BookState) -> tuple[NDArray[np.uint64], NDArray[np.uint64]] | None:
+    """The book's packed customer keys and the same in sorted order (``None``: ids that do not pack).
+
+    Packed once per book: remembered on the sealed ids and their sorter.
+    """
+    ids, sorter = book.customer_ids, book._sorter
+
+    def pack() -> tuple[NDArray[np.uint64], NDArray[np.uint64]] | None:
+        keys = packed_keys(ids)
+        return None if keys is None else (readonly(keys), readonly(keys[sorter]))
+
+    if is_sealed(ids) and is_sealed(sorter):
+        return memo_on_pair(ids, sorter, "packed book keys", pack)
+    return pack()
 
 
 #: From this many queried ids on, :func:`lookup` packs the book's ids into integer keys (a pass over

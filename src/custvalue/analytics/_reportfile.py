@@ -35,7 +35,8 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from .._arrays import Scratch, python_sum, readonly
+from .._arrays import Scratch, is_sealed, python_sum, readonly
+from .._memo import memo_on_pair
 from ..allocation import AllocationBook, SalesLedger, attribute
 from ..io import atomic_write, check_output
 from ..months import Month
@@ -676,14 +677,22 @@ def _book_rows(
     binary search of the portfolio's.
     """
     own = book.customer_ids
+    if is_sealed(own) and is_sealed(ids):  # both immutable: found once per pair
+        return memo_on_pair(own, ids, "book rows", lambda: _find_rows(own, ids))
+    return _find_rows(own, ids)
+
+
+def _find_rows(
+    own: NDArray[np.str_], ids: NDArray[np.str_]
+) -> tuple[NDArray[np.intp], NDArray[np.bool_], bool]:
     if own is ids or (own.shape == ids.shape and np.array_equal(own, ids)):
-        return np.arange(ids.size, dtype=np.intp), np.ones(ids.size, np.bool_), True
+        return readonly(np.arange(ids.size, dtype=np.intp)), readonly(np.ones(ids.size, np.bool_)), True
     if own.size == 0 or ids.size == 0:
-        return np.zeros(ids.size, np.intp), np.zeros(ids.size, np.bool_), False
+        return readonly(np.zeros(ids.size, np.intp)), readonly(np.zeros(ids.size, np.bool_)), False
     order = np.argsort(own, kind="stable")
     pos = np.minimum(np.searchsorted(own[order], ids), own.size - 1)
     at = order[pos].astype(np.intp)
-    return at, np.asarray(own[at] == ids, np.bool_), False
+    return readonly(at), readonly(np.asarray(own[at] == ids, np.bool_)), False
 
 
 def _on_book(
@@ -868,15 +877,8 @@ def report_set(
         ids = portfolio.customer_ids
         at, known, same = _book_rows(book, ids)
         n_book = book.customer_ids.size
-        # who is in the book on the day: an attribution of one fen each lists the absent customers
-        here = np.zeros(n_book, np.bool_)
-        here[at[known]] = True
-        probe = attribute(book, here.astype(np.int64), day, absent="exclude")
-        inside = known.copy()
-        if probe.excluded is not None and probe.excluded.size:
-            gone = np.zeros(n_book, np.bool_)
-            gone[probe.excluded] = True
-            inside &= ~gone[at]
+        # who is in the book on the day (the attribution's own test)
+        inside = known & book.in_book(day)[at]
         aum_now = np.asarray(monitor.columns["aum"], np.int64)
         att = attribute(book, _on_book(aum_now, at, inside, n_book, same), day)
         previous = None
