@@ -168,3 +168,18 @@ def test_floor_divmod_by_a_constant_is_exact(nums: list[int], k: int, as_array: 
     q, r = floor_divmod(n, d)
     assert q.dtype == np.int64 and r.dtype == np.int64
     assert [(int(x), int(y)) for x, y in zip(q, r, strict=True)] == [divmod(int(a), k) for a in n]
+
+
+@given(
+    st.lists(extremes, max_size=50),
+    st.integers(0, 200_000),
+    st.integers(0, 2**32 + 5),
+)
+def test_sort_int64_equals_numpy_sort(specials: list[int], n: int, top: int) -> None:
+    """Long arrays take the split (32-bit values apart from the others): the same order as numpy."""
+    from custvalue._arrays import sort_int64
+
+    rng = np.random.default_rng(n)
+    v = np.concatenate([rng.integers(0, top + 1, n, dtype=np.int64), np.array(specials, np.int64)])
+    rng.shuffle(v)
+    assert np.array_equal(sort_int64(v), np.sort(v))

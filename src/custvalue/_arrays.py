@@ -33,6 +33,7 @@ __all__ = [
     "floor_divmod",
     "physical_memory",
     "readonly",
+    "sort_int64",
 ]
 
 A = TypeVar("A", bound=NDArray[Any])
@@ -182,6 +183,38 @@ def floor_divmod(
     else:
         q, r = np.divmod(n, d, out=out)
     return q, r
+
+
+def sort_int64(values: NDArray[np.int64]) -> NDArray[np.int64]:
+    """``numpy.sort`` of int64 values, the values in ``0..2**32-1`` sorted as ``uint32``.
+
+    numpy sorts 32-bit integers about twice as fast as 64-bit ones, and
+    amounts in fen mostly fit (below 42.9 million yuan): those are sorted as
+    ``uint32``, the others (negative or larger) as int64, and the three runs
+    joined in order.  The same array as :func:`numpy.sort`.
+
+    >>> import numpy as np
+    >>> x = sort_int64(np.array([2**40, 5, -3, 0, 2**32, 7] * 20_000))
+    >>> x[::20_000].tolist()
+    [-3, 0, 5, 7, 4294967296, 1099511627776]
+    """
+    v = np.asarray(values, np.int64).reshape(-1)
+    if v.size < 65_536:
+        return np.sort(v)
+    small = (v >= 0) & (v <= 0xFFFF_FFFF)
+    n_small = int(np.count_nonzero(small))
+    if n_small < v.size // 2:
+        return np.sort(v)
+    low = v[small].astype(np.uint32)
+    low.sort()
+    rest = v[~small]
+    rest.sort()
+    k = int(np.searchsorted(rest, 0))  # the negative values come first
+    out = np.empty(v.size, np.int64)
+    out[:k] = rest[:k]
+    out[k : k + n_small] = low
+    out[k + n_small :] = rest[k:]
+    return out
 
 
 def _peak(values: NDArray[np.int64]) -> int:

@@ -18,7 +18,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from .._arrays import exact_group_sums, exact_sum, readonly
+from .._arrays import exact_group_sums, exact_sum, readonly, sort_int64
 from .._memo import memo_on
 from ..allocation import Attribution, SalesLedger
 from ..months import Month
@@ -627,7 +627,7 @@ def concentration(
         if d is None or not d.is_finite() or not 0 < d <= 100:
             raise AnalyticsError(f"top percentages must be numbers in (0, 100], got {p!r}")
         pcts.append(d)
-    x = np.sort(np.asarray(values, np.int64))
+    x = sort_int64(np.asarray(values, np.int64))
     n = int(x.size)
     total = exact_sum(x, what="AUM")
     prefix = np.concatenate([np.zeros(1, np.int64), np.cumsum(x)])  # each <= total: no overflow
