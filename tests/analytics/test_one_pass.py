@@ -79,6 +79,20 @@ def test_the_pass_equals_evaluate_the_monitor_and_the_trend(
     assert np.asarray(trend.column("customers")).tolist() == [c for row in counts for c in row]
 
 
+@pytest.mark.parametrize("first", ["status_codes", "months_below", "events"])
+def test_the_pass_leaves_the_status_part_for_first_use(first: str) -> None:
+    """No report reads the status: the pass computes it on first use, all three parts at once."""
+    p = generate(40, seed=5, n_branches=2)
+    result, _, _ = _one_pass(p, CP, p.months.stop, len(p.months) - 1, 12, None)
+    assert callable(result._status) and callable(result._events)
+    alone = evaluate(p, CP)
+    getattr(result, first)
+    assert not callable(result._status) and not callable(result._below) and not callable(result._events)
+    assert result.status_codes.tolist() == alone.status_codes.tolist()
+    assert result.months_below.tolist() == alone.months_below.tolist()
+    assert result.events.event_codes.tolist() == alone.events.event_codes.tolist()
+
+
 def test_with_a_stored_path_the_pass_tallies_nothing() -> None:
     p = generate(30, seed=2, n_branches=2)
     a = len(p.months) - 1

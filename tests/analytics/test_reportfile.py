@@ -129,9 +129,11 @@ def test_customers_added_to_the_book_after_the_day_are_not_attributed(inputs: di
     """A customer the book lists only from a later day counts as not in the book (its AUM aside)."""
     p = inputs["portfolio"]
     late = p.customer_ids[-50:].tolist()
-    book = inputs["book"].add_customers(
-        late, p.branch_ids[-50:].tolist(), effective=dt.date(2026, 11, 15), operator="ops"
-    ).book
+    book = (
+        inputs["book"]
+        .add_customers(late, p.branch_ids[-50:].tolist(), effective=dt.date(2026, 11, 15), operator="ops")
+        .book
+    )
     assert book.in_book(dt.date(2026, 10, 31)).tolist() == [c not in late for c in book.customer_ids.tolist()]
     got = report_set(p, AS_OF, book=book)
     summary = {label: value for label, value, _ in got.summary}

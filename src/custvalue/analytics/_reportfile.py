@@ -723,7 +723,8 @@ def _one_pass(
     and month, :func:`~custvalue.tiering.tally_block`): the months before
     the last two tiered here, the last two from the evaluation's tiers and
     previous tiers.  Each equals its own call (the tests compare them).  The
-    reasons are computed on first use.  No tally when the trend reads
+    reasons and the status part (status, months below, events: no report
+    reads them) are computed on first use.  No tally when the trend reads
     ``path``.
     """
     check_months(months)
@@ -756,6 +757,7 @@ def _one_pass(
         visit=visit,
         first_month=first,
         defer_reasons=True,
+        defer_status=True,
         chunk_size=chunk_size,
     )
     monitor = build.result()

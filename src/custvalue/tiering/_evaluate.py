@@ -18,7 +18,7 @@ from ._codes import DEFAULT_CHUNK
 from ._features import Block
 from ._kernel import as_compiled, block_lo, compiled_at, evaluate_block, events_of, reason_bits
 from ._result import TierResult
-from ._state import EventTable
+from ._state import EventTable, StatusPart
 
 __all__ = ["BlockVisitor", "evaluate", "evaluate_chunks", "evaluate_visiting"]
 
@@ -119,6 +119,7 @@ def evaluate_visiting(
     visit: BlockVisitor | None = None,
     first_month: int | None = None,
     defer_reasons: bool = False,
+    defer_status: bool = False,
 ) -> tuple[TierResult, list[Any]]:
     """:func:`evaluate`, and ``visit(rows, block, columns)`` on each row block's shared :class:`Block`.
 
@@ -127,7 +128,9 @@ def evaluate_visiting(
     computed once for the evaluation and the visitor, which reads the block
     while it is still in cache.  Returns the result and the visitor's
     returns, in block order.  ``defer_reasons``: the reasons are computed on
-    first use (identical to an evaluation's).
+    first use (identical to an evaluation's); ``defer_status``: likewise the
+    status part (status, months below, events), by one full evaluation on
+    first use.  The visitor sees the tier columns only then.
     """
     month = portfolio.months.stop if as_of is None else Month.coerce(as_of)
     cp = compiled_at(policy, month)
@@ -142,13 +145,13 @@ def evaluate_visiting(
         raise ValueError("chunk_size must be positive")
     out: dict[str, NDArray[Any]] = {
         "tier": np.empty(n, np.int8),
-        "status": np.empty(n, np.int8),
-        "months_below": np.empty(n, np.int16),
         "previous_tier": np.empty(n, np.int8),
         "movement": np.empty(n, np.int8),
         "churned_tier": np.empty(n, np.int8),
         "history_complete": np.empty(n, bool),
     }
+    if not defer_status:
+        out.update(status=np.empty(n, np.int8), months_below=np.empty(n, np.int16))
     reasons = previous and not defer_reasons
     if reasons:  # a tier + status evaluation computes its reasons on first use
         out["reason_bits"] = np.empty(n, np.uint64)
@@ -163,12 +166,14 @@ def evaluate_visiting(
         stop = min(n, start + chunk_size)
         rows = slice(start, stop)
         block = None if visit is None else Block(portfolio, rows, lo, a, cp.policy.aum, cp.policy.scale)
-        res = evaluate_block(cp, portfolio, rows, a, previous, reasons=reasons, prev_cp=prev_cp, block=block)
+        res = evaluate_block(
+            cp, portfolio, rows, a, previous, reasons, prev_cp, block, status=not defer_status
+        )
         for key, arr in out.items():
             arr[start:stop] = res[key]
         seen = None if visit is None or block is None else visit(rows, block, res)
         # events compare with the month before
-        return stop, (events_of(res, start) if previous else None), seen
+        return stop, (events_of(res, start) if previous and not defer_status else None), seen
 
     starts = range(0, n, chunk_size)
     if threads is not None and threads < 1:
@@ -187,13 +192,17 @@ def evaluate_visiting(
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
-    events = EventTable(
-        customer_index=_ro(np.concatenate(ev_c) if ev_c else np.zeros(0, np.int64)),
-        event_codes=_ro(np.concatenate(ev_t) if ev_t else np.zeros(0, np.int8)),
-        policy=cp.policy,
-        customer_ids=portfolio.customer_ids,
-    )
     columns: dict[str, Any] = {_FIELD.get(k, k): _ro(v) for k, v in out.items()}
+    if defer_status:  # one full evaluation on first use: the same status part
+        part = functools.partial(_status_part, portfolio, policy, month, chunk_size, previous)
+        columns.update(status_codes=part, months_below=part, events=part)
+    else:
+        columns["events"] = EventTable(
+            customer_index=_ro(np.concatenate(ev_c) if ev_c else np.zeros(0, np.int64)),
+            event_codes=_ro(np.concatenate(ev_t) if ev_t else np.zeros(0, np.int8)),
+            policy=cp.policy,
+            customer_ids=portfolio.customer_ids,
+        )
     if not reasons:  # deferred: computed on first use, identical to a full evaluation's
         columns["reason_bits"] = functools.partial(reason_bits, cp, portfolio, a, chunk_size)
     result = TierResult(
@@ -201,10 +210,21 @@ def evaluate_visiting(
         portfolio=portfolio,
         as_of=month,
         customer_ids=portfolio.customer_ids,
-        events=events,
         **columns,
     )
     return result, visited
+
+
+def _status_part(
+    portfolio: Portfolio,
+    policy: Policy | CompiledPolicy | PolicySet | None,
+    month: Month,
+    chunk_size: int,
+    previous: bool,
+) -> StatusPart:
+    """The status codes, months below and events of a full evaluation (a deferred status part)."""
+    full, _ = evaluate_visiting(portfolio, policy, as_of=month, chunk_size=chunk_size, previous=previous)
+    return full.status_codes, full.months_below, full.events
 
 
 def evaluate_chunks(

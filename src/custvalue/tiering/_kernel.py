@@ -423,6 +423,7 @@ def month_state(
     *,
     reasons: bool = True,
     values: Mapping[str, NDArray[Any]] | None = None,
+    walk: bool = True,
 ) -> MonthState:
     """Evaluate one as-of month (absolute index ``a``) for a block of rows.
 
@@ -431,7 +432,9 @@ def month_state(
     catch-all, one OR per rule; a tier's AUM rule decides when it holds and
     no higher tier's rule does.  Only customers held by an AUM rule and below
     its floor now walk back through their months.  ``values``: the features
-    at ``a`` when already computed (:func:`compute_path`).
+    at ``a`` when already computed (:func:`compute_path`).  Without ``walk``
+    no one walks: the months below and the status are left 0 (the tier and
+    who is held by an AUM rule are exact).
     """
     if values is None:
         values = compute(block, cp.features, a, None, with_complete=False).values
@@ -446,6 +449,8 @@ def month_state(
     now = aum[col]
     for t, by_aum in walks:
         held |= by_aum
+        if not walk:
+            continue
         floor = cp.floor_fen[t]
         # only customers held through this tier's AUM rule and below the floor now
         sel = np.flatnonzero(by_aum & (now < floor))
@@ -486,12 +491,14 @@ def evaluate_block(
     reasons: bool = True,
     prev_cp: CompiledPolicy | None = None,
     block: Block | None = None,
+    status: bool = True,
 ) -> dict[str, NDArray[Any]]:
     """Evaluate month ``a`` (and with ``previous`` the month before, under ``prev_cp`` when given).
 
     ``block``: the rows' :class:`Block` when the caller shares it with other
     work (:func:`block_lo` months or more, ending at ``a``, under ``cp``'s AUM
-    classes); a block of its own otherwise.
+    classes); a block of its own otherwise.  Without ``status``: no status,
+    months below or previous status (the tiers, movement and churn only).
     """
     hs = portfolio.history_start[rows].astype(np.int64)
     other = prev_cp is not None and prev_cp is not cp
@@ -499,20 +506,20 @@ def evaluate_block(
         block = Block(portfolio, rows, block_lo(cp, a, previous, prev_cp), a, cp.policy.aum, cp.policy.scale)
     elif block.lo > block_lo(cp, a, previous, prev_cp) or block.hi != a or block.rows != rows:
         raise ValueError("the shared block does not cover the months the evaluation reads")
-    cur = month_state(cp, block, a, hs, reasons=reasons)
+    cur = month_state(cp, block, a, hs, reasons=reasons, walk=status)
     n = hs.shape[0]
     out: dict[str, NDArray[Any]] = {}
     if previous and a >= 1:
         if prev_cp is not None and other:  # another policy version was in force the month before
             p_lo = max(0, a - prev_cp.history_needed)
             p_block = Block(portfolio, rows, p_lo, a - 1, prev_cp.policy.aum, prev_cp.policy.scale)
-            prv = month_state(prev_cp, p_block, a - 1, hs, reasons=False)
+            prv = month_state(prev_cp, p_block, a - 1, hs, reasons=False, walk=status)
         else:
-            prv = month_state(cp, block, a - 1, hs, reasons=False)
+            prv = month_state(cp, block, a - 1, hs, reasons=False, walk=status)
         if block.hs_max > a - 1:
             has_prev = hs <= a - 1
             prev_tier = np.where(has_prev, prv.tier, NO_TIER).astype(np.int8)
-            prev_status = np.where(has_prev, prv.status, -1).astype(np.int8)
+            prev_status = np.where(has_prev, prv.status, -1).astype(np.int8) if status else prv.status
         else:
             has_prev, prev_tier, prev_status = None, prv.tier, prv.status
         # codes: UP when the tier code falls, DOWN when it rises, SAME otherwise
@@ -537,15 +544,18 @@ def evaluate_block(
         )
     need = a - cp.history_needed
     complete = (hs <= need) if need >= 0 else np.zeros(n, dtype=bool)
-    tier, k, status, bits = cur.tier, cur.k, cur.status, cur.reasons
+    tier, k, st, bits = cur.tier, cur.k, cur.status, cur.reasons
     if block.hs_max > a:
         absent = hs > a  # no data at the as-of month: no tier, never an invented one
         tier = np.where(absent, NO_TIER, tier).astype(np.int8)
-        k = np.where(absent, 0, k).astype(np.int16)
-        status = np.where(absent, 0, status).astype(np.int8)
+        if status:
+            k = np.where(absent, 0, k).astype(np.int16)
+            st = np.where(absent, 0, st).astype(np.int8)
         if bits is not None:
             bits = np.where(absent, np.uint64(0), bits)
-    out.update(tier=tier, status=status, months_below=k, history_complete=complete)
+    out.update(tier=tier, history_complete=complete)
+    if status:
+        out.update(status=st, months_below=k)
     if bits is not None:
         out["reason_bits"] = bits
     return out

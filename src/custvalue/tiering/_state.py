@@ -24,7 +24,7 @@ from ..policy import EVENT_TYPES, STATUSES, CompiledPolicy, Policy
 from ..portfolio import Portfolio
 from ._codes import MOVEMENTS
 
-__all__ = ["EventTable", "ResultState"]
+__all__ = ["EventTable", "ResultState", "StatusPart"]
 
 
 @attrs.frozen(eq=False, repr=False)
@@ -100,6 +100,10 @@ class EventTable:
         return tuple(EVENT_TYPES[int(e)] for e in self.event_codes[lo:hi])
 
 
+#: A result's status codes, months below the floor and events, computed together.
+StatusPart = tuple[NDArray[np.int8], NDArray[np.int16], EventTable]
+
+
 @attrs.frozen(eq=False, repr=False)
 class ResultState:
     """The columns of a tier result (see :class:`~custvalue.tiering.TierResult`) and their access."""
@@ -109,14 +113,49 @@ class ResultState:
     as_of: Month
     customer_ids: NDArray[np.str_]
     tier_codes: NDArray[np.int8]
-    status_codes: NDArray[np.int8]
-    months_below: NDArray[np.int16]
+    _status: NDArray[np.int8] | Callable[[], StatusPart] = attrs.field(alias="status_codes")
+    _below: NDArray[np.int16] | Callable[[], StatusPart] = attrs.field(alias="months_below")
     previous_tier_codes: NDArray[np.int8]
     movement_codes: NDArray[np.int8]
     churned_tier_codes: NDArray[np.int8]
     history_complete: NDArray[np.bool_]
     _reasons: NDArray[np.uint64] | Callable[[], NDArray[np.uint64]] = attrs.field(alias="reason_bits")
-    events: EventTable
+    _events: EventTable | Callable[[], StatusPart] = attrs.field(alias="events")
+
+    def _walked(self) -> None:
+        """Compute the deferred status part (status codes, months below, events) once."""
+        got = self._status
+        if callable(got):
+            status, below, events = got()
+            object.__setattr__(self, "_status", status)
+            object.__setattr__(self, "_below", below)
+            object.__setattr__(self, "_events", events)
+
+    @property
+    def status_codes(self) -> NDArray[np.int8]:
+        """Status codes (see :data:`~custvalue.tiering.STATUSES`).
+
+        An evaluation that shares its pass with reports that never read the
+        status (the report set) computes the status part on first use, from
+        the same portfolio and policy: identical to a full evaluation's.
+        """
+        self._walked()
+        assert not callable(self._status)
+        return self._status
+
+    @property
+    def months_below(self) -> NDArray[np.int16]:
+        """Months in a row with AUM below the tier's floor, ending at the as-of month."""
+        self._walked()
+        assert not callable(self._below)
+        return self._below
+
+    @property
+    def events(self) -> EventTable:
+        """The events of the month (tier and status changes, churn)."""
+        self._walked()
+        assert not callable(self._events)
+        return self._events
 
     @property
     def reason_bits(self) -> NDArray[np.uint64]:
