@@ -261,7 +261,7 @@ def _half_even(a: int, b: int) -> int:
         min_size=1,
         max_size=80,
     ),
-    st.integers(1, 12),
+    st.one_of(st.integers(1, 12), st.integers(1, 2**63 - 1)),
 )
 def test_half_even_division_is_exact_with_ties(pairs: list[tuple[int, int]], k: int) -> None:
     """Varying and constant divisors; small values make ties (x.5) frequent, large ones test overflow."""
@@ -269,6 +269,11 @@ def test_half_even_division_is_exact_with_ties(pairs: list[tuple[int, int]], k: 
     d = np.array([b for _, b in pairs], np.int64)
     assert half_even_div(n, d).tolist() == [_half_even(a, b) for a, b in pairs]
     assert half_even_div(n, np.int64(k)).tolist() == [_half_even(a, k) for a, _ in pairs]  # type: ignore[arg-type]
+    from custvalue._arrays import Scratch
+
+    out = np.empty(n.size, np.int64)
+    got = half_even_div(n, k, out=out, scratch=Scratch())  # type: ignore[arg-type]
+    assert got is out and out.tolist() == [_half_even(a, k) for a, _ in pairs]
 
 
 @given(

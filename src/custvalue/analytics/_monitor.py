@@ -189,7 +189,7 @@ def _window_means(
         done = min(done, first)
         count = a + 1 - first
         mean = cols[f"aum_avg_{w}m"][rows]
-        half_even_div(total, np.int64(count), out=mean, scratch=ws)  # type: ignore[arg-type]  # one divisor: the fast division
+        half_even_div(total, count, out=mean, scratch=ws)  # type: ignore[arg-type]  # one divisor: the fast division
         if latest > first:  # histories starting inside the window: only their months count
             short = np.flatnonzero(hs > first)
             mean[short] = half_even_div(total[short], np.maximum(a + 1 - hs[short], 0))

@@ -58,12 +58,18 @@ def half_even_div(
     [2, 4, -2, 0]
     """
     n = np.asarray(num, np.int64)
+    r = None if scratch is None else scratch.array("half_even_r", n.shape, np.int64)
+    tmp = None if scratch is None else scratch.array("half_even_t", n.shape, np.int64)
+    if np.ndim(den) == 0 and int(den) > 0:  # one positive divisor: numpy's division by a constant
+        k = int(den)
+        q, r = floor_divmod(n, k, out=None if out is None else (out, r))  # type: ignore[arg-type]
+        _round_half_even(q, r, k, tmp)
+        return q
     dd = np.broadcast_to(np.asarray(den, np.int64), n.shape)
     positive = bool(dd.size == 0 or int(dd.min()) > 0)
     c = dd if positive else np.maximum(dd, 1)
-    r = None if scratch is None else scratch.array("half_even_r", n.shape, np.int64)
     q, r = floor_divmod(n, c, out=None if out is None else (out, r))  # type: ignore[arg-type]
-    _round_half_even(q, r, c, None if scratch is None else scratch.array("half_even_t", n.shape, np.int64))
+    _round_half_even(q, r, c, tmp)
     if not positive:
         q[dd <= 0] = 0
     return q
