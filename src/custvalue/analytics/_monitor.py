@@ -14,7 +14,7 @@ from ..policy import MONITOR_MEASURES, CompiledPolicy, Policy, default_policy
 from ..portfolio import Portfolio
 from ..tiering import Block
 from ._errors import AnalyticsError
-from ._table import Report, _ratio, group_codes, half_even_div, make_columns, ratio_bp
+from ._table import Report, group_codes, half_even_div, make_columns, ratio_bp, ratio_parts
 
 __all__ = ["AVERAGE_WINDOWS", "MEASURE_COLUMNS", "AssetMonitor", "MonitorBuild", "as_month", "asset_monitor"]
 
@@ -326,7 +326,7 @@ class MonitorBuild:
                 valid[f"aum_change_{short}_pct_bp"][rows],
                 codes[f"aum_change_{short}_pct"][rows],
             )
-            _ratio(change, base, code=True, out=out, scratch=self.scratch)
+            ratio_parts(change, base, code=True, out=out, scratch=self.scratch)
             cols[f"aum_prev_{tag}"][rows] = base
             valid[f"aum_change_{short}"][rows] = ok
         _window_means(aum_months, lo, hs, self.latest, a, cols, rows, self.scratch)

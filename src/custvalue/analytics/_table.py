@@ -105,7 +105,7 @@ def ratio_bp(num: Any, den: Any) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
     >>> bp.tolist(), ok.tolist()
     ([-3000, 3333, 0], [True, True, False])
     """
-    bp, valid, _ = _ratio(num, den, code=False)
+    bp, valid, _ = ratio_parts(num, den, code=False)
     return bp, valid
 
 
@@ -123,7 +123,7 @@ def ratio_code(num: Any, den: Any) -> NDArray[np.int64]:
     >>> ratio_code(np.array([-29_999, -30_000, 1]), np.array([100_000, 100_000, 3])).tolist()
     [-5999, -6000, 6667]
     """
-    return _ratio(num, den, code=True)[2]
+    return ratio_parts(num, den, code=True)[2]
 
 
 def ratio_bp_code(num: Any, den: Any) -> tuple[NDArray[np.int64], NDArray[np.bool_], NDArray[np.int64]]:
@@ -134,14 +134,14 @@ def ratio_bp_code(num: Any, den: Any) -> tuple[NDArray[np.int64], NDArray[np.boo
     >>> bp.tolist(), ok.tolist(), code.tolist()
     ([-3000, 3333, 0], [True, True, False], [-5999, 6667, 0])
     """
-    bp, valid, code = _ratio(num, den, code=True)
+    bp, valid, code = ratio_parts(num, den, code=True)
     return bp, valid, code
 
 
 _CODE_LIMIT = 2**62  # |floor(q)| below this: 2 × floor(q) + 1 fits int64
 
 
-def _ratio(
+def ratio_parts(
     num: Any,
     den: Any,
     *,
