@@ -39,6 +39,7 @@ from ._errors import (
     UnknownManagerError,
     UnknownTierError,
 )
+from ._queries import primary_managers_at as primary_managers_at  # shared with analytics, not public
 from ._sales import CreditAdjustment, Performance, Sale, SalesLedger, SalesSplit
 from ._shares import BP_WHOLE, ShareLike, SharesLike, parse_share, split_amounts
 from ._types import (

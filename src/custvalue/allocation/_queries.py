@@ -13,6 +13,7 @@ whole columns read the compacted book (compacted once, then cached).
 from __future__ import annotations
 
 import datetime as _dt
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -231,9 +232,27 @@ def _rows_at(
 
 def primary_managers(book: BookState, ids: IdArray, days: NDArray[np.int64]) -> PrimaryManagers:
     """See :meth:`AllocationBook.primary_managers` (``days``: proleptic ordinals, one per id)."""
+    ci, known = lookup(compact(book), ids)
+    return primary_managers_at(book, ids, ci, known, days)
+
+
+def primary_managers_at(
+    book: BookState,
+    ids: IdArray,
+    rows: NDArray[np.integer[Any]],
+    known: NDArray[np.bool_],
+    days: NDArray[np.int64],
+) -> PrimaryManagers:
+    """:func:`primary_managers` of ids whose rows in ``book.customer_ids`` are known already.
+
+    ``rows``: each id's row (any value where ``known`` is false).  For a
+    caller that has mapped its customers onto the book once (the report
+    set).  Compaction keeps the customer order, so the rows hold for the
+    compacted book.
+    """
     book = compact(book)
     n = ids.shape[0]
-    ci, known = lookup(book, ids)
+    ci = np.asarray(rows, np.int64)
     sp, in_book = _rows_at(book._sp_cust, book._sp_start, book._sp_end, ci, days, known)
     asg, allocated = _rows_at(
         book._as_cust, book._as_start, book._as_end, ci, days, in_book, book._as_primary

@@ -37,7 +37,7 @@ from numpy.typing import NDArray
 
 from .._arrays import Scratch, is_sealed, python_sum, readonly
 from .._memo import memo_on_pair
-from ..allocation import AllocationBook, SalesLedger, attribute
+from ..allocation import AllocationBook, SalesLedger, attribute, primary_managers_at
 from ..io import atomic_write, check_output
 from ..months import Month
 from ..policy import CompiledPolicy, Policy, compile_policy, default_policy
@@ -537,7 +537,13 @@ def _section_assets(monitor: Any) -> ReportSection:
     )
 
 
-def _section_alerts(monitor: Any, policy: Policy, book: AllocationBook | None, day: Any) -> ReportSection:
+def _section_alerts(
+    monitor: Any,
+    policy: Policy,
+    book: AllocationBook | None,
+    day: Any,
+    book_rows: tuple[NDArray[np.intp], NDArray[np.bool_]] | None = None,
+) -> ReportSection:
     alerts = evaluate_alerts(monitor, policy)
     table: Report = alerts
     if book is not None:
@@ -546,7 +552,14 @@ def _section_alerts(monitor: Any, policy: Policy, book: AllocationBook | None, d
             raise AnalyticsError("internal: the alert rows do not follow the monitor's customers")
         cols = dict(alerts.columns)
         # the primary manager of the alerted customers only (a lookup per alert, not per customer)
-        rm = book.primary_managers(monitor.columns["customer_id"][rows], day).primary if rows.size else None
+        ids = monitor.columns["customer_id"][rows]
+        if not rows.size:
+            rm = None
+        elif book_rows is not None:  # the portfolio's customers mapped onto the book already
+            days = np.full(rows.size, day.toordinal(), np.int64)
+            rm = primary_managers_at(book, ids, book_rows[0][rows], book_rows[1][rows], days).primary
+        else:
+            rm = book.primary_managers(ids, day).primary
         cols["rm"] = readonly(np.asarray(rm, dtype=str) if rm is not None else np.empty(0, "<U1"))
         table = Report(title=alerts.title, columns=cols, valid=dict(alerts.valid), money=alerts.money)
     counts = alerts.counts()
@@ -901,7 +914,7 @@ def report_set(
         ]
         for by in ("manager", "branch"):
             perf.append(_section_performance(by, att, previous, ledger, month.first_day, day, book))
-    alerts = _section_alerts(monitor, pol, book, day)
+    alerts = _section_alerts(monitor, pol, book, day, None if book is None else (at, known))
     sections.append(alerts)
     summary.append(("asset-fall alerts", len(alerts.table), "count"))
     if transactions is not None:
