@@ -143,6 +143,12 @@ def test_rollups_conserve_totals(n: int, seed: int, households: bool) -> None:
             )
             if ok
         )
+    # each branch's changes and bases are its customers' own (the changes are found from the totals)
+    by = m.by_branch()
+    for row in by.records():
+        mine = np.asarray(m.column("branch_id")) == row["branch_id"]
+        for c in ("aum_change_mom", "aum_change_yoy", "aum_prev_month", "aum_prev_year"):
+            assert row[c] == sum(np.asarray(m.column(c))[mine].tolist()), c
 
 
 def test_branch_rollup_hand_computed() -> None:

@@ -360,10 +360,15 @@ def _rollup(mon: AssetMonitor, keys: NDArray[np.str_], key: str, title: str) -> 
         "aum_avg_12m",
     ):
         cols[c] = exact_group_sums(inv, mon.columns[c], g, what=f"{c} of a {key[:-3]}")
+    aum = np.asarray(mon.columns["aum"], np.int64)
     for tag, short in (("month", "mom"), ("year", "yoy")):
         # both are 0 where the change is not defined (the monitor stores nulls as 0)
         base = exact_group_sums(inv, mon.columns[f"aum_prev_{tag}"], g, what="AUM base")
-        change = exact_group_sums(inv, mon.columns[f"aum_change_{short}"], g, what="AUM change")
+        # a change is the AUM less its base where defined: the group's AUM, less the AUM of its
+        # customers with no base (the few with data from later on), less its bases; no step leaves
+        # int64 (every amount is >= 0 and each total fits)
+        none = np.flatnonzero(~np.asarray(mon.valid[f"aum_change_{short}"], np.bool_))
+        change = cols["aum"] - exact_group_sums(inv[none], aum[none], g, what="AUM") - base
         bp, defined = ratio_bp(change, base)
         cols[f"aum_prev_{tag}"] = base
         cols[f"aum_change_{short}"] = change
