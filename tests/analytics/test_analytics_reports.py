@@ -346,3 +346,21 @@ def test_trend_under_a_policy_set_uses_each_months_version() -> None:
     ps = PolicySet([("2026-08", base), ("2026-10", later)])
     rows = [(r["month"], r["tier"]) for r in tier_trend(p, ps, months=3).records() if r["customers"]]
     assert rows == [("2026-08", "gold"), ("2026-09", "gold"), ("2026-10", "platinum")]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 80), st.integers(0, 5_000), st.integers(0, 12))
+def test_churn_counts_each_customer_once(n: int, seed: int, back: int) -> None:
+    """Held before, churned and AUM lost per branch and tier equal a count one customer at a time."""
+    p = generate(n, seed=seed, n_branches=3)
+    r = evaluate(p, as_of=p.months.stop - back)
+    c = churn_report(r)
+    aum = np.asarray(r.portfolio.aum(r.policy.aum))[:, p.months.index(r.as_of)]
+    tiers = list(r.policy.tier_order)
+    for row in c.records():
+        t = tiers.index(row["tier"])
+        mine = [i for i in range(n) if str(p.branch_ids[i]) == row["branch_id"]]
+        assert row["held_before"] == sum(int(r.previous_tier_codes[i]) == t for i in mine)
+        gone = [i for i in mine if int(r.churned_tier_codes[i]) == t]
+        assert row["churned"] == len(gone)
+        assert row["aum_lost"] == sum(int(aum[i]) for i in gone)

@@ -400,9 +400,13 @@ def churn_report(result: TierResult, *, branches: Iterable[str] | None = None) -
     lapsing = [i for i, t in enumerate(pol.tiers) if t.aum_floor is not None]
     k = len(pol.tiers)
     aum = as_of_aum(res)
-    prev = res.previous_tier_codes.astype(np.intp)
     ch = res.churned_tier_codes.astype(np.intp)
-    held = np.bincount((b * k + prev)[prev >= 0], minlength=ids.size * k).astype(np.int64)
+    # cell branch × (k + 1) + previous tier + 1: no previous tier (-1) counts in each branch's first cell
+    first = b * (k + 1)
+    first += 1
+    first += res.previous_tier_codes
+    every = np.bincount(first, minlength=ids.size * (k + 1)).reshape(ids.size, k + 1)
+    held = np.ascontiguousarray(every[:, 1:]).reshape(-1).astype(np.int64)
     gone = ch >= 0
     cell = (b * k + ch)[gone]
     churned = np.bincount(cell, minlength=ids.size * k).astype(np.int64)
