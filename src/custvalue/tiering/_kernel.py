@@ -394,10 +394,14 @@ def path_index(
                 x = block.column(f.column)[firsts[j0] - lo : lasts[-1] - lo + 1]
                 buf = ws.array(f"path_raw{len(raw) if got is None else name}", x.shape, np.int8)
                 wide = ws.array("path_rawhit", x.shape, np.bool_)
-                got = raw[key] = (firsts[j0], _levels(x, b, buf, wide))
+                for i in range(x.shape[0]):  # a month at a time: the second comparison reads from cache
+                    _levels(x[i], b, buf[i], wide[i])
+                got = raw[key] = (firsts[j0], buf)
             window_maxima(got[1], got[0], f.window + 1, firsts[j0:], lasts[j0:], lev[j0:], scratch=ws)
-        elif f.op == "value" and live:  # consecutive month rows of the column
-            _levels(block.column(f.column)[lasts[j0] - lo : lasts[-1] - lo + 1], b, lev[j0:], hit[j0:])
+        elif f.op == "value" and live:  # consecutive month rows of the column, a month at a time (in cache)
+            x = block.column(f.column)
+            for j in range(j0, m):
+                _levels(x[lasts[j] - lo], b, lev[j], hit[j])
         elif f.op == "sum" and live:
             x = block.column(f.column)
             total = ws.array("path_sum", (rows,), np.int64)
