@@ -338,29 +338,26 @@ def tally_block(
         got = path_index(cp, block, r0, r1, ws)
         if got is None:  # no lookup table: the tiers themselves
             codes = path_tiers(cp, block, r0, r1)
-    # cell of each row and month (offset by month): a tier code, or a lookup-table cell folded below
-    cell = ws.array("tally_cell", (m, rows), np.intp)
-    if got is None:
-        assert codes is not None
-        width, none = k + 1, k
-        np.copyto(cell, codes, casting="unsafe")
-        cell[codes < 0] = none
-    else:
-        width, none = got[1].size + 1, got[1].size
-    offsets = (np.arange(m, dtype=np.intp) * width)[:, None]
-    if got is None:
-        cell += offsets
-    else:
-        np.add(got[0], offsets, out=cell)
-    if not given and block.hs_max > r0:  # no data yet: no tier (the few rows starting late)
-        late = np.flatnonzero(block.hs > r0)
-        sub = cell[:, late]
-        lost = block.hs[late][None, :] > np.arange(r0, r1 + 1)[:, None]
-        sub[lost] = np.broadcast_to(offsets + none, sub.shape)[lost]
-        cell[:, late] = sub
-    flat = cell.reshape(-1)
-    counts = np.bincount(flat, minlength=m * width).astype(np.int64)
-    part = exact_group_sums(flat, month_aum, m * width, what="AUM of a tier and month")
+    # a month at a time (its row of cells stays in cache): a tier code, or a lookup-table cell folded below
+    width, none = (k + 1, k) if got is None else (got[1].size + 1, got[1].size)
+    late = np.flatnonzero(block.hs > r0) if not given and block.hs_max > r0 else None
+    cell = ws.array("tally_cell", (rows,), np.intp)
+    counts: NDArray[np.int64] = np.zeros((m, width), np.int64)
+    part: NDArray[np.int64] = np.zeros((m, width), np.int64)
+    aum = month_aum.reshape(m, rows)
+    for j in range(m):
+        if got is None:
+            assert codes is not None
+            np.copyto(cell, codes[j], casting="unsafe")
+            cell[codes[j] < 0] = none
+        else:
+            np.copyto(cell, got[0][j], casting="unsafe")
+        if late is not None:  # no data yet: no tier (the few rows starting late)
+            cell[late[block.hs[late] > r0 + j]] = none
+        counts[j] = np.bincount(cell, minlength=width)
+        part[j] = exact_group_sums(cell, aum[j], width, what="AUM of a tier and month")
+    counts = counts.reshape(-1)
+    part = part.reshape(-1)
     if got is not None:  # cell c of month j is tier lut[c] (the last: bucket k)
         fold = (
             np.append(got[1].astype(np.intp), k)[None, :] + (np.arange(m, dtype=np.intp) * (k + 1))[:, None]
