@@ -161,7 +161,8 @@ def ratio_parts(
     lim = INT64_MAX // 10_000
     big: NDArray[np.bool_] | None = None
     scaled = ws.array("ratio_scaled", n.shape, np.int64)
-    if n.size and (int(n.max()) > lim or int(n.min()) < -lim):
+    top, bottom = (int(n.max()), int(n.min())) if n.size else (0, 0)
+    if top > lim or bottom < -lim:
         big = (n > lim) | (n < -lim)  # not np.abs: it wraps at the int64 minimum
         np.copyto(scaled, np.where(big, 0, n))
         scaled *= 10_000
@@ -171,14 +172,18 @@ def ratio_parts(
     if not every:
         scaled[~valid] = 0  # no ratio: 0, whatever the numerator
     c = np.maximum(d, 1, out=ws.array("ratio_c", d.shape, np.int64))
-    q, r = floor_divmod(
+    # one pass for both (the divisors vary: no constant-divisor check)
+    q, r = np.divmod(
         scaled,
         c,
         out=(np.empty(n.shape, np.int64) if out is None else out[0], ws.array("ratio_r", n.shape, np.int64)),
     )
     cd = np.zeros(0, np.int64)
     if code:
-        if q.size and (int(q.max()) >= _CODE_LIMIT or int(q.min()) < -_CODE_LIMIT):
+        # |q| <= |num| x 10000 (every divisor is >= 1): within the code's range when the numerators are
+        if max(top, -bottom) * 10_000 >= _CODE_LIMIT and (
+            int(q.max()) >= _CODE_LIMIT or int(q.min()) < -_CODE_LIMIT
+        ):
             i = int(np.flatnonzero((q >= _CODE_LIMIT) | (q < -_CODE_LIMIT))[0])
             raise AmountOverflowError(
                 f"the ratio {int(n[i])} / {int(d[i])} at row {i} is beyond ±2**62 basis points: "
