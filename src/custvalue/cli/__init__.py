@@ -114,9 +114,10 @@ def main(
     args = parser.parse_args(argv)
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.getsignal(signal.SIGTERM) if in_main else None
-    if in_main:
-        signal.signal(signal.SIGTERM, _on_sigterm)
     try:
+        # inside the try: a Ctrl-C right after the handler is in place is still caught here
+        if in_main:
+            signal.signal(signal.SIGTERM, _on_sigterm)
         return _run(parser, args, out, err)
     except KeyboardInterrupt:
         err.write("\ncustvalue: interrupted; no output was written or replaced\n")
