@@ -178,7 +178,7 @@ def floor_divmod(
         r = np.multiply(q, k, out=r_out)
         np.subtract(n, r, out=r)
         return q, r
-    if out is None:
+    if out is None:  # numpy's stubs take no ``out=None`` here
         q, r = np.divmod(n, d)
     else:
         q, r = np.divmod(n, d, out=out)

@@ -544,22 +544,22 @@ def _section_alerts(
     day: Any,
     book_rows: tuple[NDArray[np.intp], NDArray[np.bool_]] | None = None,
 ) -> ReportSection:
+    """The alerts section; with a ``book``, each alerted customer's primary manager, read from
+    ``book_rows`` (the portfolio's customers mapped onto the book: row, and whether it is there)."""
     alerts = evaluate_alerts(monitor, policy)
     table: Report = alerts
     if book is not None:
+        assert book_rows is not None
         rows = fired_rows(np.asarray(alerts.fired))[0]  # the alert rows: customer-major, as evaluate_alerts
         if not np.array_equal(monitor.columns["customer_id"][rows], alerts.column("customer_id")):
             raise AnalyticsError("internal: the alert rows do not follow the monitor's customers")
         cols = dict(alerts.columns)
         # the primary manager of the alerted customers only (a lookup per alert, not per customer)
         ids = monitor.columns["customer_id"][rows]
-        if not rows.size:
-            rm = None
-        elif book_rows is not None:  # the portfolio's customers mapped onto the book already
+        rm = None
+        if rows.size:
             days = np.full(rows.size, day.toordinal(), np.int64)
             rm = primary_managers_at(book, ids, book_rows[0][rows], book_rows[1][rows], days).primary
-        else:
-            rm = book.primary_managers(ids, day).primary
         cols["rm"] = readonly(np.asarray(rm, dtype=str) if rm is not None else np.empty(0, "<U1"))
         table = Report(title=alerts.title, columns=cols, valid=dict(alerts.valid), money=alerts.money)
     counts = alerts.counts()

@@ -402,10 +402,10 @@ def churn_report(result: TierResult, *, branches: Iterable[str] | None = None) -
     aum = as_of_aum(res)
     ch = res.churned_tier_codes.astype(np.intp)
     # cell branch × (k + 1) + previous tier + 1: no previous tier (-1) counts in each branch's first cell
-    first = b * (k + 1)
-    first += 1
-    first += res.previous_tier_codes
-    every = np.bincount(first, minlength=ids.size * (k + 1)).reshape(ids.size, k + 1)
+    before = b * (k + 1)
+    before += 1
+    before += res.previous_tier_codes
+    every = np.bincount(before, minlength=ids.size * (k + 1)).reshape(ids.size, k + 1)
     held = np.ascontiguousarray(every[:, 1:]).reshape(-1).astype(np.int64)
     gone = ch >= 0
     cell = (b * k + ch)[gone]

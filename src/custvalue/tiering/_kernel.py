@@ -392,7 +392,7 @@ def path_index(
             got = raw.get(key)
             if got is None or got[0] > firsts[j0]:
                 x = block.column(f.column)[firsts[j0] - lo : lasts[-1] - lo + 1]
-                buf = ws.array(f"path_raw{len(raw) if got is None else name}", x.shape, np.int8)
+                buf = ws.array(f"path_raw {name}", x.shape, np.int8)  # this feature's own
                 wide = ws.array("path_rawhit", x.shape, np.bool_)
                 for i in range(x.shape[0]):  # a month at a time: the second comparison reads from cache
                     _levels(x[i], b, buf[i], wide[i])
