@@ -40,7 +40,7 @@ OPTIONAL = {
 GROUND = {"_errors", "_arrays", "_optional", "_atomic", "_snapshot", "_ids", "_memo", "money", "months"}
 LAYERS: dict[str, set[str]] = {
     "_errors": set(),
-    "_arrays": {"_errors"},
+    "_arrays": {"_errors", "_memo"},
     "_optional": {"_errors"},
     "_atomic": {"_errors"},
     "_ids": set(),

@@ -40,16 +40,32 @@ def test_exact_sum_is_the_python_sum_or_an_error(values: list[int]) -> None:
             exact_sum(arr, what="x")
 
 
-@given(st.lists(st.tuples(st.integers(0, 3), extremes), max_size=40))
-def test_exact_group_sums_are_the_python_sums_or_an_error(pairs: list[tuple[int, int]]) -> None:
+@given(st.lists(st.tuples(st.integers(0, 3), extremes), max_size=40), st.booleans())
+def test_exact_group_sums_are_the_python_sums_or_an_error(pairs: list[tuple[int, int]], sealed: bool) -> None:
+    """Also for a sealed array, whose peak is remembered: the second sum checks as the first."""
     want = [sum(v for g, v in pairs if g == k) for k in range(4)]
     groups = np.array([g for g, _ in pairs], dtype=np.intp)
     values = np.array([v for _, v in pairs], dtype=np.int64)
-    if all(INT64_MIN <= w <= INT64_MAX for w in want):
-        assert exact_group_sums(groups, values, 4, what="x").tolist() == want
-    else:
-        with pytest.raises(AmountOverflowError):
-            exact_group_sums(groups, values, 4, what="x")
+    if sealed:
+        values = readonly(values)
+    for _ in range(2):
+        if all(INT64_MIN <= w <= INT64_MAX for w in want):
+            assert exact_group_sums(groups, values, 4, what="x").tolist() == want
+        else:
+            with pytest.raises(AmountOverflowError):
+                exact_group_sums(groups, values, 4, what="x")
+
+
+@given(st.lists(extremes, max_size=20))
+def test_peak_is_the_largest_magnitude_found_once_per_sealed_array(values: list[int]) -> None:
+    from custvalue._arrays import peak
+
+    want = max((abs(v) for v in values), default=0)
+    arr = readonly(np.array(values, dtype=np.int64))
+    assert peak(arr) == want and peak(np.array(values, dtype=np.int64)) == want
+    assert peak(arr, want + 1) == want  # found already: a later value is not taken
+    fresh = readonly(np.array(values, dtype=np.int64))
+    assert peak(fresh, want) == want and peak(fresh) == want
 
 
 def _one(**cols: object) -> Portfolio:

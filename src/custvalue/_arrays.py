@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._errors import AmountOverflowError, InsufficientMemoryError
+from ._memo import memo_on
 
 __all__ = [
     "INT64_MAX",
@@ -31,6 +32,7 @@ __all__ = [
     "exact_group_sums",
     "exact_sum",
     "floor_divmod",
+    "peak",
     "physical_memory",
     "readonly",
     "sort_int64",
@@ -217,6 +219,26 @@ def sort_int64(values: NDArray[np.int64]) -> NDArray[np.int64]:
     return out
 
 
+def peak(values: NDArray[np.int64], known: int | None = None) -> int:
+    """The largest magnitude among int64 values (0 when there are none), once per sealed array.
+
+    The overflow checks of the exact sums bound every partial sum by
+    ``peak × count``.  For a sealed array (:func:`is_sealed`: it can never
+    change) the peak is remembered, so the reports that sum the same column
+    find it once; ``known`` records it for such an array when its maker
+    already has it (the asset monitor takes its columns' maxima block by
+    block, while each block is in cache).  ``known`` must be the exact peak.
+
+    >>> import numpy as np
+    >>> peak(np.array([3, -7, 5])), peak(np.zeros(0, np.int64))
+    (7, 0)
+    """
+    v = np.asarray(values)
+    if v.ndim == 1 and is_sealed(v):
+        return memo_on(v, "peak", lambda: _peak(v) if known is None else known)
+    return _peak(v) if known is None else known
+
+
 def _peak(values: NDArray[np.int64]) -> int:
     return max(abs(int(values.max())), abs(int(values.min()))) if values.size else 0
 
@@ -241,10 +263,12 @@ def exact_group_sums(
     ...
     custvalue.AmountOverflowError: AUM total of group 0 overflows int64 fen: 9223372036854775808
     """
-    values = np.asarray(values, dtype=np.int64).reshape(-1)
+    values = np.asarray(values, dtype=np.int64)  # the same array when it is int64 already
+    top = peak(values)  # before the reshape: a sealed column's peak is found once
+    values = values.reshape(-1)
     groups = np.asarray(groups, dtype=np.intp).reshape(-1)
     out = np.zeros(n_groups, np.int64)
-    if _peak(values) * values.size <= INT64_MAX:
+    if top * values.size <= INT64_MAX:
         np.add.at(out, groups, values)
         return out
     totals = [0] * n_groups
@@ -270,8 +294,10 @@ def python_sum(values: NDArray[np.int64]) -> int:
     >>> python_sum(np.array([2**62, 2**62, 5]))
     9223372036854775813
     """
-    v = np.asarray(values, dtype=np.int64).reshape(-1)
-    if _peak(v) * v.size <= INT64_MAX:
+    v = np.asarray(values, dtype=np.int64)
+    top = peak(v)
+    v = v.reshape(-1)
+    if top * v.size <= INT64_MAX:
         return int(np.add.reduce(v)) if v.size else 0
     total = 0
     for start in range(0, v.size, _CHUNK):

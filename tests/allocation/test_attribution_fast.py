@@ -253,3 +253,37 @@ def test_absent_customers_with_amounts_are_rejected() -> None:
     with pytest.raises(AttributionError, match="not in the book"):
         attribute(book, np.array([5, 1], np.int64), D1)
     assert attribute(book, np.array([5, 1], np.int64), D2).by_branch() == {"B": 6}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.tuples(st.booleans(), st.integers(-(10**12), 10**12) | st.just(0)), min_size=1, max_size=15)
+)
+def test_absent_customers_are_excluded_and_reported(rows: list[tuple[bool, int]]) -> None:
+    """``absent="exclude"``: the same as attributing the amounts with the absent ones set to 0,
+    the absent customers with an amount listed and their amounts summed (every customer absent
+    included); the caller's amounts untouched."""
+    later = [i for i, (late, _) in enumerate(rows) if late]
+    book = AllocationBook.empty({"M": "B"})
+    early_ids = [f"C{i:02d}" for i, (late, _) in enumerate(rows) if not late]
+    if early_ids:
+        book, _ = book.add_customers(early_ids, "B", effective=D0, operator="t")
+    book, _ = book.add_customers([f"C{i:02d}" for i in later] or ["Z"], "B", effective=D2, operator="t")
+    order = {c: k for k, c in enumerate(book.customer_ids.tolist())}
+    amounts = np.zeros(book.customer_ids.size, np.int64)
+    for i, (_, v) in enumerate(rows):
+        amounts[order[f"C{i:02d}"]] = v
+    given_amounts = amounts.copy()
+    res = attribute(book, amounts, D1, absent="exclude")
+    assert amounts.tolist() == given_amounts.tolist()
+    gone = sorted(order[f"C{i:02d}"] for i in later if rows[i][1] != 0)
+    assert res.excluded is not None and res.excluded.tolist() == gone
+    assert res.excluded_total == sum(rows[i][1] for i in later)
+    kept = amounts.copy()
+    kept[[order[f"C{i:02d}"] for i in later]] = 0
+    plain = attribute(book, kept, D1)  # nothing absent left with an amount: no error
+    assert res.by_branch() == plain.by_branch() and res.total == plain.total
+    assert res.part_amount.tolist() == plain.part_amount.tolist()
+    if gone:
+        with pytest.raises(AttributionError, match="not in the book"):
+            attribute(book, amounts, D1)

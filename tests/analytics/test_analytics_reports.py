@@ -61,6 +61,27 @@ def test_distribution_conserves_totals(n: int, seed: int) -> None:
     assert int(d.column("aum").sum()) == int(asset_monitor(p, r.as_of).column("aum").sum())
 
 
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 80), st.integers(0, 5_000), st.integers(0, 12))
+def test_distribution_counts_each_customer_once(n: int, seed: int, back: int) -> None:
+    """Customers and AUM per branch and tier (a branch named with no customers included) equal a
+    count one customer at a time."""
+    p = generate(n, seed=seed, n_branches=3)
+    r = evaluate(p, as_of=p.months.stop - back)
+    d = tier_distribution(r, branches=["ZZ"])
+    aum = np.asarray(p.aum(r.policy.aum))[:, p.months.index(r.as_of)]
+    has = p.history_start <= p.months.index(r.as_of)
+    tiers = list(r.policy.tier_order)
+    assert sorted({x["branch_id"] for x in d.records()}) == sorted({*p.branch_ids.tolist(), "ZZ"})
+    for row in d.records():
+        t = tiers.index(row["tier"])
+        mine = [i for i in range(n) if str(p.branch_ids[i]) == row["branch_id"] and has[i]]
+        hit = [i for i in mine if int(r.tier_codes[i]) == t]
+        assert row["customers"] == len(hit)
+        assert row["aum"] == sum(int(aum[i]) for i in hit)
+        assert row["customer_share_bp"] == (round(Fraction(10_000 * len(hit), len(mine))) if mine else None)
+
+
 # ------------------------------------------------------------------ trend, migration
 def test_trend_hand_computed_and_short_history() -> None:
     p = Portfolio.from_arrays(

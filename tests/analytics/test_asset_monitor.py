@@ -151,6 +151,22 @@ def test_rollups_conserve_totals(n: int, seed: int, households: bool) -> None:
             assert row[c] == sum(np.asarray(m.column(c))[mine].tolist()), c
 
 
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 60), st.integers(0, 999), st.integers(0, 13))
+def test_the_recorded_peaks_are_the_columns_largest_values(n: int, seed: int, back: int) -> None:
+    """The monitor records each summed column's largest value block by block (the roll-ups'
+    overflow bound): it is the column's true maximum, and no value is negative."""
+    from custvalue._arrays import peak
+    from custvalue.analytics import _monitor
+
+    p = generate(n, seed=seed, n_branches=2) if n else _portfolio().select(np.zeros(0, np.intp))
+    m = asset_monitor(p, p.months.stop - min(back, len(p.months) - 1))
+    for c in _monitor._SUMMED:
+        col = np.asarray(m.column(c))
+        assert int(col.min(initial=0)) >= 0
+        assert peak(col, -1) == int(col.max(initial=0)), c  # -1 would be taken were none recorded
+
+
 def test_branch_rollup_hand_computed() -> None:
     r = asset_monitor(_portfolio()).by_branch()
     rows = {x["branch_id"]: x for x in r.records()}

@@ -658,12 +658,16 @@ def attribute(
     excluded = np.zeros(0, np.int64)
     excluded_total = 0
     if lay.absent.size:
-        nonzero = amt[lay.absent] != 0
+        away = amt[lay.absent]  # gathered once: tested, listed and summed
+        nonzero = away != 0
         if nonzero.any() and absent == "exclude":
             excluded = np.asarray(lay.absent[nonzero], dtype=np.int64)
-            excluded_total = python_sum(amt[excluded])
-            amt = amt.copy()
-            amt[excluded] = 0
+            excluded_total = python_sum(away)  # the zeros add nothing
+            if lay.absent.size == n:  # nobody is in the book on the day: every amount is set aside
+                amt = np.zeros(n, np.int64)
+            else:
+                amt = amt.copy()
+                amt[lay.absent] = 0  # the excluded, and the absent zeros again
         elif nonzero.any():
             bad = book.customer_ids[lay.absent[nonzero]][:5].tolist()
             raise AttributionError(

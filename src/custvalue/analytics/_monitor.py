@@ -8,7 +8,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from .._arrays import Scratch, exact_group_sums, readonly
+from .._arrays import Scratch, exact_group_sums, peak, readonly
 from ..months import Month
 from ..policy import MONITOR_MEASURES, CompiledPolicy, Policy, default_policy
 from ..portfolio import Portfolio
@@ -290,6 +290,8 @@ class MonitorBuild:
             cols[f"aum_avg_{w}m_complete"] = np.empty(n, np.bool_)
         self.cols, self.valid, self.codes = cols, valid, codes
         self.scratch = Scratch()  # the blocks' work arrays, the same memory every block
+        #: The largest value so far of each rolled-up amount column (the roll-ups' overflow bound).
+        self.peaks = dict.fromkeys(_SUMMED, 0)
 
     def block(self, block: Block) -> None:
         """The measures of one row block, written into the monitor's columns at its rows."""
@@ -330,12 +332,18 @@ class MonitorBuild:
             cols[f"aum_prev_{tag}"][rows] = base
             valid[f"aum_change_{short}"][rows] = ok
         _window_means(aum_months, lo, hs, self.latest, a, cols, rows, self.scratch)
+        if size:  # every amount is >= 0 (a portfolio's cells are): the largest is the peak
+            for c in _SUMMED:
+                self.peaks[c] = max(self.peaks[c], int(cols[c][rows].max()))
 
     def result(self) -> AssetMonitor:
         """The monitor (every block written)."""
+        columns = make_columns(self.cols)
+        for c, v in self.peaks.items():  # the roll-ups' overflow bound, found while each block was in cache
+            peak(columns[c], v)
         return AssetMonitor(
             title=f"asset monitoring as of {self.month}",
-            columns=make_columns(self.cols),
+            columns=columns,
             valid={k: readonly(np.asarray(v, np.bool_)) for k, v in self.valid.items()},
             money=_MONEY,
             as_of=self.month,
@@ -345,20 +353,26 @@ class MonitorBuild:
         )
 
 
+#: The amount columns a roll-up sums (the first seven as they are; the bases for the changes).
+_SUMMED = (
+    "aum",
+    "deposit_total",
+    "investment_total",
+    "loan_total",
+    "aum_avg_3m",
+    "aum_avg_6m",
+    "aum_avg_12m",
+    "aum_prev_month",
+    "aum_prev_year",
+)
+
+
 def _rollup(mon: AssetMonitor, keys: NDArray[np.str_], key: str, title: str) -> Report:
     ids, inv = group_codes(keys)
     g = ids.size
     cols: dict[str, Any] = {key: ids, "customers": np.bincount(inv, minlength=g).astype(np.int64)}
     valid: dict[str, Any] = {}
-    for c in (
-        "aum",
-        "deposit_total",
-        "investment_total",
-        "loan_total",
-        "aum_avg_3m",
-        "aum_avg_6m",
-        "aum_avg_12m",
-    ):
+    for c in _SUMMED[:7]:
         cols[c] = exact_group_sums(inv, mon.columns[c], g, what=f"{c} of a {key[:-3]}")
     aum = np.asarray(mon.columns["aum"], np.int64)
     for tag, short in (("month", "mom"), ("year", "yoy")):

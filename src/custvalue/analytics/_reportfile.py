@@ -62,8 +62,10 @@ from ._reports import (
     check_months,
     churn_report,
     concentration,
+    exact_fold,
     migration_report,
     performance_report,
+    tier_cube,
     tier_distribution,
     trend_of,
 )
@@ -759,8 +761,9 @@ def _one_pass(
         if not tally:
             return []
         parts = [tally_block(block, i0, a - 2, k, cp=plan, scratch=scratch)] if earlier else []
-        codes = np.stack([res["previous_tier"], res["tier"]] if last_two < a else [res["tier"]])
-        parts.append(tally_block(block, last_two, a, k, codes=codes, scratch=scratch))
+        if last_two < a:  # the month before, from the previous tiers (the as-of month: the result's cube)
+            before = res["previous_tier"][None]
+            parts.append(tally_block(block, a - 1, a - 1, k, codes=before, scratch=scratch))
         return parts
 
     result, seen = evaluate_visiting(
@@ -786,6 +789,10 @@ def _one_pass(
             counts[j0 : j0 + c.shape[0]] += c
             add_tally(sums, j0, s)
             j0 += c.shape[0]
+    # the as-of month: the customers with a tier in the result's cube (shared with the other reports)
+    _, cube_counts, cube_aum = tier_cube(result)
+    counts[m - 1, :k] = cube_counts[:, :, :k, :].sum(axis=(0, 1, 3))
+    add_tally(sums, m - 1, exact_fold(cube_aum[:, :, :k, :], (2,), what="AUM of a tier and month")[None, :])
     wanted = [portfolio.months[j] for j in range(i0, a + 1)]
     return result, monitor, (counts[:, :k], tally_totals(sums, plan.policy.tier_order, wanted).T)
 

@@ -24,7 +24,7 @@ from ..allocation import Attribution, SalesLedger
 from ..months import Month
 from ..policy import CompiledPolicy, Policy, PolicySet, compile_policy, default_policy
 from ..portfolio import Portfolio
-from ..tiering import MigrationMatrix, TierPath, TierResult, evaluate_tiers, migration_matrix, tier_migration
+from ..tiering import MigrationMatrix, TierPath, TierResult, evaluate_tiers, tier_migration
 from ._errors import AnalyticsError
 from ._monitor import AssetMonitor, as_month, month_index
 from ._table import Report, group_codes, make_columns, ratio_bp
@@ -83,6 +83,77 @@ def _compute_as_of_aum(result: TierResult) -> NDArray[np.int64]:
     return np.where(has, _month_aum(p, result.policy.aum, a), 0)
 
 
+def tier_cube(result: TierResult) -> tuple[NDArray[np.str_], NDArray[np.int64], NDArray[np.int64]]:
+    """Customers and exact AUM per (branch, previous tier, tier, lapsed) cell, computed once per result.
+
+    Shape ``(branches, k + 1, k + 1, 2)`` over the portfolio's sorted branch
+    ids: previous tier ``+ 1`` (0: none), the tier (``k``: none), whether the
+    previous tier lapsed this month (the churned tier is then the previous
+    one).  The distribution, migration, churn and the set's trend month all
+    fold it: one count and one exact sum over the customers for the four.
+    """
+    return memo_on(result, "tier cube", lambda: _compute_cube(result))
+
+
+def _compute_cube(result: TierResult) -> tuple[NDArray[np.str_], NDArray[np.int64], NDArray[np.int64]]:
+    ids, b = group_codes(result.portfolio.branch_ids)
+    k = len(result.policy.tier_order)
+    prev, tier, churned = result.previous_tier_codes, result.tier_codes, result.churned_tier_codes
+    lapsed = churned >= 0
+    if bool(np.any(lapsed & (churned != prev))):  # the kernel's own rule: a lapse is of the previous tier
+        raise AssertionError("a churned tier differs from the previous tier")
+    side = 2 * (k + 1)
+    # small cell in int16 (k + 1 <= 128 tiers): (previous + 1) × 2 (k + 1) + tier (none: k) × 2 + lapsed
+    small = prev.astype(np.int16)
+    small += 1
+    small *= side
+    t = np.remainder(tier, k + 1, dtype=np.int16)  # -1 (no tier) is k
+    t *= 2
+    small += t
+    small += lapsed
+    cell = np.multiply(b, (k + 1) * side, dtype=np.intp)
+    cell += small
+    width = ids.size * (k + 1) * side
+    counts = np.bincount(cell, minlength=width).astype(np.int64)
+    sums = exact_group_sums(cell, as_of_aum(result), width, what="AUM of a branch, tier and previous tier")
+    shape = (ids.size, k + 1, k + 1, 2)
+    return ids, readonly(counts.reshape(shape)), readonly(sums.reshape(shape))
+
+
+def exact_fold(a: NDArray[np.int64], keep: tuple[int, ...], *, what: str) -> NDArray[np.int64]:
+    """Exact sums of ``a`` over every axis not in ``keep``, shape ``a.shape[keep]``.
+
+    A sum beyond int64 is an :class:`~custvalue.AmountOverflowError`
+    (:func:`custvalue._arrays.exact_group_sums`), never a wrapped number.
+
+    >>> import numpy as np
+    >>> exact_fold(np.arange(12).reshape(2, 3, 2), (1,), what="x").tolist()
+    [14, 22, 30]
+    """
+    rest = tuple(i for i in range(a.ndim) if i not in keep)
+    shape = tuple(a.shape[i] for i in keep)
+    g = int(np.prod(shape, dtype=np.int64))
+    m = int(np.prod([a.shape[i] for i in rest], dtype=np.int64))
+    flat = np.transpose(a, keep + rest).reshape(-1)
+    return exact_group_sums(np.repeat(np.arange(g, dtype=np.intp), m), flat, g, what=what).reshape(shape)
+
+
+def _spread(
+    result: TierResult, ids: NDArray[np.str_], branches: Iterable[str] | None, *parts: NDArray[np.int64]
+) -> tuple[NDArray[np.str_], list[NDArray[np.int64]]]:
+    """The report's branch ids (the cube's, plus any named) and each part (a row per cube branch) in them."""
+    if branches is None:
+        return ids, list(parts)
+    every, _ = _branches(result, branches)
+    at = np.searchsorted(every, ids).astype(np.intp)
+    out = []
+    for x in parts:
+        full = np.zeros((every.size, *x.shape[1:]), np.int64)
+        full[at] = x
+        out.append(full)
+    return every, out
+
+
 def tier_distribution(result: TierResult, *, branches: Iterable[str] | None = None) -> Report:
     """Customers and AUM per branch × tier at the result's month.
 
@@ -105,19 +176,19 @@ def tier_distribution(result: TierResult, *, branches: Iterable[str] | None = No
     [('X', 'platinum', 1, 9998), ('X', 'potential', 1, 2), ('Y', 'potential', 1, 10000)]
     """
     res = _check_result(result, "tier_distribution")
-    ids, b = _branches(res, branches)
     tiers = res.policy.tier_order
     k = len(tiers)
-    # cell = branch × (k + 1) + tier; bucket k: no tier (no data at the month: its AUM is 0)
-    codes = res.tier_codes.astype(np.intp)
-    codes[codes < 0] = k
-    cell = b * (k + 1)
-    cell += codes
-    width = ids.size * (k + 1)
-    every = np.bincount(cell, minlength=width).reshape(-1, k + 1)
-    cells = exact_group_sums(cell, as_of_aum(res), width, what="AUM of a branch and tier").reshape(-1, k + 1)
-    counts = np.ascontiguousarray(every[:, :k]).reshape(-1).astype(np.int64)
-    sums = np.ascontiguousarray(cells[:, :k]).reshape(-1)
+    own, c, s = tier_cube(res)
+    # customers with a tier (not bucket k: no data at the month, and AUM 0), per branch and tier
+    ids, (every, cells) = _spread(
+        res,
+        own,
+        branches,
+        c[:, :, :k, :].sum(axis=(1, 3)),
+        exact_fold(s[:, :, :k, :], (0, 2), what="AUM of a branch and tier"),
+    )
+    counts = every.reshape(-1)
+    sums = cells.reshape(-1)
     branch_counts = counts.reshape(-1, k).sum(axis=1) if ids.size else np.zeros(0, np.int64)
     branch_aum = exact_group_sums(
         np.repeat(np.arange(ids.size, dtype=np.intp), k), sums, ids.size, what="AUM of a branch"
@@ -340,13 +411,15 @@ def migration_report(
                     f"a TierResult as of {now} holds the migration {before} → {now}; "
                     f"{what} {given} is another month (pass the portfolio instead)"
                 )
-        mm = migration_matrix(
-            res.previous_tier_codes,
-            res.tier_codes,
-            as_of_aum(res),
-            res.policy.tier_order,
-            from_label=str(before),
-            to_label=str(now),
+        _, c, a = tier_cube(res)
+        # previous tier + 1 (0: none) → the matrix's order, none last on both sides
+        order = np.r_[np.arange(1, c.shape[1]), 0]
+        mm = MigrationMatrix(
+            (*res.policy.tier_order, "(none)"),
+            readonly(np.ascontiguousarray(c.sum(axis=(0, 3))[order])),
+            readonly(np.ascontiguousarray(exact_fold(a, (1, 2), what="migration AUM")[order])),
+            str(before),
+            str(now),
         )
         f, t = before, now
     else:
@@ -395,22 +468,20 @@ def churn_report(result: TierResult, *, branches: Iterable[str] | None = None) -
     [('core', 0, 0, None), ('growth', 0, 0, None), ('platinum', 1, 1, 10000), ('gold', 0, 0, None)]
     """
     res = _check_result(result, "churn_report")
-    ids, b = _branches(res, branches)
     pol = res.policy
     lapsing = [i for i, t in enumerate(pol.tiers) if t.aum_floor is not None]
     k = len(pol.tiers)
-    aum = as_of_aum(res)
-    ch = res.churned_tier_codes.astype(np.intp)
-    # cell branch × (k + 1) + previous tier + 1: no previous tier (-1) counts in each branch's first cell
-    before = b * (k + 1)
-    before += 1
-    before += res.previous_tier_codes
-    every = np.bincount(before, minlength=ids.size * (k + 1)).reshape(ids.size, k + 1)
-    held = np.ascontiguousarray(every[:, 1:]).reshape(-1).astype(np.int64)
-    gone = ch >= 0
-    cell = (b * k + ch)[gone]
-    churned = np.bincount(cell, minlength=ids.size * k).astype(np.int64)
-    lost = exact_group_sums(cell, aum[gone], ids.size * k, what="churned AUM")
+    own, c, a = tier_cube(res)
+    # previous tier p is cube row p + 1; a churned customer lapsed from its previous tier
+    ids, (held_b, churned_b, lost_b) = _spread(
+        res,
+        own,
+        branches,
+        c[:, 1:].sum(axis=(2, 3)),
+        c[:, 1:, :, 1].sum(axis=2),
+        exact_fold(a[:, 1:, :, 1], (0, 1), what="churned AUM"),
+    )
+    held, churned, lost = held_b.reshape(-1), churned_b.reshape(-1), lost_b.reshape(-1)
     keep = (np.arange(ids.size)[:, None] * k + np.asarray(lapsing, np.intp)[None, :]).reshape(-1)
     rate, ok = ratio_bp(churned[keep], held[keep])
     cols = {
