@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from custvalue import AmountOverflowError, Month, Portfolio, PortfolioError, evaluate, tier_migration
@@ -199,3 +199,34 @@ def test_sort_int64_equals_numpy_sort(specials: list[int], n: int, top: int) -> 
     v = np.concatenate([rng.integers(0, top + 1, n, dtype=np.int64), np.array(specials, np.int64)])
     rng.shuffle(v)
     assert np.array_equal(sort_int64(v), np.sort(v))
+    sealed = readonly(v.copy())  # its peak is known: one comparison picks the 32-bit values
+    assert np.array_equal(sort_int64(sealed), np.sort(v))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(65_536, 120_000), st.integers(0, 999))
+def test_sort_int64_of_values_that_all_fit_32_bits(top: int, n: int, seed: int) -> None:
+    """Every value in 0..2**32-1 (a portfolio's AUM, mostly): sorted as uint32 in one go."""
+    from custvalue._arrays import sort_int64
+
+    v = np.random.default_rng(seed).integers(0, top + 1, n, dtype=np.int64)
+    v[0] = top
+    for x in (v, readonly(v.copy())):
+        got = sort_int64(x)
+        assert got.dtype == np.int64 and np.array_equal(got, np.sort(v))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(40, 62), st.integers(1, 40_000), st.booleans(), st.integers(0, 999))
+def test_python_sum_of_runs_is_exact(bits: int, n: int, negative: bool, seed: int) -> None:
+    """Past ``peak × count <= int64``: runs whose sums cannot overflow (or 32-bit halves when the
+    runs would be short), added in Python; the exact sum, whatever the size."""
+    from custvalue._arrays import python_sum
+
+    top = 2**bits - 1
+    rng = np.random.default_rng(seed)
+    v = rng.integers(-top if negative else 0, top, n, dtype=np.int64, endpoint=True)
+    v[: min(n, 3)] = top
+    want = sum(v.tolist())
+    assert python_sum(v) == want and python_sum(readonly(v.copy())) == want
+    assert python_sum(v, bound=top) == want

@@ -200,13 +200,19 @@ def sort_int64(values: NDArray[np.int64]) -> NDArray[np.int64]:
     >>> x[::20_000].tolist()
     [-3, 0, 5, 7, 4294967296, 1099511627776]
     """
-    v = np.asarray(values, np.int64).reshape(-1)
+    v = np.asarray(values, np.int64)
+    fits = v.ndim == 1 and is_sealed(v) and peak(v) <= 0xFFFF_FFFF  # a sealed column's peak is known
+    v = v.reshape(-1)
     if v.size < 65_536:
         return np.sort(v)
-    small = (v >= 0) & (v <= 0xFFFF_FFFF)
+    small = v >= 0 if fits else (v >= 0) & (v <= 0xFFFF_FFFF)
     n_small = int(np.count_nonzero(small))
     if n_small < v.size // 2:
         return np.sort(v)
+    if n_small == v.size:  # every value fits: no runs to join
+        every = v.astype(np.uint32)
+        every.sort()
+        return every.astype(np.int64)
     low = v[small].astype(np.uint32)
     low.sort()
     rest = v[~small]
@@ -287,23 +293,38 @@ def exact_group_sums(
     return out
 
 
-def python_sum(values: NDArray[np.int64]) -> int:
+def python_sum(values: NDArray[np.int64], bound: int | None = None) -> int:
     """The exact sum of int64 values as a Python integer (any size), vectorised.
+
+    When ``peak × count`` fits int64 (the usual case) this is one
+    :func:`numpy.add.reduce`.  Otherwise the values are added in runs short
+    enough that no run's sum can leave int64 (one :func:`numpy.add.reduceat`,
+    a single pass), and the runs' sums in Python; when the peak is so large
+    that the runs would be very short, each value's high and low 32-bit
+    halves are summed apart.  ``bound``: a known bound on every ``|value|``
+    (instead of finding the peak).
 
     >>> import numpy as np
     >>> python_sum(np.array([2**62, 2**62, 5]))
     9223372036854775813
     """
     v = np.asarray(values, dtype=np.int64)
-    top = peak(v)
+    top = peak(v) if bound is None else bound
     v = v.reshape(-1)
     if top * v.size <= INT64_MAX:
         return int(np.add.reduce(v)) if v.size else 0
+    run = INT64_MAX // top  # values per run whose sum cannot overflow
+    if run >= _SHORTEST_RUN:
+        return sum(np.add.reduceat(v, np.arange(0, v.size, run)).tolist())
     total = 0
     for start in range(0, v.size, _CHUNK):
         c = v[start : start + _CHUNK]
         total += (int(np.add.reduce(c >> 32)) << 32) + int(np.add.reduce(c & 0xFFFFFFFF))
     return total
+
+
+#: Below this many values per run, :func:`python_sum` sums 32-bit halves instead.
+_SHORTEST_RUN = 4096
 
 
 def exact_sum(values: NDArray[np.int64], *, what: str) -> int:

@@ -53,7 +53,26 @@ def test_unary_test_endpoints_with_spaces() -> None:
 
 _WORDS = st.text(
     alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=1, max_size=6
-).filter(lambda w: w not in {"and", "or", "not", "true", "false", "null", "between"})
+).filter(  # every word the grammar reads as a keyword (``if A`` starts an if-expression)
+    lambda w: (
+        w
+        not in {
+            "and",
+            "or",
+            "not",
+            "true",
+            "false",
+            "null",
+            "between",
+            "if",
+            "then",
+            "else",
+            "in",
+            "instance",
+            "of",
+        }
+    )
+)
 
 
 @given(words=st.lists(_WORDS, min_size=1, max_size=4), value=st.integers(-(10**6), 10**6))

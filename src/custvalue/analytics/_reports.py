@@ -18,7 +18,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from .._arrays import exact_group_sums, exact_sum, readonly, sort_int64
+from .._arrays import INT64_MAX, exact_group_sums, exact_sum, python_sum, readonly, sort_int64
 from .._memo import memo_on
 from ..allocation import Attribution, SalesLedger
 from ..months import Month
@@ -659,13 +659,9 @@ class ConcentrationReport(Report):
     total_aum: int
 
 
-def _exact_total(values: NDArray[np.int64]) -> int:
-    """Exact Python sum of non-negative int64 values of any size (no int64 bound on the result)."""
-    total = 0
-    for s in range(0, values.size, 1 << 30):
-        c = values[s : s + (1 << 30)]
-        total += (int(np.add.reduce(c >> 32)) << 32) + int(np.add.reduce(c & 0xFFFFFFFF))
-    return total
+def _with_data(aum: NDArray[np.int64], has: NDArray[np.bool_]) -> NDArray[np.int64]:
+    """The AUM of the customers with data at the month (no copy when every customer has)."""
+    return aum if bool(has.all()) else aum[has]
 
 
 def concentration(
@@ -687,10 +683,10 @@ def concentration(
     [0.0, 0.0, 0.0, 0.0, 1.0]
     """
     if isinstance(source, TierResult):
-        values = as_of_aum(source)[source.tier_codes >= 0]
+        values = _with_data(as_of_aum(source), source.tier_codes >= 0)
         as_of = source.as_of
     elif isinstance(source, AssetMonitor):
-        values = np.asarray(source.columns["aum"])[source.columns["has_data"]]
+        values = _with_data(np.asarray(source.columns["aum"]), source.columns["has_data"])
         as_of = source.as_of
     else:
         raise AnalyticsError(f"concentration needs a TierResult or AssetMonitor, got {type(source).__name__}")
@@ -704,15 +700,19 @@ def concentration(
         pcts.append(d)
     x = sort_int64(np.asarray(values, np.int64))
     n = int(x.size)
-    total = exact_sum(x, what="AUM")
-    prefix = np.concatenate([np.zeros(1, np.int64), np.cumsum(x)])  # each <= total: no overflow
+    # amounts are >= 0: the largest is the last, and no prefix sum passes the total
+    if (int(x[-1]) if n else 0) * n > INT64_MAX:
+        exact_sum(x, what="AUM")  # the total must fit int64 (then every prefix sum does)
+    prefix = np.zeros(n + 1, np.int64)
+    np.cumsum(x, out=prefix[1:])
+    total = int(prefix[-1])
     ks = [min(n, int(-((-d * n) // 100))) for d in pcts]
     top_sum = np.asarray([total - int(prefix[n - k]) for k in ks], np.int64)
     share, ok = ratio_bp(top_sum, np.full(len(ks), total, np.int64))
     if n == 0 or total == 0:
         g = Fraction(0)
     else:
-        s = _exact_total(prefix[1:n])
+        s = python_sum(prefix[1:n], bound=total)  # every prefix sum is at most the total
         g = Fraction(n * total - 2 * s - total, n * total)
     m = min(points, n) if n else 1
     idx = np.unique(np.round(np.linspace(0, n, m + 1)).astype(np.int64)) if n else np.array([0, 0])

@@ -817,9 +817,17 @@ class CompiledTable:
     functions: Mapping[str, VectorFunction] = attrs.field(factory=dict)
     _cache: dict[tuple[object, ...], tuple[list[_Step], int]] = attrs.field(factory=dict, repr=False)
 
+    _names: dict[str, Any] = attrs.field(factory=dict, repr=False)
+
     @property
     def columns(self) -> tuple[str, ...]:
         """Names of the columns the table reads (input expressions and computed output entries)."""
+        got = self._names.get("columns")
+        if got is None:  # the table never changes: found once (each evaluation of a block asks)
+            got = self._names["columns"] = self._columns()
+        return got  # type: ignore[no-any-return]
+
+    def _columns(self) -> tuple[str, ...]:
         seen: dict[str, None] = {}
         for clause in self.table.inputs:
             if clause.source_name is not None:
@@ -845,6 +853,12 @@ class CompiledTable:
 
     def _test_names(self) -> list[str]:
         """Names that test endpoints read and that are not constants (other inputs), in table order."""
+        got = self._names.get("tests")
+        if got is None:
+            got = self._names["tests"] = tuple(self._find_test_names())
+        return list(got)
+
+    def _find_test_names(self) -> list[str]:
         seen: dict[str, None] = {}
         for r in range(len(self.table.rules)):
             for tests in self.table.rule_tests(r):
