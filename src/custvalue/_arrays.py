@@ -250,7 +250,12 @@ def _peak(values: NDArray[np.int64]) -> int:
 
 
 def exact_group_sums(
-    groups: NDArray[np.integer[Any]], values: NDArray[np.int64], n_groups: int, *, what: str
+    groups: NDArray[np.integer[Any]],
+    values: NDArray[np.int64],
+    n_groups: int,
+    *,
+    what: str,
+    bound: int | None = None,
 ) -> NDArray[np.int64]:
     """Per-group sums of int64 values, exact; :class:`AmountOverflowError` if one overflows.
 
@@ -258,6 +263,8 @@ def exact_group_sums(
     partial sum can overflow (``max|v| × len(v)`` fits int64, the usual case)
     this is one :func:`numpy.add.at`; otherwise each value is split into a high
     and a low 32-bit half whose sums cannot overflow, recombined exactly.
+    ``bound``: a bound on every ``|value|`` the caller knows already (it
+    must hold), instead of finding the largest.
 
     Examples
     --------
@@ -270,7 +277,8 @@ def exact_group_sums(
     custvalue.AmountOverflowError: AUM total of group 0 overflows int64 fen: 9223372036854775808
     """
     values = np.asarray(values, dtype=np.int64)  # the same array when it is int64 already
-    top = peak(values)  # before the reshape: a sealed column's peak is found once
+    # before the reshape: a sealed column's peak is found once; ``bound``: a known bound on every |value|
+    top = peak(values) if bound is None else bound
     values = values.reshape(-1)
     groups = np.asarray(groups, dtype=np.intp).reshape(-1)
     out = np.zeros(n_groups, np.int64)

@@ -658,7 +658,8 @@ def attribute(
     excluded = np.zeros(0, np.int64)
     excluded_total = 0
     if lay.absent.size:
-        away = amt[lay.absent]  # gathered once: tested, listed and summed
+        # gathered once: tested, listed and summed (every row absent: the amounts as they are)
+        away = amt if lay.absent.size == n else amt[lay.absent]
         nonzero = away != 0
         if nonzero.any() and absent == "exclude":
             excluded = np.asarray(lay.absent[nonzero], dtype=np.int64)

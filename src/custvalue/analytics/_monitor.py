@@ -304,6 +304,10 @@ class MonitorBuild:
         aum_months = block.column("aum")  # (months lo..a, rows): cells before a history start are 0
         aum = aum_months[a - lo]
         cols["aum"][rows] = aum
+        peaks = self.peaks
+        # every amount is >= 0 (a portfolio's cells are): the largest is the peak
+        top = int(aum.max()) if size else 0
+        peaks["aum"] = max(peaks["aum"], top)
         cols["deposit_total"][rows] = portfolio.deposits[rows, a]
         np.add(portfolio.wealth[rows, a], portfolio.investments[rows, a], out=cols["investment_total"][rows])
         np.add(portfolio.mortgage_loan[rows, a], portfolio.credit_loan[rows, a], out=cols["loan_total"][rows])
@@ -328,13 +332,16 @@ class MonitorBuild:
                 valid[f"aum_change_{short}_pct_bp"][rows],
                 codes[f"aum_change_{short}_pct"][rows],
             )
-            ratio_parts(change, base, code=True, out=out, scratch=self.scratch)
+            below = int(base.max()) if size else 0
+            peaks[f"aum_prev_{tag}"] = max(peaks[f"aum_prev_{tag}"], below)
+            # |AUM - base| is at most the larger of the two (both are >= 0)
+            ratio_parts(change, base, code=True, out=out, scratch=self.scratch, bound=max(top, below))
             cols[f"aum_prev_{tag}"][rows] = base
             valid[f"aum_change_{short}"][rows] = ok
         _window_means(aum_months, lo, hs, self.latest, a, cols, rows, self.scratch)
-        if size:  # every amount is >= 0 (a portfolio's cells are): the largest is the peak
-            for c in _SUMMED:
-                self.peaks[c] = max(self.peaks[c], int(cols[c][rows].max()))
+        if size:
+            for c in _SUMMED[1:7]:  # the AUM and its bases are recorded above
+                peaks[c] = max(peaks[c], int(cols[c][rows].max()))
 
     def result(self) -> AssetMonitor:
         """The monitor (every block written)."""

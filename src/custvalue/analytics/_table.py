@@ -148,11 +148,14 @@ def ratio_parts(
     code: bool,
     out: tuple[NDArray[np.int64], NDArray[np.bool_], NDArray[np.int64]] | None = None,
     scratch: Scratch | None = None,
+    bound: int | None = None,
 ) -> tuple[NDArray[np.int64], NDArray[np.bool_], NDArray[np.int64]]:
     """Basis points, validity and (with ``code``) the comparison code, from one exact division.
 
     ``out``: the three arrays to write (``num``'s size; returned as they
     are); read-only fresh arrays otherwise.  ``scratch``: the work arrays.
+    ``bound``: a bound on every ``|num|`` the caller knows (it must hold),
+    instead of finding the largest and smallest numerators.
     """
     n = np.asarray(num, dtype=np.int64).reshape(-1)
     d = np.asarray(den, dtype=np.int64).reshape(-1)
@@ -161,7 +164,10 @@ def ratio_parts(
     lim = INT64_MAX // 10_000
     big: NDArray[np.bool_] | None = None
     scaled = ws.array("ratio_scaled", n.shape, np.int64)
-    top, bottom = (int(n.max()), int(n.min())) if n.size else (0, 0)
+    if bound is not None:
+        top, bottom = bound, -bound
+    else:
+        top, bottom = (int(n.max()), int(n.min())) if n.size else (0, 0)
     if top > lim or bottom < -lim:
         big = (n > lim) | (n < -lim)  # not np.abs: it wraps at the int64 minimum
         np.copyto(scaled, np.where(big, 0, n))

@@ -345,6 +345,8 @@ def tally_block(
     counts: NDArray[np.int64] = np.zeros((m, width), np.int64)
     part: NDArray[np.int64] = np.zeros((m, width), np.int64)
     aum = month_aum.reshape(m, rows)
+    # the overflow bound of every month's sums, found in one pass over the months (not two per month)
+    top = int(aum.max()) if aum.size else 0  # amounts are >= 0
     for j in range(m):
         if got is None:
             assert codes is not None
@@ -355,7 +357,7 @@ def tally_block(
         if late is not None:  # no data yet: no tier (the few rows starting late)
             cell[late[block.hs[late] > r0 + j]] = none
         counts[j] = np.bincount(cell, minlength=width)
-        part[j] = exact_group_sums(cell, aum[j], width, what="AUM of a tier and month")
+        part[j] = exact_group_sums(cell, aum[j], width, what="AUM of a tier and month", bound=top)
     counts = counts.reshape(-1)
     part = part.reshape(-1)
     if got is not None:  # cell c of month j is tier lut[c] (the last: bucket k)
