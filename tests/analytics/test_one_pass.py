@@ -128,6 +128,38 @@ def test_a_blocks_tally_by_table_cell_equals_the_tally_of_its_tiers(
     assert got[0].sum(axis=1).tolist() == [n] * (r1 - r0 + 1)
 
 
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 60), st.integers(0, 10_000), st.permutations(range(6)), st.booleans())
+def test_the_table_cells_pack_levels_in_any_feature_order(
+    n: int, seed: int, order: list[int], one_level: bool
+) -> None:
+    """The same lookup table with its features in another order (and a feature of one level,
+    which is skipped) packs the levels into other digits: the tiers are the same."""
+    plan = kernel.tier_lut(CP)
+    assert plan is not None
+    lut = np.transpose(plan.lut.reshape(plan.radix), order)
+    names = [plan.names[i] for i in order]
+    bounds = [plan.bounds[i] for i in order]
+    if one_level:  # a feature the tier does not depend on: one level, no boundaries
+        names.insert(2, plan.names[order[0]])
+        bounds.insert(2, np.zeros(0, np.int64))
+        lut = np.expand_dims(lut, 2)
+    other = kernel.TierLut(
+        tuple(names), tuple(bounds), tuple(lut.shape), np.ascontiguousarray(lut).reshape(-1)
+    )
+    p = generate(n, seed=seed, n_branches=2)
+    block = Block(p, slice(0, n), 0, 13, CP.policy.aum, CP.policy.scale)
+    want = kernel.path_tiers(CP, block, 1, 13)
+    saved = kernel.tier_lut
+    kernel.tier_lut = lambda cp: other  # type: ignore[assignment]
+    try:
+        got = kernel.path_tiers(CP, block, 1, 13)
+    finally:
+        kernel.tier_lut = saved
+    assert got.tolist() == want.tolist()
+
+
 def test_a_tally_needs_the_codes_or_the_policy() -> None:
     p = generate(5, seed=1)
     block = Block(p, slice(0, 5), 0, 13, CP.policy.aum, CP.policy.scale)

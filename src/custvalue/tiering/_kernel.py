@@ -368,13 +368,28 @@ def path_index(
     feats = {f.name: f for f in cp.features}
     lo = block.lo
     idx = ws.array("path_idx", (m, rows), np.int16 if plan.lut.size <= np.iinfo(np.int16).max else np.int32)
-    idx[...] = 0
-    lev = ws.array("path_lev", (m, rows), np.int8)
+    levs = (ws.array("path_lev", (m, rows), np.int8), ws.array("path_lev2", (m, rows), np.int8))
     hit = ws.array("path_hit", (m, rows), np.bool_)
     raw: dict[tuple[str, bytes | None], tuple[int, NDArray[np.int8]]] = {}
+    # Consecutive features' levels are packed into one int8 digit while their radices' product
+    # fits (3 × 3 × 3 × 3 = 81), so the int16 index is multiplied and added once per digit, not
+    # once per feature.  ``pend``: the digit being packed (its buffer) and its radix.
+    pend: tuple[int, int] | None = None
+    started = False
+
+    def flush(buf: int, r: int) -> None:
+        nonlocal started
+        if started:
+            np.multiply(idx, r, out=idx)
+            np.add(idx, levs[buf], out=idx)
+        else:
+            np.copyto(idx, levs[buf], casting="unsafe")
+            started = True
+
     for name, b, radix in zip(plan.names, plan.bounds, plan.radix, strict=True):
         if radix == 1:
             continue  # one level: the tier does not depend on this feature
+        lev = levs[1 if pend is not None and pend[0] == 0 else 0]  # not the pending digit's buffer
         f = feats[name]
         back_first, back_last = (f.lag + f.window, f.lag) if f.op != "value" else (f.lag, f.lag)
         lasts = [a - back_last for a in range(a0, a1 + 1)]
@@ -414,8 +429,21 @@ def path_index(
                 _levels(total, b, lev[j], hit[j])
         elif live:
             _levels(compute_months(block, [f], a0, a1)[name], b, lev, hit)
-        idx *= radix
-        idx += lev
+        mine = 1 if lev is levs[1] else 0
+        if pend is None:
+            pend = (mine, radix)
+        elif pend[1] * radix <= np.iinfo(np.int8).max:  # pack into the pending digit
+            digit = levs[pend[0]]
+            digit *= np.int8(radix)
+            digit += lev
+            pend = (pend[0], pend[1] * radix)
+        else:
+            flush(*pend)
+            pend = (mine, radix)
+    if pend is not None:
+        flush(*pend)
+    if not started:  # no feature with more than one level: every row is cell 0
+        idx[...] = 0
     return idx, plan.lut
 
 
