@@ -128,7 +128,6 @@ def test_a_blocks_tally_by_table_cell_equals_the_tally_of_its_tiers(
     assert got[0].sum(axis=1).tolist() == [n] * (r1 - r0 + 1)
 
 
-
 @settings(max_examples=30, deadline=None)
 @given(st.integers(1, 60), st.integers(0, 10_000), st.permutations(range(6)), st.booleans())
 def test_the_table_cells_pack_levels_in_any_feature_order(
@@ -158,6 +157,24 @@ def test_the_table_cells_pack_levels_in_any_feature_order(
     finally:
         kernel.tier_lut = saved
     assert got.tolist() == want.tolist()
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 60), st.integers(0, 10_000), st.integers(1, 13), st.sampled_from([0, 300_000, 80_000]))
+def test_the_tables_month_states_equal_the_rules_engines(n: int, seed: int, a: int, floor: int) -> None:
+    """With no reasons and no status walk, a month's tier and whether its AUM rule holds it come
+    from the lookup table: the same as the rules engine's, for every customer (late histories
+    included), under the default policy or another platinum floor."""
+    policy = default_policy() if not floor else default_policy().with_tier("platinum", aum_floor=floor)
+    cp = compile_policy(policy)
+    p = generate(n, seed=seed, n_branches=2)
+    block = Block(p, slice(0, n), 0, a, cp.policy.aum, cp.policy.scale)
+    quick = kernel.lut_states(cp, block, a - 1, a)
+    assert quick is not None
+    for j, month in enumerate((a - 1, a)):
+        engine = kernel.month_state(cp, block, month, block.hs, reasons=False, walk=False)
+        assert quick[j].tier.tolist() == engine.tier.tolist()
+        assert quick[j].held.tolist() == engine.held.tolist()
 
 
 def test_a_tally_needs_the_codes_or_the_policy() -> None:

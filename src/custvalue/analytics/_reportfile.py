@@ -726,6 +726,7 @@ def _on_book(
 #: while :func:`~custvalue.evaluate` alone is the same at either size.
 SET_CHUNK: Final = 131_072
 
+
 def _one_pass(
     portfolio: Portfolio,
     plan: CompiledPolicy,

@@ -825,7 +825,7 @@ class CompiledTable:
         got = self._names.get("columns")
         if got is None:  # the table never changes: found once (each evaluation of a block asks)
             got = self._names["columns"] = self._columns()
-        return got  # type: ignore[no-any-return]
+        return got
 
     def _columns(self) -> tuple[str, ...]:
         seen: dict[str, None] = {}

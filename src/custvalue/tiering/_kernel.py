@@ -175,6 +175,8 @@ class TierLut:
     bounds: tuple[NDArray[np.int64] | None, ...]
     radix: tuple[int, ...]
     lut: NDArray[np.int8]
+    #: Per combination: whether the decided tier's AUM rule holds (the tier is "held", and can lapse).
+    held: NDArray[np.bool_] | None = None
 
 
 def _cuts(ut: feel.UnaryTests, scale: int) -> list[int] | None:
@@ -263,7 +265,9 @@ def tier_lut(cp: CompiledPolicy) -> TierLut | None:
     def radix_of(b: NDArray[np.int64] | None) -> int:
         return len(CARD_LEVELS) if b is None else int(b.size) + 1
 
-    def evaluate_on(bs: list[NDArray[np.int64] | None], high: bool) -> NDArray[np.int8] | None:
+    def evaluate_on(
+        bs: list[NDArray[np.int64] | None], high: bool
+    ) -> tuple[NDArray[np.int8], NDArray[np.bool_]] | None:
         radix = [radix_of(b) for b in bs]
         total = math.prod(radix)
         if total > _LUT_MAX:
@@ -280,25 +284,76 @@ def tier_lut(cp: CompiledPolicy) -> TierLut | None:
             else:
                 rep = np.insert(b, 0, min(int(b[0]) - 1 if b.size else 0, 0))
             cols[name] = rep.astype(np.int64)[lev]
-        return _decide(cp, _rule_matches(cp, cols, total), total, walks=False)[0].reshape(radix)
+        tier, held_by = _decide(cp, _rule_matches(cp, cols, total), total, walks=True)
+        held = np.zeros(total, np.bool_)
+        for _, by_aum in held_by:
+            held |= by_aum
+        return tier.reshape(radix), held.reshape(radix)
 
-    lut = evaluate_on(bounds, high=False)
-    if lut is None:
+    tables = evaluate_on(bounds, high=False)
+    if tables is None:
         return None
-    # drop the boundaries the tier does not depend on: equal tables on both sides
+    lut, held = tables
+    # drop the boundaries neither the tier nor its holding by AUM depends on: equal on both sides
     for j, b in enumerate(bounds):
         if b is None or b.size == 0:
             continue
-        keep = [i for i in range(b.size) if not np.array_equal(lut.take(i, axis=j), lut.take(i + 1, axis=j))]
+        keep = [
+            i
+            for i in range(b.size)
+            if not np.array_equal(lut.take(i, axis=j), lut.take(i + 1, axis=j))
+            or not np.array_equal(held.take(i, axis=j), held.take(i + 1, axis=j))
+        ]
         if len(keep) < b.size:
             levels = [0, *(i + 1 for i in keep)]  # the lowest level of each merged run
-            lut = lut.take(levels, axis=j)
+            lut, held = lut.take(levels, axis=j), held.take(levels, axis=j)
             bounds[j] = b[keep]
     check = evaluate_on(bounds, high=True)
-    if check is None or not np.array_equal(check, lut):
+    if check is None or not np.array_equal(check[0], lut) or not np.array_equal(check[1], held):
         return None
     radix = tuple(radix_of(b) for b in bounds)
-    return TierLut(names, tuple(bounds), radix, readonly(np.ascontiguousarray(lut).reshape(-1)))
+    return TierLut(
+        names,
+        tuple(bounds),
+        radix,
+        readonly(np.ascontiguousarray(lut).reshape(-1)),
+        readonly(np.ascontiguousarray(held).reshape(-1)),
+    )
+
+
+#: The lookup-table month states' work arrays (one set per thread).
+_STATE_SCRATCH = Scratch()
+
+
+def lut_states(cp: CompiledPolicy, block: Block, a0: int, a1: int) -> list[MonthState] | None:
+    """Tier and holding by AUM of a block's rows at months ``a0..a1`` from the lookup table, or ``None``.
+
+    What :func:`month_state` gives with no status walk and no reasons (k
+    and status 0), from the feature levels (:func:`path_index`) instead of
+    the rules engine: the same tiers and holders, exactly (the table is the
+    engine's own answer on every combination of levels).  ``None`` when the
+    policy has no lookup table.
+    """
+    plan = tier_lut(cp)
+    if plan is None or plan.held is None:
+        return None
+    got = path_index(cp, block, a0, a1, _STATE_SCRATCH)
+    if got is None:  # pragma: no cover - a table was found above
+        return None
+    idx = got[0]
+    rows = block.hs.shape[0]
+    out = []
+    for j in range(a1 - a0 + 1):
+        out.append(
+            MonthState(
+                np.take(plan.lut, idx[j]),
+                np.take(plan.held, idx[j]),
+                np.zeros(rows, np.int16),
+                np.zeros(rows, np.int8),
+                None,
+            )
+        )
+    return out
 
 
 def _levels(
@@ -538,7 +593,10 @@ def evaluate_block(
         block = Block(portfolio, rows, block_lo(cp, a, previous, prev_cp), a, cp.policy.aum, cp.policy.scale)
     elif block.lo > block_lo(cp, a, previous, prev_cp) or block.hi != a or block.rows != rows:
         raise ValueError("the shared block does not cover the months the evaluation reads")
-    cur = month_state(cp, block, a, hs, reasons=reasons, walk=status)
+    both = previous and a >= 1 and not other
+    # no reasons and no status: only the tiers and who holds one by AUM, from the lookup table
+    quick = None if status or reasons else lut_states(cp, block, a - 1 if both else a, a)
+    cur = quick[-1] if quick is not None else month_state(cp, block, a, hs, reasons=reasons, walk=status)
     n = hs.shape[0]
     out: dict[str, NDArray[Any]] = {}
     if previous and a >= 1:
@@ -546,6 +604,8 @@ def evaluate_block(
             p_lo = max(0, a - prev_cp.history_needed)
             p_block = Block(portfolio, rows, p_lo, a - 1, prev_cp.policy.aum, prev_cp.policy.scale)
             prv = month_state(prev_cp, p_block, a - 1, hs, reasons=False, walk=status)
+        elif quick is not None:
+            prv = quick[0]
         else:
             prv = month_state(cp, block, a - 1, hs, reasons=False, walk=status)
         if block.hs_max > a - 1:
