@@ -48,8 +48,10 @@ from ..tiering import (
     TierResult,
     add_tally,
     evaluate_visiting,
+    path_index,
     tally_block,
     tally_totals,
+    tier_lut,
 )
 from ._alerts import evaluate_alerts, fired_rows
 from ._errors import AnalyticsError
@@ -759,6 +761,16 @@ def _one_pass(
         first = min(first, max(0, i0 - plan.history_needed))
     k = len(plan.policy.tier_order)
     scratch = Scratch()  # the tally's work arrays, the same memory every block
+    # with a lookup table, one index of the trend's months and the evaluation's two per block:
+    # the evaluation takes its tiers from its last two months (no reasons, no status walk), the
+    # tally its cells of the months before the as-of month (their AUM levels found once)
+    lo_index = max(0, min(i0, a - 1))
+    shared = tally and tier_lut(plan) is not None
+
+    def prepare(block: Block) -> None:
+        got = path_index(plan, block, lo_index, a, scratch)
+        if got is not None:
+            block.index = (plan, lo_index, got[0])
 
     def visit(
         rows: slice, block: Block, res: dict[str, NDArray[Any]]
@@ -766,6 +778,15 @@ def _one_pass(
         build.block(block)
         if not tally:
             return []
+        if block.index is not None:  # the shared index: months i0..a - 1 by their cells
+            idx = block.index[2]
+            if i0 > a - 1:
+                return []
+            return [
+                tally_block(
+                    block, i0, a - 1, k, cp=plan, scratch=scratch, index=idx[i0 - lo_index : a - lo_index]
+                )
+            ]
         parts = [tally_block(block, i0, a - 2, k, cp=plan, scratch=scratch)] if earlier else []
         if last_two < a:  # the month before, from the previous tiers (the as-of month: the result's cube)
             before = res["previous_tier"][None]
@@ -781,6 +802,7 @@ def _one_pass(
         defer_reasons=True,
         defer_status=True,
         chunk_size=chunk_size,
+        prepare=prepare if shared else None,
     )
     monitor = build.result()
     as_of_aum(result, monitor.columns["aum"])  # the reports of the result read it: the same amounts

@@ -30,6 +30,8 @@ from ._evaluate import evaluate_visiting as evaluate_visiting
 from ._explain import RuleCheck, RuleTrace, TierExplanation
 from ._features import Block as Block
 from ._features import FeatureFrame, compute_features, reference_feature
+from ._kernel import path_index as path_index
+from ._kernel import tier_lut as tier_lut
 from ._path import (
     MigrationMatrix,
     TierCounts,
@@ -62,8 +64,8 @@ from ._stream import (
 )
 
 # Shared with custvalue.analytics (the report set's one pass over the row blocks); not public API:
-# Block, BlockVisitor, DEFAULT_CHUNK, evaluate_visiting, tally_block, add_tally, tally_totals
-# (not in __all__).
+# Block, BlockVisitor, DEFAULT_CHUNK, evaluate_visiting, tally_block, add_tally, tally_totals,
+# path_index, tier_lut (not in __all__).
 
 __all__ = [
     "DEFAULT_BATCH",

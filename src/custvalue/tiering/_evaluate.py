@@ -120,6 +120,7 @@ def evaluate_visiting(
     first_month: int | None = None,
     defer_reasons: bool = False,
     defer_status: bool = False,
+    prepare: Callable[[Block], None] | None = None,
 ) -> tuple[TierResult, list[Any]]:
     """:func:`evaluate`, and ``visit(rows, block, columns)`` on each row block's shared :class:`Block`.
 
@@ -130,7 +131,9 @@ def evaluate_visiting(
     returns, in block order.  ``defer_reasons``: the reasons are computed on
     first use (identical to an evaluation's); ``defer_status``: likewise the
     status part (status, months below, events), by one full evaluation on
-    first use.  The visitor sees the tier columns only then.
+    first use.  The visitor sees the tier columns only then.  ``prepare(block)``
+    runs on each block before the evaluation (to share work with it, such as
+    a lookup-table index in :attr:`Block.index`).
     """
     month = portfolio.months.stop if as_of is None else Month.coerce(as_of)
     cp = compiled_at(policy, month)
@@ -166,6 +169,8 @@ def evaluate_visiting(
         stop = min(n, start + chunk_size)
         rows = slice(start, stop)
         block = None if visit is None else Block(portfolio, rows, lo, a, cp.policy.aum, cp.policy.scale)
+        if prepare is not None and block is not None:
+            prepare(block)
         res = evaluate_block(
             cp, portfolio, rows, a, previous, reasons, prev_cp, block, status=not defer_status
         )

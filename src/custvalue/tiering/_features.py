@@ -98,6 +98,10 @@ class Block:
         self.hs_max = int(self.hs.max()) if self.hs.size else 0
         self.amount_scale = amount_scale
         self._cache: dict[str, NDArray[Any]] = {}
+        #: A lookup-table index of these rows shared by the work on the block (the report set's
+        #: trend and evaluation): ``(compiled policy, first month, index)``, the index's row ``j``
+        #: being month ``first + j`` (see :func:`~custvalue.tiering._kernel.path_index`).
+        self.index: tuple[Any, int, NDArray[Any]] | None = None
 
     def column(self, name: str) -> NDArray[Any]:
         """``(months lo..hi, rows)`` slice of a column (or ``aum``), month rows contiguous."""

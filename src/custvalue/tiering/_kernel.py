@@ -337,10 +337,14 @@ def lut_states(cp: CompiledPolicy, block: Block, a0: int, a1: int) -> list[Month
     plan = tier_lut(cp)
     if plan is None or plan.held is None:
         return None
-    got = path_index(cp, block, a0, a1, _STATE_SCRATCH)
-    if got is None:  # pragma: no cover - a table was found above
-        return None
-    idx = got[0]
+    shared = block.index
+    if shared is not None and shared[0] is cp and shared[1] <= a0 and a1 < shared[1] + shared[2].shape[0]:
+        idx = shared[2][a0 - shared[1] :]  # computed once for the block's other work too
+    else:
+        got = path_index(cp, block, a0, a1, _STATE_SCRATCH)
+        if got is None:  # pragma: no cover - a table was found above
+            return None
+        idx = got[0]
     rows = block.hs.shape[0]
     out = []
     for j in range(a1 - a0 + 1):

@@ -21,7 +21,7 @@ from ..portfolio import Portfolio
 from ._codes import DEFAULT_CHUNK, NO_TIER
 from ._evaluate import evaluate
 from ._features import Block, compute_path
-from ._kernel import as_compiled, compiled_at, month_state, path_index, path_tiers
+from ._kernel import as_compiled, compiled_at, month_state, path_index, path_tiers, tier_lut
 
 __all__ = [
     "MigrationMatrix",
@@ -314,6 +314,7 @@ def tally_block(
     codes: NDArray[np.int8] | None = None,
     cp: CompiledPolicy | None = None,
     scratch: Scratch | None = None,
+    index: NDArray[np.integer[Any]] | None = None,
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Customers and exact AUM per tier of a block's rows in months ``r0..r1``, shape ``(months, k + 1)``.
 
@@ -324,7 +325,8 @@ def tally_block(
     their tiers, so no tier code is written.  A block's total that leaves
     int64 is an :class:`~custvalue.AmountOverflowError` (amounts are
     non-negative: the whole total would too).  ``scratch``: work arrays kept
-    from block to block.
+    from block to block.  ``index``: with ``cp``, the block's lookup-table
+    cells of months ``r0..r1`` already found (:func:`~custvalue.tiering._kernel.path_index`).
     """
     m = r1 - r0 + 1
     rows = block.hs.shape[0]
@@ -335,7 +337,11 @@ def tally_block(
     if codes is None:
         if cp is None:
             raise ValueError("tally_block needs the tier codes or the compiled policy")
-        got = path_index(cp, block, r0, r1, ws)
+        plan = tier_lut(cp) if index is not None else None
+        if index is not None and plan is not None:
+            got = (index, plan.lut)
+        else:
+            got = path_index(cp, block, r0, r1, ws)
         if got is None:  # no lookup table: the tiers themselves
             codes = path_tiers(cp, block, r0, r1)
     # a month at a time (its row of cells stays in cache): a tier code, or a lookup-table cell folded below
