@@ -79,6 +79,28 @@ def test_the_pass_equals_evaluate_the_monitor_and_the_trend(
     assert np.asarray(trend.column("customers")).tolist() == [c for row in counts for c in row]
 
 
+
+@pytest.mark.parametrize("months", [1, 2, 3, 12])
+def test_the_pass_without_a_lookup_table_equals_evaluate_and_the_trend(
+    months: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A policy the lookup table cannot express: the evaluation's rules engine and each month's
+    own tiers, with the same answers."""
+    from custvalue.analytics import _reportfile
+
+    monkeypatch.setattr(kernel, "tier_lut", lambda cp: None)
+    monkeypatch.setattr(_reportfile, "tier_lut", lambda cp: None)
+    p = generate(50, seed=11, n_branches=2)
+    a = len(p.months) - 1
+    result, _, tallied = _one_pass(p, CP, p.months.stop, a, months, None, chunk_size=16)
+    alone = evaluate(p, CP)
+    for name in RESULT:
+        assert np.asarray(getattr(result, name)).tolist() == np.asarray(getattr(alone, name)).tolist(), name
+    assert tallied is not None
+    counts, sums = _hand_tally(p, max(0, a - months + 1), a)
+    assert tallied[0].tolist() == counts and tallied[1].tolist() == sums
+
+
 @pytest.mark.parametrize("first", ["status_codes", "months_below", "events"])
 def test_the_pass_leaves_the_status_part_for_first_use(first: str) -> None:
     """No report reads the status: the pass computes it on first use, all three parts at once."""
