@@ -321,7 +321,7 @@ class MonitorBuild:
                 base = aum_months[b - lo]
                 np.subtract(aum, base, out=change)
                 if self.latest > b:  # a customer without data at b has no change (its base is 0 already)
-                    change[~ok] = 0
+                    np.multiply(change, ok, out=change)  # 0 where not ok (no temporary mask)
             else:
                 ok[...] = False
                 base = np.zeros(size, np.int64)

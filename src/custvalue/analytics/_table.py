@@ -63,31 +63,38 @@ def half_even_div(
     if np.ndim(den) == 0 and int(den) > 0:  # one positive divisor: numpy's division by a constant
         k = int(den)
         q, r = floor_divmod(n, k, out=None if out is None else (out, r))  # type: ignore[arg-type]
-        _round_half_even(q, r, k, tmp)
+        _round_half_even(q, r, k, tmp, scratch)
         return q
     dd = np.broadcast_to(np.asarray(den, np.int64), n.shape)
     positive = bool(dd.size == 0 or int(dd.min()) > 0)
     c = dd if positive else np.maximum(dd, 1)
     q, r = floor_divmod(n, c, out=None if out is None else (out, r))  # type: ignore[arg-type]
-    _round_half_even(q, r, c, tmp)
+    _round_half_even(q, r, c, tmp, scratch)
     if not positive:
         q[dd <= 0] = 0
     return q
 
 
 def _round_half_even(
-    q: NDArray[np.int64], r: NDArray[np.int64], c: Any, tmp: NDArray[np.int64] | None = None
+    q: NDArray[np.int64],
+    r: NDArray[np.int64],
+    c: Any,
+    tmp: NDArray[np.int64] | None = None,
+    scratch: Scratch | None = None,
 ) -> None:
     """``q`` (a floor quotient, remainder ``r`` of divisor ``c > 0``) rounded half-to-even, in place.
 
     Up when ``r > c - r``, or ``r == c - r`` and ``q`` is odd: when
     ``r - (c - r) + (q & 1) > 0``.  No step overflows (``0 <= r < c``).
-    ``tmp``: a work array of ``q``'s shape.
+    ``tmp``: a work array of ``q``'s shape; ``scratch``: where the other two
+    work arrays come from (fresh ones otherwise).
     """
     d = np.subtract(c, r, out=tmp)  # c - r
     np.subtract(r, d, out=d)  # r - (c - r), in (-c, c)
-    d += q & 1
-    q += d > 0
+    odd = None if scratch is None else scratch.array("half_even_odd", q.shape, np.int64)
+    d += np.bitwise_and(q, 1, out=odd)
+    up = None if scratch is None else scratch.array("half_even_up", q.shape, np.bool_)
+    q += np.greater(d, 0, out=up)
 
 
 def ratio_bp(num: Any, den: Any) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
@@ -176,7 +183,7 @@ def ratio_parts(
         np.multiply(n, 10_000, out=scaled)
     every = bool(valid.all())
     if not every:
-        scaled[~valid] = 0  # no ratio: 0, whatever the numerator
+        np.multiply(scaled, valid, out=scaled)  # no ratio: 0, whatever the numerator
     c = np.maximum(d, 1, out=ws.array("ratio_c", d.shape, np.int64))
     # one pass for both (the divisors vary: no constant-divisor check)
     q, r = np.divmod(
@@ -197,7 +204,7 @@ def ratio_parts(
             )
         cd = np.multiply(q, 2, out=None if out is None else out[2])
         cd += np.not_equal(r, 0, out=ws.array("ratio_inexact", n.shape, np.bool_))
-    _round_half_even(q, r, c, ws.array("ratio_t", n.shape, np.int64))
+    _round_half_even(q, r, c, ws.array("ratio_t", n.shape, np.int64), ws)
     for i in np.flatnonzero(big & valid).tolist() if big is not None else ():
         qq, rr = divmod(int(n[i]) * 10_000, int(d[i]))
         v = _half_even_int(qq, rr, int(d[i]))
