@@ -79,7 +79,6 @@ def test_the_pass_equals_evaluate_the_monitor_and_the_trend(
     assert np.asarray(trend.column("customers")).tolist() == [c for row in counts for c in row]
 
 
-
 @pytest.mark.parametrize("months", [1, 2, 3, 12])
 def test_the_pass_without_a_lookup_table_equals_evaluate_and_the_trend(
     months: int, monkeypatch: pytest.MonkeyPatch
