@@ -15,6 +15,9 @@ The guarantees (SPEC section 9, "Files are never lost"):
   the process may set them).
 * A named pipe, character or block device is written to directly, never
   replaced by a regular file.
+* While :func:`recording_replacements` is on, every file about to be
+  renamed into place is noted, so that a command interrupted after one of
+  its outputs was replaced can say so (:func:`replaced`).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import contextlib
 import os
 import secrets
 import stat
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from ._errors import CustvalueError
@@ -31,6 +34,37 @@ from ._errors import CustvalueError
 __all__ = ["OutputError", "atomic_write", "check_output"]
 
 PathLike = str | os.PathLike[str]
+
+#: The open recorders: each gets (final path, device, inode of its temporary file).
+_RECORDERS: list[list[tuple[Path, int, int]]] = []
+
+
+@contextlib.contextmanager
+def recording_replacements() -> Iterator[list[tuple[Path, int, int]]]:
+    """Note every rename into place made by :func:`atomic_write` inside the block.
+
+    A note is taken just before the rename, so :func:`replaced` (which looks
+    at the files themselves) is exact however late an interrupt comes.
+    """
+    notes: list[tuple[Path, int, int]] = []
+    _RECORDERS.append(notes)
+    try:
+        yield notes
+    finally:
+        _RECORDERS.remove(notes)
+
+
+def replaced(notes: Iterable[tuple[Path, int, int]]) -> list[Path]:
+    """The noted outputs that now are the file written for them (in order, once each)."""
+    done: list[Path] = []
+    for path, dev, ino in notes:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) == (dev, ino) and path not in done:
+            done.append(path)
+    return done
 
 
 class OutputError(CustvalueError, ValueError):
@@ -161,6 +195,9 @@ def atomic_write(
         writer_fn(tmp)
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
+            written = os.fstat(f.fileno())
+        for notes in _RECORDERS:
+            notes.append((target, written.st_dev, written.st_ino))
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -183,12 +183,107 @@ def test_a_signal_at_any_point_leaves_the_old_output(
     assert text == "old result" or complete  # never a partial or missing output
     if proc.returncode == 0:  # finished before the signal
         assert complete
-    elif proc.returncode == code:  # main() handled it: one line, old output kept
-        assert text == "old result" and "Traceback" not in err
-        assert err.strip().endswith("no output was written or replaced")
+    elif proc.returncode == code:  # main() handled it: one line saying what is in place
+        assert "Traceback" not in err
+        if text == "old result":
+            assert err.strip().endswith("; no output was written or replaced")
+        else:  # interrupted after the rename (printing the summary)
+            assert err.strip().endswith(
+                f"; {out} was written before it; no other output was written or replaced"
+            )
     else:  # the interpreter's own handling, before main() installed its handler or after it ended
         assert proc.returncode in (-sig, 1), err
         assert delay is None or complete
+
+
+class _InterruptedSummary:
+    """A stderr whose first summary line is interrupted (the outputs are already in place)."""
+
+    def __init__(self, exc: type[BaseException]) -> None:
+        self.exc, self.text, self.raised = exc, "", False
+
+    def write(self, text: str) -> int:
+        if "events;" in text and not self.raised:
+            self.raised = True
+            raise self.exc
+        self.text += text
+        return len(text)
+
+    def isatty(self) -> bool:
+        return False
+
+
+@pytest.mark.parametrize("events", [False, True])
+def test_an_interrupt_after_the_outputs_are_in_place_names_them(
+    tmp_path: Path, balances: Path, events: bool
+) -> None:
+    import io
+
+    import custvalue.cli as cli
+
+    out, ev = tmp_path / "r.csv", tmp_path / "e.csv"
+    out.write_text("old result")
+    args = ["evaluate", "--balances", str(balances), "--as-of", "2026-10", "--out", str(out)]
+    if events:
+        args += ["--events", str(ev)]
+    err = _InterruptedSummary(KeyboardInterrupt)
+    assert main(args, stdout=io.StringIO(), stderr=err) == 130  # type: ignore[arg-type]
+    assert out.read_text().count("\n") == 3_001 and _temporaries(tmp_path) == []
+    written = f"{ev}, {out} were" if events else f"{out} was"  # in the order they were renamed
+    assert (
+        err.text
+        == f"\ncustvalue: interrupted; {written} written before it; no other output was written or replaced\n"
+    )
+    err = _InterruptedSummary(cli._Terminated)
+    assert main(args, stdout=io.StringIO(), stderr=err) == 143  # type: ignore[arg-type]
+    assert err.text.startswith(f"custvalue: terminated; {written} written before it;")
+
+
+def test_an_interrupt_before_the_rename_says_nothing_was_written(
+    tmp_path: Path, balances: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The note is taken just before the rename: a rename that did not happen is not reported."""
+    import io
+
+    out = tmp_path / "r.csv"
+    out.write_text("old result")
+
+    def interrupted(src: object, dst: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "replace", interrupted)
+    err = io.StringIO()
+    args = ["evaluate", "--balances", str(balances), "--as-of", "2026-10", "--out", str(out)]
+    assert main(args, stdout=io.StringIO(), stderr=err) == 130
+    assert err.getvalue().endswith("interrupted; no output was written or replaced\n")
+    assert out.read_text() == "old result" and _temporaries(tmp_path) == []
+
+
+def test_python_m_returns_130_when_the_interrupt_lands_in_a_string_exec(
+    tmp_path: Path, balances: Path
+) -> None:
+    """CPython flags a KeyboardInterrupt raised in any string ``exec`` (a
+    namedtuple or dataclass made by a lazy import) and, under ``python -m``,
+    turns the exit into a death by SIGINT even though main() caught it.  The
+    interrupt is made to land in one, every time."""
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "import custvalue.cli as cli\n"
+        "def _run(*args):\n"
+        "    exec('import os, signal, time\\nos.kill(os.getpid(), signal.SIGINT)\\ntime.sleep(5)\\n', {})\n"
+        "cli._run = _run\n"
+    )
+    out = tmp_path / "r.csv"
+    out.write_text("old result")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(hook), os.environ.get("PYTHONPATH", "")])}
+    args = ["evaluate", "--balances", str(balances), "--as-of", "2026-10", "--out", str(out)]
+    proc = subprocess.run(
+        [sys.executable, "-m", "custvalue.cli", *args], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stderr.strip().endswith("no output was written or replaced")
+    assert out.read_text() == "old result" and _temporaries(tmp_path) == []
 
 
 @pytest.mark.parametrize("exc", [KeyboardInterrupt, "sigterm"])

@@ -17,9 +17,11 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
 from .. import __version__
+from .._atomic import recording_replacements, replaced
 from .._errors import CustvalueError
 from . import (
     _allocate,
@@ -114,20 +116,31 @@ def main(
     args = parser.parse_args(argv)
     in_main = threading.current_thread() is threading.main_thread()
     previous = signal.getsignal(signal.SIGTERM) if in_main else None
-    try:
-        # inside the try: a Ctrl-C right after the handler is in place is still caught here
-        if in_main:
-            signal.signal(signal.SIGTERM, _on_sigterm)
-        return _run(parser, args, out, err)
-    except KeyboardInterrupt:
-        err.write("\ncustvalue: interrupted; no output was written or replaced\n")
-        return 130
-    except _Terminated:
-        err.write("custvalue: terminated; no output was written or replaced\n")
-        return 143
-    finally:
-        if in_main:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+    with recording_replacements() as notes:
+        try:
+            # inside the try: a Ctrl-C right after the handler is in place is still caught here
+            if in_main:
+                signal.signal(signal.SIGTERM, _on_sigterm)
+            return _run(parser, args, out, err)
+        except KeyboardInterrupt:
+            err.write(f"\ncustvalue: interrupted; {_outputs(notes)}\n")
+            return 130
+        except _Terminated:
+            err.write(f"custvalue: terminated; {_outputs(notes)}\n")
+            return 143
+        finally:
+            if in_main:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
+def _outputs(notes: list[tuple[Path, int, int]]) -> str:
+    """What an interrupted command had written: the outputs already in place, or none."""
+    done = replaced(notes)
+    if not done:
+        return "no output was written or replaced"
+    names = ", ".join(str(p) for p in done)
+    verb = "was" if len(done) == 1 else "were"
+    return f"{names} {verb} written before it; no other output was written or replaced"
 
 
 def _run(parser: argparse.ArgumentParser, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
