@@ -8,6 +8,7 @@ many blocks are added exactly), any as-of month and any trend length.
 
 from __future__ import annotations
 
+import attrs
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -15,7 +16,8 @@ from hypothesis import strategies as st
 
 from _testing import tier_tally
 from custvalue import AmountOverflowError, Portfolio, default_policy, evaluate, evaluate_path
-from custvalue.analytics import asset_monitor, tier_trend
+from custvalue._arrays import readonly
+from custvalue.analytics import AnalyticsError, asset_monitor, tier_trend
 from custvalue.analytics._reportfile import _one_pass
 from custvalue.policy import compile_policy
 from custvalue.synthetic import generate
@@ -114,11 +116,56 @@ def test_the_pass_leaves_the_status_part_for_first_use(first: str) -> None:
     assert result.events.event_codes.tolist() == alone.events.event_codes.tolist()
 
 
-def test_with_a_stored_path_the_pass_tallies_nothing() -> None:
+@settings(max_examples=25, deadline=None)
+@given(
+    st.integers(1, 60),
+    st.integers(0, 10_000),
+    st.integers(1, 40),
+    st.integers(0, 13),
+    st.integers(1, 15),
+    st.booleans(),
+)
+def test_with_a_stored_path_the_pass_tallies_the_paths_tiers(
+    n: int, seed: int, chunk: int, back: int, months: int, scrambled: bool
+) -> None:
+    """The trend reads the path's stored tiers (every month, the as-of month too), block by block."""
+    p = generate(n, seed=seed, n_branches=2)
+    month = p.months.stop - back
+    a = p.months.index(month)
+    path = evaluate_path(p, CP)
+    if scrambled:  # other tiers than the evaluation's: the tally must be the path's
+        codes = np.array(path.tier_codes)
+        rng = np.random.default_rng(seed)
+        have = codes >= 0
+        codes[have] = rng.integers(0, len(CP.policy.tier_order), int(have.sum()))
+        path = attrs.evolve(path, tier_codes=readonly(codes))
+    _, _, tallied = _one_pass(p, CP, month, a, months, path, chunk_size=chunk)
+    assert tallied is not None
+    i0 = max(0, a - months + 1)
+    cols = [path.column(p.months[j]) for j in range(i0, a + 1)]
+    aum = p.aum(CP.policy.aum)[:, i0 : a + 1]
+    counts, sums = tier_tally(np.asarray(path.tier_codes)[:, cols], aum, len(CP.policy.tier_order))
+    assert tallied[0].tolist() == [list(r) for r in zip(*counts, strict=True)]
+    assert tallied[1].tolist() == [list(r) for r in zip(*sums, strict=True)]
+    trend = tier_trend(p, CP, months=months, as_of=month, path=path)
+    assert np.asarray(trend.column("customers")).tolist() == np.asarray(tallied[0]).reshape(-1).tolist()
+
+
+def test_a_stored_path_that_does_not_fit_is_refused_before_the_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    import custvalue.analytics._reportfile as rf
+
     p = generate(30, seed=2, n_branches=2)
     a = len(p.months) - 1
-    _, _, tallied = _one_pass(p, CP, p.months.stop, a, 12, evaluate_path(p, CP))
-    assert tallied is None
+    monkeypatch.setattr(rf, "evaluate_visiting", None)  # reached only past the checks
+    other = evaluate_path(generate(31, seed=2, n_branches=2), CP)
+    with pytest.raises(AnalyticsError, match="customers differ"):
+        _one_pass(p, CP, p.months.stop, a, 12, other)
+    short = evaluate_path(p, CP, first=p.months[a - 2])
+    with pytest.raises(AnalyticsError, match="does not cover the months"):
+        _one_pass(p, CP, p.months.stop, a, 12, short)
+    stricter = compile_policy(attrs.evolve(CP.policy, name="other"))
+    with pytest.raises(AnalyticsError, match="another policy"):
+        _one_pass(p, stricter, p.months.stop, a, 12, evaluate_path(p, CP))
 
 
 @settings(max_examples=25, deadline=None)

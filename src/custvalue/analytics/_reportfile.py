@@ -65,6 +65,7 @@ from ._reports import (
     concentration,
     exact_fold,
     migration_report,
+    path_columns,
     performance_report,
     tier_cube,
     tier_distribution,
@@ -747,18 +748,26 @@ def _one_pass(
     the last two tiered here, the last two from the evaluation's tiers and
     previous tiers.  Each equals its own call (the tests compare them).  The
     reasons and the status part (status, months below, events: no report
-    reads them) are computed on first use.  No tally when the trend reads
-    ``path``.
+    reads them) are computed on first use.  With ``path`` the trend tallies
+    the path's stored tiers of every month, as the block is visited.
     """
     check_months(months)
     build = MonitorBuild(portfolio, plan.policy, month, a)
     i0 = max(0, a - months + 1)
-    tally = path is None
+    stored: list[int] | None = None  # the path's columns of months i0..a
+    if path is not None:
+        stored = path_columns(portfolio, path, [portfolio.months[j] for j in range(i0, a + 1)])
+        assert isinstance(path, TierPath)
+        if path.policy != plan.policy:
+            raise AnalyticsError("path was evaluated under another policy than the report's")
+    tally = stored is None  # the pass tiers the trend's months itself
     earlier = a - 2 >= i0  # months tiered in the pass
     last_two = max(i0, a - 1)  # the evaluation's months
     first = build.first_month
     if tally and earlier:
         first = min(first, max(0, i0 - plan.history_needed))
+    if stored is not None:
+        first = min(first, i0)
     k = len(plan.policy.tier_order)
     scratch = Scratch()  # the tally's work arrays, the same memory every block
     # with a lookup table, one index of the trend's months and the evaluation's two per block:
@@ -776,8 +785,10 @@ def _one_pass(
         rows: slice, block: Block, res: dict[str, NDArray[Any]]
     ) -> list[tuple[NDArray[np.int64], NDArray[np.int64]]]:
         build.block(block)
-        if not tally:
-            return []
+        if stored is not None:  # the path's tiers of the block's rows, month-major
+            assert path is not None
+            codes = np.ascontiguousarray(path.tier_codes[rows][:, stored].T)
+            return [tally_block(block, i0, a, k, codes=codes, scratch=scratch)]
         if block.index is not None:  # the shared index: months i0..a - 1 by their cells
             idx = block.index[2]
             if i0 > a - 1:
@@ -806,8 +817,6 @@ def _one_pass(
     )
     monitor = build.result()
     as_of_aum(result, monitor.columns["aum"])  # the reports of the result read it: the same amounts
-    if not tally:
-        return result, monitor, None
     m = a + 1 - i0
     counts = np.zeros((m, k + 1), np.int64)
     sums = [[0] * (k + 1) for _ in range(m)]
@@ -817,10 +826,11 @@ def _one_pass(
             counts[j0 : j0 + c.shape[0]] += c
             add_tally(sums, j0, s)
             j0 += c.shape[0]
-    # the as-of month: the customers with a tier in the result's cube (shared with the other reports)
-    _, cube_counts, cube_aum = tier_cube(result)
-    counts[m - 1, :k] = cube_counts[:, :, :k, :].sum(axis=(0, 1, 3))
-    add_tally(sums, m - 1, exact_fold(cube_aum[:, :, :k, :], (2,), what="AUM of a tier and month")[None, :])
+    if tally:  # the as-of month: the customers with a tier in the result's cube (as the other reports)
+        _, cube_counts, cube_aum = tier_cube(result)
+        counts[m - 1, :k] = cube_counts[:, :, :k, :].sum(axis=(0, 1, 3))
+        tier_aum = exact_fold(cube_aum[:, :, :k, :], (2,), what="AUM of a tier and month")
+        add_tally(sums, m - 1, tier_aum[None, :])
     wanted = [portfolio.months[j] for j in range(i0, a + 1)]
     return result, monitor, (counts[:, :k], tally_totals(sums, plan.policy.tier_order, wanted).T)
 

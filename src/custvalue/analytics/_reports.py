@@ -267,6 +267,24 @@ def _tally_month(
     return counts, exact_group_sums(cell, aum, k + 1, what="AUM of a tier and month")[:k]
 
 
+def path_columns(portfolio: Portfolio, path: object, wanted: Sequence[Month]) -> list[int]:
+    """The columns of ``path`` holding the months ``wanted``, after checking it is this portfolio's.
+
+    :class:`AnalyticsError` when ``path`` is not a :class:`~custvalue.TierPath`,
+    its customers differ from the portfolio's, or it misses a wanted month.
+    """
+    if not isinstance(path, TierPath):
+        raise AnalyticsError(f"path must be a TierPath, got {type(path).__name__}")
+    if path.customer_ids.shape != portfolio.customer_ids.shape or not np.array_equal(
+        path.customer_ids, portfolio.customer_ids
+    ):
+        raise AnalyticsError("path is not a path of this portfolio (its customers differ)")
+    missing = [str(m) for m in wanted if m not in path.months]
+    if missing:
+        raise AnalyticsError(f"path does not cover the months {', '.join(missing)}")
+    return [path.column(m) for m in wanted]
+
+
 def check_months(months: object) -> int:
     """``months`` of a trend: a whole number >= 1; :class:`AnalyticsError` otherwise."""
     if isinstance(months, bool) or not isinstance(months, int) or months < 1:
@@ -319,15 +337,7 @@ def _trend_computed(
         counts = np.ascontiguousarray(tally.counts.T).reshape(-1)
         sums = np.ascontiguousarray(tally.aum.T).reshape(-1)
     else:
-        if not isinstance(path, TierPath):
-            raise AnalyticsError(f"path must be a TierPath, got {type(path).__name__}")
-        if path.customer_ids.shape != portfolio.customer_ids.shape or not np.array_equal(
-            path.customer_ids, portfolio.customer_ids
-        ):
-            raise AnalyticsError("path is not a path of this portfolio (its customers differ)")
-        missing = [str(m) for m in wanted if m not in path.months]
-        if missing:
-            raise AnalyticsError(f"path does not cover the months {', '.join(missing)}")
+        path_columns(portfolio, path, wanted)
         counts = np.zeros(n_months * k, np.int64)
         sums = np.zeros(n_months * k, np.int64)
         for j, m in enumerate(wanted):  # one month at a time: no (n, months) temporaries
