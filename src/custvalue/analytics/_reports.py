@@ -337,13 +337,15 @@ def _trend_computed(
         counts = np.ascontiguousarray(tally.counts.T).reshape(-1)
         sums = np.ascontiguousarray(tally.aum.T).reshape(-1)
     else:
-        path_columns(portfolio, path, wanted)
+        columns = path_columns(portfolio, path, wanted)
         counts = np.zeros(n_months * k, np.int64)
         sums = np.zeros(n_months * k, np.int64)
-        for j, m in enumerate(wanted):  # one month at a time: no (n, months) temporaries
+        for j, (m, col) in enumerate(
+            zip(wanted, columns, strict=True)
+        ):  # a month at a time: no (n, months) temporaries
             classes = plan.at(m).aum if isinstance(plan, PolicySet) else plan.policy.aum
             counts[j * k : (j + 1) * k], sums[j * k : (j + 1) * k] = _tally_month(
-                path.tier_codes[:, path.column(m)], _month_aum(portfolio, classes, i0 + j), k
+                path.tier_codes[:, col], _month_aum(portfolio, classes, i0 + j), k
             )
     return _trend_report(wanted, tiers, counts, sums)
 
